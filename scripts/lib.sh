@@ -1,0 +1,28 @@
+# Shared set-up for scripts/test and scripts/demo (sourced, not run).
+# Installs the Debian packages goro needs, only those missing, running
+# apt-get update first only when something must be installed.
+
+goro_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+goro_need_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  echo "== installing missing Debian packages: ${missing[*]}"
+  local sudo=()
+  [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# Build dependencies of every preset.
+goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev)
+
+goro_build() { # preset
+  local preset=$1
+  cmake --preset "$preset" -S "$goro_root" >/dev/null
+  cmake --build "$goro_root/build/${2:-$preset}" --parallel "$(nproc)"
+}
