@@ -1,5 +1,16 @@
 #pragma once
 // goro: a Go-style runtime for C++20. The one header users include.
+//
+//   goro::task<T>           a lazy coroutine (sched/task.hpp)
+//   goro::run(task)         run main as a task on per-core queues (sched/run.hpp)
+//   goro::spawn(task)       start a goroutine; join_handle<T> (sched/join_handle.hpp)
+//   co_await goro::yield()  Gosched (sched/yield.hpp)
+//   goro::set_max_procs, goro::num_cpu   GOMAXPROCS, NumCPU (sched/run.hpp)
 
 #include "core/env.hpp"
 #include "core/fatal.hpp"
+#include "sched/join_handle.hpp"
+#include "sched/run.hpp"
+#include "sched/runtime_options.hpp"
+#include "sched/task.hpp"
+#include "sched/yield.hpp"

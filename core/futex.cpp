@@ -37,8 +37,12 @@ bool futex_word::wait(uint32_t expected, int64_t timeout_ns) noexcept {
   }
 }
 
-void futex_word::wake(int n) noexcept { sys_futex(&word_, FUTEX_WAKE_PRIVATE, n, nullptr); }
-void futex_word::wake_all() noexcept { wake(INT_MAX); }
+void futex_word::wake(int n) noexcept {
+  sys_futex(&word_, FUTEX_WAKE_PRIVATE, n, nullptr);
+}
+void futex_word::wake_all() noexcept {
+  wake(INT_MAX);
+}
 
 bool parker::wait(int64_t timeout_ns) noexcept {
   const int64_t deadline = timeout_ns < 0 ? -1 : nanotime() + timeout_ns;

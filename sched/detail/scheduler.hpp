@@ -1,0 +1,150 @@
+#pragma once
+// The scheduler's shared state: Ps, Ms and the global queue. Internal; the
+// design essay is at the top of sched/scheduler.cpp. Exposed in a header so
+// tests can reach internals on purpose (tests/sched_internal_test.cpp) and
+// schedtrace can read them.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/fast_rand.hpp"
+#include "core/futex.hpp"
+#include "core/spin_lock.hpp"
+#include "sched/detail/startup.hpp"
+#include "sched/detail/task_header.hpp"
+#include "sched/run_queue.hpp"
+#include "sched/runtime_options.hpp"
+
+namespace goro::detail {
+
+struct machine;
+
+/// A P: the right to run tasks, with its local queue. Go: type p.
+struct processor {
+  explicit processor(int id, uint32_t ring) : id(id), runq(ring), rng(0x51ed2701u * (id + 1)) {}
+
+  const int id;
+  run_queue runq;                                // lock-free, see run_queue.hpp
+  std::atomic<task_header*> runnext{nullptr};    // owner sets; thieves may only CAS to null
+  uint32_t schedtick = 0;                        // owner only
+  uint32_t runnext_streak = 0;                   // owner only
+  uint32_t id_cache_next = 0, id_cache_end = 0;  // owner only: batch of task ids
+  uint64_t id_base = 0;                          // owner only
+  fast_rand rng;                                 // owner only
+  std::atomic<uint64_t> schedticks_total{0};     // owner writes, schedtrace reads
+  processor* idle_link = nullptr;                // protected by sched lock
+  /// idle: in the idle list; running: held by an M; dead: beyond gomaxprocs
+  /// and held by nobody. Protected by sched lock.
+  enum class status { idle, running, dead } state = status::dead;
+};
+
+/// An M: a worker thread. Go: type m.
+struct machine {
+  int id = 0;
+  processor* p = nullptr;          // the P held, owner only
+  processor* nextp = nullptr;      // P handed over by startm; set under sched lock before post
+  bool spinning = false;           // owner only (mirrored in sched.nmspinning)
+  bool next_spinning = false;      // set with nextp
+  task_header* current = nullptr;  // the running task; owner only
+  parker park;
+  machine* idle_link = nullptr;  // protected by sched lock
+  std::thread thread;
+};
+
+/// Intrusive FIFO of tasks. Protected by the sched lock.
+struct task_list {
+  task_header* head = nullptr;
+  task_header* tail = nullptr;
+  uint64_t size = 0;
+  void push_back(task_header* t) noexcept {
+    t->next = nullptr;
+    if (tail)
+      tail->next = t;
+    else
+      head = t;
+    tail = t;
+    ++size;
+  }
+  void push_batch(task_header* first, task_header* last, uint32_t n) noexcept {
+    last->next = nullptr;
+    if (tail)
+      tail->next = first;
+    else
+      head = first;
+    tail = last;
+    size += n;
+  }
+  task_header* pop_front() noexcept {
+    task_header* t = head;
+    if (!t) return nullptr;
+    head = t->next;
+    if (!head) tail = nullptr;
+    t->next = nullptr;
+    --size;
+    return t;
+  }
+};
+
+/// Registry of live root tasks (spawned and not yet destroyed), sharded to
+/// keep spawn and completion off one lock. Used for shutdown clean-up and
+/// task dumps.
+struct registry_shard {
+  alignas(64) spin_lock lock;
+  task_header* head = nullptr;  // protected by lock
+  uint64_t count = 0;           // protected by lock
+};
+
+struct scheduler {
+  explicit scheduler(const runtime_options& o);
+
+  runtime_options opts;
+  static constexpr int kMaxProcs = 1024;  // Go: _MaxGomaxprocs was 256, now 1024
+
+  // --- protected by `lock` (Go's sched.lock) ---
+  std::mutex lock;
+  task_list global;
+  processor* pidle = nullptr;  // idle Ps
+  machine* midle = nullptr;    // idle Ms
+  int nmidle = 0;
+  std::vector<std::unique_ptr<machine>> all_m;
+  std::vector<std::unique_ptr<processor>> owned_p;  // every P ever made; freed at shutdown
+  startup_config debug;                             // GORO_DEBUG settings, read-only after start
+  bool procs_explicit = false;                      // GORO_MAXPROCS / set_max_procs / options
+  int64_t start_ns = 0;
+  machine sysmon;  // its park and thread; not a worker
+  // --- published Ps: slot i is written once (under lock) before gomaxprocs
+  // first exceeds i, and never changes until shutdown; read lock-free. ---
+  std::atomic<processor*> all_p[1024] = {};
+  // --- atomics ---
+  std::atomic<int> gomaxprocs{1};
+  std::atomic<int> npidle{0};
+  std::atomic<int> nmspinning{0};
+  std::atomic<uint64_t> global_size{0};  // mirror of global.size for lock-free peeks
+  std::atomic<bool> stopping{false};
+  std::atomic<uint64_t> next_id_block{1};
+  std::atomic<int> nthreads{0};
+
+  static constexpr int kRegistryShards = 64;
+  registry_shard registry[kRegistryShards];
+};
+
+/// The running scheduler, or nullptr. Set for the duration of goro::run.
+scheduler* sched() noexcept;
+
+/// Requires s.lock. Grows or shrinks the set of Ps (Go's procresize).
+void set_procs_locked(scheduler& s, int n);
+
+/// The sysmon thread: schedtrace and the once-a-second cgroup re-check.
+void start_sysmon(scheduler& s);
+/// Wakes an idle M if there is work it could take (after Ps were added).
+void wake_idle_for_work();
+/// set_max_procs with no runtime running: the value the next run starts
+/// with; returns the previous pending (or default) value.
+int set_pending_max_procs(int n);
+void stop_sysmon(scheduler& s);
+
+}  // namespace goro::detail

@@ -1,0 +1,55 @@
+#pragma once
+// The task control block (Go's g): the part of every coroutine promise that
+// the scheduler sees. It lives *inside* the coroutine frame, so scheduling a
+// task allocates nothing: run queues hold task_header pointers and the global
+// queue links them through `next`.
+//
+// Only spawned tasks (roots of a chain of awaits, one per `goro::spawn`) use
+// the scheduling fields; a task that is merely awaited runs as part of its
+// awaiter's chain and leaves them idle.
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <source_location>
+
+namespace goro::detail {
+
+struct task_header;
+
+/// Join-state bits of a root task. Written with atomic RMW by the task that
+/// completes and by the join handle's owner.
+enum join_bits : uint32_t {
+  kComplete = 1,  // the root reached final_suspend
+  kHandle = 2,    // a join_handle still refers to the task
+  kWaiter = 4,    // a task is suspended awaiting the join handle (`joiner` set)
+};
+
+struct task_header {
+  /// Link in the global run queue or a batch being moved. Owned by whoever
+  /// holds the task queued (the sched lock for the global queue).
+  task_header* next = nullptr;
+  /// Where this goroutine continues: the innermost suspended coroutine of
+  /// its await chain. Written by the awaitable that suspends it, before the
+  /// task is made runnable; read by the worker that runs it.
+  std::coroutine_handle<> resume;
+  /// The root frame itself (for destroy). Set by spawn.
+  std::coroutine_handle<> self;
+  /// Task awaiting this one's join handle; valid when kWaiter is set.
+  task_header* joiner = nullptr;
+  /// Registry links (protected by the registry shard's lock).
+  task_header* reg_prev = nullptr;
+  task_header* reg_next = nullptr;
+  /// Unique id (Go's goid), 0 for tasks that were never spawned.
+  uint64_t id = 0;
+  /// Spawn site, for reports of uncaught exceptions and task dumps.
+  std::source_location spawn_site;
+  std::atomic<uint32_t> join_state{0};
+  uint16_t reg_shard = 0;
+  bool is_root = false;
+  /// The exception a task body ended with, if any.
+  std::exception_ptr exception;
+};
+
+}  // namespace goro::detail

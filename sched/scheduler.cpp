@@ -1,0 +1,699 @@
+// The scheduler: Ps, Ms, run queues, stealing, spinning and parking.
+//
+// Model (Go's, see ../shared/reference/executor-anchors.md §1). A P is the
+// right to run tasks and owns a local run queue (a 256-slot ring plus a
+// `runnext` slot); an M is a worker thread, which runs tasks only while it
+// holds a P. There are exactly max_procs Ps. A task made ready by a running
+// task goes to its P's runnext (so a communicating pair runs back to back,
+// sharing the cache); the displaced runnext goes to the ring's tail; a full
+// ring moves half of itself to the global queue. Every 61st schedule a P
+// looks at the global queue first, so tasks there cannot be starved by two
+// tasks that keep respawning each other locally.
+//
+// Idle Ps steal: an M with no local or global work becomes *spinning* (at
+// most half the busy Ps may spin, so stealing doesn't eat the machine),
+// visits the other Ps in a random order several times and takes half of a
+// victim's ring; the victim's runnext only on the last pass (it is about to
+// run it). An M that finds nothing gives its P back and sleeps.
+//
+// Wake-ups follow Go's rule, which makes an idle runtime use no CPU without
+// ever losing a wake-up: a submitter wakes an M only if there is an idle P
+// and no M is spinning ("submit, then #StoreLoad, then check nmspinning");
+// a spinning M that stops spinning decrements nmspinning *then* re-checks
+// every queue (#StoreLoad the other way). Either the submitter sees the
+// spinner, or the spinner sees the work. The last spinner to find work wakes
+// a new spinner (reset_spinning → wakep), so parallelism ramps up quickly.
+//
+// Differences from Go, and why:
+//   - Tasks are stackless and cooperative: there is no sysmon preemption,
+//     so runnext inheritance is bounded by a count (runtime_options::
+//     runnext_limit, Tokio's LIFO-slot cap) instead of a time slice.
+//   - Like Tokio, putting a task in an *empty* runnext does not wake another
+//     M: this M is about to run it anyway. Only work that lands in the ring
+//     (or the global queue) is worth a thief. Go wakes on every ready().
+//   - No usleep(3) before stealing runnext; it is simply left to the last
+//     pass.
+//   - Idle Ms park inside the collector's blocking region so a collection
+//     neither signals nor waits for them.
+//
+// Locking: `scheduler::lock` (Go's sched.lock) protects the global queue,
+// the idle P and idle M lists and M creation. Everything on the task fast
+// path (ring push/pop, runnext) is lock-free and touches only the owner's P.
+
+#include "sched/detail/scheduler.hpp"
+
+#include <cxxabi.h>
+#include <pthread.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <numeric>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/env.hpp"
+#include "core/fatal.hpp"
+#include "heap/blocking_region.hpp"
+#include "heap/collector_init.hpp"
+#include "heap/thread_attachment.hpp"
+#include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/startup.hpp"
+#include "sched/join_handle.hpp"
+#include "sched/maxprocs.hpp"
+#include "sched/run.hpp"
+
+namespace goro::detail {
+namespace {
+
+std::atomic<scheduler*> g_sched{nullptr};
+thread_local machine* tl_m = nullptr;
+std::atomic<unhandled_exception_policy> g_policy{unhandled_exception_policy::abort};
+std::atomic<bool> g_destroying{false};
+parker g_root_parker;
+
+// set_max_procs before run(): the value the next run starts with.
+std::mutex g_settings_lock;
+int g_requested_procs = 0;      // protected by g_settings_lock
+bool g_procs_explicit = false;  // protected by g_settings_lock
+
+// ---------------------------------------------------------------- P lists --
+// All of these require s.lock.
+
+processor* pidleget(scheduler& s) {
+  processor* p = s.pidle;
+  if (!p) return nullptr;
+  s.pidle = p->idle_link;
+  p->idle_link = nullptr;
+  p->state = processor::status::running;
+  s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+  return p;
+}
+
+void pidleput(scheduler& s, processor* p) {
+  if (p->state == processor::status::idle) fatal("pidleput: P already idle");
+  p->state = processor::status::idle;
+  p->idle_link = s.pidle;
+  s.pidle = p;
+  s.npidle.fetch_add(1, std::memory_order_seq_cst);
+}
+
+void global_push(scheduler& s, task_header* t) {
+  s.global.push_back(t);
+  s.global_size.store(s.global.size, std::memory_order_seq_cst);
+}
+
+// Go's globrunqget: take a fair share of the global queue, run the first and
+// put the rest in the local ring. `max` = 0 means no extra limit.
+task_header* global_get(scheduler& s, processor* p, uint32_t max) {
+  uint64_t size = s.global.size;
+  if (size == 0) return nullptr;
+  uint64_t procs = static_cast<uint64_t>(s.gomaxprocs.load(std::memory_order_relaxed));
+  uint64_t n = std::min<uint64_t>(size, size / procs + 1);
+  if (max > 0) n = std::min<uint64_t>(n, max);
+  uint32_t room = p->runq.capacity() - p->runq.size();
+  n = std::min<uint64_t>(n, std::max<uint32_t>(1, std::min(room, p->runq.capacity() / 2)));
+  task_header* first = s.global.pop_front();
+  for (uint64_t i = 1; i < n; ++i) {
+    task_header* t = s.global.pop_front();
+    if (!p->runq.try_push(t)) fatal("global_get: local run queue overflow");
+  }
+  s.global_size.store(s.global.size, std::memory_order_seq_cst);
+  return first;
+}
+
+// ---------------------------------------------------------------- M start --
+
+void worker_main(machine* m);
+
+void startm(scheduler& s, processor* p, bool spinning) {
+  std::unique_lock lk(s.lock);
+  if (machine* m = s.midle) {
+    s.midle = m->idle_link;
+    m->idle_link = nullptr;
+    --s.nmidle;
+    m->nextp = p;
+    m->next_spinning = spinning;
+    lk.unlock();
+    m->park.post();
+    return;
+  }
+  auto owned = std::make_unique<machine>();
+  machine* m = owned.get();
+  m->id = static_cast<int>(s.all_m.size());
+  m->nextp = p;
+  m->next_spinning = spinning;
+  s.all_m.push_back(std::move(owned));
+  s.nthreads.fetch_add(1, std::memory_order_relaxed);
+  m->thread = std::thread(worker_main, m);
+}
+
+// Go's wakep: start a spinning M if there is an idle P and nobody spins.
+void wakep(scheduler& s) {
+  if (s.nmspinning.load(std::memory_order_seq_cst) != 0) return;
+  if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
+  int zero = 0;
+  if (!s.nmspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
+  processor* p;
+  {
+    std::lock_guard lk(s.lock);
+    p = s.stopping.load(std::memory_order_relaxed) ? nullptr : pidleget(s);
+  }
+  if (!p) {
+    if (s.nmspinning.fetch_sub(1, std::memory_order_seq_cst) <= 0)
+      fatal("wakep: negative nmspinning");
+    return;
+  }
+  startm(s, p, true);
+}
+
+void reset_spinning(scheduler& s, machine* m) {
+  m->spinning = false;
+  if (s.nmspinning.fetch_sub(1, std::memory_order_seq_cst) <= 0)
+    fatal("reset_spinning: negative nmspinning");
+  wakep(s);
+}
+
+// ------------------------------------------------------------ local queue --
+
+// Go's runqput. Returns true when the task landed where a thief should be
+// told about it (ring or global queue), false when it only filled an empty
+// runnext slot that this P will run next.
+bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
+  if (next && p->runnext_streak < s.opts.runnext_limit) {
+    task_header* old = p->runnext.exchange(t, std::memory_order_acq_rel);
+    if (!old) return false;
+    t = old;  // kick the old runnext to the tail
+  }
+  while (!p->runq.try_push(t)) {
+    task_header *first, *last;
+    uint32_t n = p->runq.take_half_for_overflow(&first, &last);
+    if (n == 0) continue;  // a thief made room
+    last->next = t;
+    std::lock_guard lk(s.lock);
+    s.global.push_batch(first, t, n + 1);
+    s.global_size.store(s.global.size, std::memory_order_seq_cst);
+    break;
+  }
+  return true;
+}
+
+// Go's runqget: runnext first (inherits the time slice), then the ring.
+task_header* runq_get(processor* p, bool* inherit) {
+  task_header* t = p->runnext.load(std::memory_order_relaxed);
+  if (t && p->runnext.compare_exchange_strong(t, nullptr, std::memory_order_acquire)) {
+    *inherit = true;
+    return t;
+  }
+  *inherit = false;
+  return p->runq.pop();
+}
+
+// ---------------------------------------------------------------- stealing --
+
+task_header* steal_work(scheduler& s, processor* p) {
+  const uint32_t procs = static_cast<uint32_t>(s.gomaxprocs.load(std::memory_order_acquire));
+  if (procs < 2) return nullptr;
+  for (uint32_t pass = 0; pass < s.opts.steal_passes; ++pass) {
+    const bool last_pass = pass + 1 == s.opts.steal_passes;
+    // Visit every P once in a random order: a random start and a stride
+    // coprime with procs (Go's randomOrder).
+    uint32_t start = p->rng.below(procs);
+    uint32_t stride = 1 + p->rng.below(procs);
+    while (std::gcd(stride, procs) != 1) stride = stride % procs + 1;
+    for (uint32_t i = 0; i < procs; ++i) {
+      processor* v = s.all_p[(start + i * stride) % procs].load(std::memory_order_acquire);
+      if (v == p) continue;
+      task_header* t = nullptr;
+      if (v->runq.steal_into(p->runq, &t) > 0) return t;
+      if (last_pass) {
+        task_header* r = v->runnext.load(std::memory_order_acquire);
+        if (r && v->runnext.compare_exchange_strong(r, nullptr, std::memory_order_acq_rel))
+          return r;
+      }
+    }
+  }
+  return nullptr;
+}
+
+// ------------------------------------------------------------- find work --
+
+// A P whose id is >= gomaxprocs after set_max_procs shrank it: hand its
+// queue to the global queue and let go of it.
+void retire_p(scheduler& s, machine* m) {
+  processor* p = m->p;
+  task_header *first, *last;
+  uint32_t n = 0;
+  task_header* rn = nullptr;
+  {
+    std::lock_guard lk(s.lock);
+    if (p->id < s.gomaxprocs.load(std::memory_order_relaxed)) return;  // grown back meanwhile
+    n = p->runq.drain(&first, &last);
+    rn = p->runnext.exchange(nullptr, std::memory_order_acq_rel);
+    if (n > 0) s.global.push_batch(first, last, n);
+    if (rn) s.global.push_back(rn);
+    s.global_size.store(s.global.size, std::memory_order_seq_cst);
+    p->state = processor::status::dead;
+  }
+  m->p = nullptr;
+  if (n > 0 || rn) wakep(s);
+}
+
+void stopm(scheduler& s, machine* m) {
+  {
+    std::lock_guard lk(s.lock);
+    if (s.stopping.load(std::memory_order_relaxed)) return;
+    m->idle_link = s.midle;
+    s.midle = m;
+    ++s.nmidle;
+  }
+  heap::blocking_region([m] { m->park.wait(); });
+  m->p = m->nextp;
+  m->nextp = nullptr;
+  m->spinning = m->next_spinning;
+  m->next_spinning = false;
+}
+
+bool any_local_work(scheduler& s, uint32_t procs) {
+  for (uint32_t i = 0; i < procs; ++i) {
+    processor* q = s.all_p[i].load(std::memory_order_acquire);
+    if (!q->runq.empty() || q->runnext.load(std::memory_order_acquire) != nullptr) return true;
+  }
+  return false;
+}
+
+task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
+  *inherit = false;
+  for (;;) {
+    if (s.stopping.load(std::memory_order_acquire)) return nullptr;
+    processor* p = m->p;
+    if (!p) {
+      stopm(s, m);
+      continue;
+    }
+    if (p->id >= s.gomaxprocs.load(std::memory_order_acquire)) {
+      retire_p(s, m);
+      continue;
+    }
+    // Fairness: every Nth schedule, the global queue first.
+    if (p->schedtick % s.opts.global_queue_interval == 0 &&
+        s.global_size.load(std::memory_order_relaxed) > 0) {
+      std::lock_guard lk(s.lock);
+      if (task_header* t = global_get(s, p, 1)) return t;
+    }
+    if (task_header* t = runq_get(p, inherit)) return t;
+    if (s.global_size.load(std::memory_order_relaxed) > 0) {
+      std::lock_guard lk(s.lock);
+      if (task_header* t = global_get(s, p, 0)) return t;
+    }
+    // Steal, if not too many are spinning already.
+    const int procs = s.gomaxprocs.load(std::memory_order_acquire);
+    if (m->spinning || 2 * s.nmspinning.load(std::memory_order_seq_cst) <
+                           procs - s.npidle.load(std::memory_order_seq_cst)) {
+      if (!m->spinning) {
+        m->spinning = true;
+        s.nmspinning.fetch_add(1, std::memory_order_seq_cst);
+      }
+      if (task_header* t = steal_work(s, p)) return t;
+    }
+    // Nothing: give the P back.
+    {
+      std::lock_guard lk(s.lock);
+      if (task_header* t = global_get(s, p, 0)) return t;
+      pidleput(s, p);
+      m->p = nullptr;
+    }
+    if (m->spinning) {
+      m->spinning = false;
+      if (s.nmspinning.fetch_sub(1, std::memory_order_seq_cst) <= 0)
+        fatal("find_runnable: negative nmspinning");
+      // We stopped spinning: anything submitted before the decrement may have
+      // skipped waking anyone because we were spinning. Look again.
+      if (any_local_work(s, static_cast<uint32_t>(procs)) ||
+          s.global_size.load(std::memory_order_seq_cst) > 0) {
+        std::lock_guard lk(s.lock);
+        if (processor* p2 = pidleget(s)) {
+          m->p = p2;
+          m->spinning = true;
+          s.nmspinning.fetch_add(1, std::memory_order_seq_cst);
+          continue;
+        }
+      }
+    }
+    stopm(s, m);
+  }
+}
+
+void execute(machine* m, task_header* t, bool inherit) {
+  processor* p = m->p;
+  if (inherit) {
+    ++p->runnext_streak;
+  } else {
+    ++p->schedtick;
+    p->runnext_streak = 0;
+  }
+  p->schedticks_total.store(p->schedticks_total.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
+  m->current = t;
+  t->resume.resume();
+  m->current = nullptr;
+}
+
+void worker_main(machine* m) {
+  heap::thread_attachment attach;
+  tl_m = m;
+  scheduler& s = *g_sched.load(std::memory_order_acquire);
+  m->p = m->nextp;
+  m->nextp = nullptr;
+  m->spinning = m->next_spinning;
+  m->next_spinning = false;
+  for (;;) {
+    bool inherit = false;
+    task_header* t = find_runnable(s, m, &inherit);
+    if (!t) break;
+    if (m->spinning) reset_spinning(s, m);
+    execute(m, t, inherit);
+  }
+  tl_m = nullptr;
+}
+
+// ------------------------------------------------------------- registry --
+
+void registry_add(scheduler& s, task_header* t, unsigned shard) {
+  t->reg_shard = static_cast<uint16_t>(shard % scheduler::kRegistryShards);
+  registry_shard& r = s.registry[t->reg_shard];
+  std::lock_guard lk(r.lock);
+  t->reg_prev = nullptr;
+  t->reg_next = r.head;
+  if (r.head) r.head->reg_prev = t;
+  r.head = t;
+  ++r.count;
+}
+
+void registry_remove(scheduler& s, task_header* t) {
+  registry_shard& r = s.registry[t->reg_shard];
+  std::lock_guard lk(r.lock);
+  if (t->reg_prev)
+    t->reg_prev->reg_next = t->reg_next;
+  else
+    r.head = t->reg_next;
+  if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;
+  t->reg_prev = t->reg_next = nullptr;  // no stale links into dead frames
+  --r.count;
+}
+
+void destroy_root(task_header* t) {
+  if (scheduler* s = g_sched.load(std::memory_order_acquire)) registry_remove(*s, t);
+  t->self.destroy();
+}
+
+uint64_t next_task_id(scheduler& s, processor* p) {
+  // Ids come in blocks of 1024 per P so spawning does not share a counter
+  // line between cores (Go's goidcache, same block size).
+  constexpr uint32_t kBlock = 1024;
+  if (!p) return s.next_id_block.fetch_add(1, std::memory_order_relaxed) * kBlock;
+  if (p->id_cache_next == p->id_cache_end) {
+    p->id_base = s.next_id_block.fetch_add(1, std::memory_order_relaxed) * kBlock;
+    p->id_cache_next = 0;
+    p->id_cache_end = kBlock;
+  }
+  return p->id_base + p->id_cache_next++;
+}
+
+std::string exception_text(const std::exception_ptr& e) {
+  std::string type = "unknown type";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    int st = 0;
+    char* dm = abi::__cxa_demangle(typeid(ex).name(), nullptr, nullptr, &st);
+    type = st == 0 && dm ? dm : typeid(ex).name();
+    std::free(dm);
+    return type + ": " + ex.what();
+  } catch (...) {
+    if (auto* ti = abi::__cxa_current_exception_type()) {
+      int st = 0;
+      char* dm = abi::__cxa_demangle(ti->name(), nullptr, nullptr, &st);
+      type = st == 0 && dm ? dm : ti->name();
+      std::free(dm);
+    }
+  }
+  return type;
+}
+
+void report_unhandled(task_header* t, const char* how) {
+  std::string msg = "task " + std::to_string(t->id) + " (spawned at " + t->spawn_site.file_name() +
+                    ":" + std::to_string(t->spawn_site.line()) + " in " +
+                    t->spawn_site.function_name() + ") " + how + ": " +
+                    exception_text(t->exception);
+  if (g_policy.load(std::memory_order_relaxed) == unhandled_exception_policy::abort) {
+    die(msg +
+            " [policy abort: exiting; goro::set_unhandled_exception_policy(report) keeps running]",
+        2);
+  }
+  std::fprintf(stderr, "goro: %s\n", msg.c_str());
+}
+
+}  // namespace
+
+// ------------------------------------------------------------ hooks ------
+
+scheduler* sched() noexcept {
+  return g_sched.load(std::memory_order_acquire);
+}
+
+scheduler::scheduler(const runtime_options& o) : opts(o) {}
+
+task_header* current_task() noexcept {
+  machine* m = tl_m;
+  return m ? m->current : nullptr;
+}
+
+bool shutting_down() noexcept {
+  return g_destroying.load(std::memory_order_acquire);
+}
+
+void ready(task_header* t) noexcept {
+  scheduler& s = *g_sched.load(std::memory_order_acquire);
+  machine* m = tl_m;
+  bool notify = true;
+  if (m && m->p) {
+    notify = runq_put(s, m->p, t, true);
+  } else {
+    std::lock_guard lk(s.lock);
+    global_push(s, t);
+  }
+  if (notify) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    wakep(s);
+  }
+}
+
+void yield_current(task_header* t) noexcept {
+  scheduler& s = *g_sched.load(std::memory_order_acquire);
+  machine* m = tl_m;
+  if (m && m->p) {
+    runq_put(s, m->p, t, false);
+  } else {
+    std::lock_guard lk(s.lock);
+    global_push(s, t);
+  }
+}
+
+void spawn_root(task_header* t, std::source_location site) {
+  scheduler* s = g_sched.load(std::memory_order_acquire);
+  if (!s) {
+    // Nobody will ever run it: free it now and say why.
+    t->join_state.store(0, std::memory_order_relaxed);
+    t->self.destroy();
+    throw std::logic_error("goro::spawn: no goro runtime is running (call it inside goro::run)");
+  }
+  machine* m = tl_m;
+  processor* p = m ? m->p : nullptr;
+  t->id = next_task_id(*s, p);
+  t->spawn_site = site;
+  registry_add(*s, t, m ? static_cast<unsigned>(m->id) : 0u);
+  ready(t);
+}
+
+std::coroutine_handle<> root_complete(task_header* t) noexcept {
+  const bool failed = t->exception != nullptr;
+  task_header* joiner = t->joiner;  // only meaningful with kWaiter, read before publishing
+  uint32_t st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);
+  // From here on `t` may be destroyed by the handle's owner unless we own it.
+  if (!(st & kHandle)) {
+    if (failed) report_unhandled(t, "ended with an uncaught exception");
+    destroy_root(t);
+  } else if (st & kWaiter) {
+    ready(joiner);
+  }
+  return std::noop_coroutine();
+}
+
+void release_handle(task_header* t) noexcept {
+  if (g_destroying.load(std::memory_order_acquire)) return;  // shutdown frees every frame
+  uint32_t st = t->join_state.fetch_and(~static_cast<uint32_t>(kHandle), std::memory_order_acq_rel);
+  if (st & kComplete) {
+    if (t->exception) report_unhandled(t, "ended with an exception nobody awaited");
+    destroy_root(t);
+  }
+}
+
+void root_finished() noexcept {
+  g_root_parker.post();
+}
+
+void wake_idle_for_work() {
+  if (scheduler* s = sched()) wakep(*s);
+}
+
+int set_pending_max_procs(int n) {
+  std::lock_guard lk(g_settings_lock);
+  int old = g_procs_explicit ? g_requested_procs : 0;
+  if (old == 0) {
+    try {
+      old = max_procs_from_env().value_or(0);
+    } catch (const config_error&) {
+      old = 0;
+    }
+    if (old == 0) old = default_procs();
+  }
+  if (n >= 1) {
+    g_requested_procs = std::min(n, scheduler::kMaxProcs);
+    g_procs_explicit = true;
+  }
+  return old;
+}
+
+// --------------------------------------------------------------- run ------
+
+void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& done) {
+  if (g_sched.load(std::memory_order_acquire))
+    throw std::logic_error("goro::run: a goro runtime is already running in this process");
+  heap::init();
+  heap::thread_attachment attach;
+  runtime_options opts = given;
+  startup_config cfg;
+  if (opts.read_environment) {
+    try {
+      cfg = read_startup_config();
+    } catch (const config_error& e) {
+      die(e.what(), 2);
+    }
+  }
+  if (opts.run_queue_size < 2 || opts.run_queue_size > run_queue::kMaxCapacity ||
+      (opts.run_queue_size & (opts.run_queue_size - 1)) != 0)
+    throw std::invalid_argument(
+        "goro::runtime_options::run_queue_size = " + std::to_string(opts.run_queue_size) +
+        ": want a power of two in [2, 256]");
+  if (opts.global_queue_interval == 0 || opts.steal_passes == 0)
+    throw std::invalid_argument(
+        "goro::runtime_options: global_queue_interval and steal_passes must be >= 1");
+  bool explicit_procs = true;
+  int procs = opts.max_procs;
+  if (procs <= 0) {
+    std::lock_guard lk(g_settings_lock);
+    if (g_procs_explicit) procs = g_requested_procs;
+  }
+  if (procs <= 0 && cfg.max_procs) procs = *cfg.max_procs;
+  if (procs <= 0) {
+    procs = default_procs();
+    explicit_procs = false;
+  }
+  procs = std::min(procs, scheduler::kMaxProcs);
+
+  auto s = std::make_unique<scheduler>(opts);
+  s->procs_explicit = explicit_procs;
+  s->debug = cfg;
+  s->start_ns = nanotime();
+  {
+    std::lock_guard lk(s->lock);
+    set_procs_locked(*s, procs);
+  }
+  s->nthreads.store(1, std::memory_order_relaxed);  // the thread in goro::run
+  g_sched.store(s.get(), std::memory_order_release);
+  start_sysmon(*s);
+
+  spawn(std::move(root)).detach();
+  heap::blocking_region([&] {
+    while (!done.load(std::memory_order_acquire)) g_root_parker.wait();
+  });
+
+  // Shut down: stop every M, then destroy whatever tasks are left.
+  s->stopping.store(true, std::memory_order_seq_cst);
+  stop_sysmon(*s);
+  {
+    std::lock_guard lk(s->lock);
+    for (machine* m = s->midle; m; m = m->idle_link) m->park.post();
+    s->midle = nullptr;
+  }
+  for (auto& m : s->all_m) {
+    m->park.post();
+    if (m->thread.joinable()) m->thread.join();
+  }
+  g_destroying.store(true, std::memory_order_seq_cst);
+  for (auto& r : s->registry) {
+    while (task_header* t = r.head) {
+      r.head = t->reg_next;
+      if (r.head) r.head->reg_prev = nullptr;
+      t->reg_next = t->reg_prev = nullptr;
+      --r.count;
+      t->self.destroy();
+    }
+  }
+  g_destroying.store(false, std::memory_order_seq_cst);
+  g_sched.store(nullptr, std::memory_order_release);
+  // Reset the root parker in case a post raced with the wait loop's exit.
+  g_root_parker.wait(0);
+}
+
+void set_procs_locked(scheduler& s, int n) {
+  const int old = s.gomaxprocs.load(std::memory_order_relaxed);
+  for (int i = 0; i < n; ++i) {
+    if (s.all_p[i].load(std::memory_order_relaxed)) continue;
+    s.owned_p.push_back(std::make_unique<processor>(i, s.opts.run_queue_size));
+    s.all_p[i].store(s.owned_p.back().get(), std::memory_order_release);
+  }
+  s.gomaxprocs.store(n, std::memory_order_seq_cst);
+  if (n > old || s.npidle.load(std::memory_order_relaxed) == 0) {
+    // Ps that were dead (never started, or retired) become idle. A P still
+    // held by an M that had not yet retired it simply stays running.
+    for (int i = n - 1; i >= 0; --i) {
+      processor* p = s.all_p[i].load(std::memory_order_relaxed);
+      if (p->state == processor::status::dead) pidleput(s, p);
+    }
+  }
+  if (n < old) {
+    // Idle Ps beyond n leave the idle list now; running ones retire
+    // themselves at their next schedule (find_runnable → retire_p).
+    processor** link = &s.pidle;
+    while (processor* p = *link) {
+      if (p->id >= n) {
+        *link = p->idle_link;
+        p->idle_link = nullptr;
+        p->state = processor::status::dead;
+        s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+      } else {
+        link = &p->idle_link;
+      }
+    }
+  }
+}
+
+}  // namespace goro::detail
+
+namespace goro {
+
+unhandled_exception_policy set_unhandled_exception_policy(unhandled_exception_policy p) noexcept {
+  return detail::g_policy.exchange(p);
+}
+
+uint64_t this_task::id() noexcept {
+  detail::task_header* t = detail::current_task();
+  return t ? t->id : 0;
+}
+
+bool running() noexcept {
+  return detail::sched() != nullptr;
+}
+
+}  // namespace goro

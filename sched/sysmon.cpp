@@ -1,0 +1,106 @@
+// sysmon: the runtime's background monitor thread (Go's sysmon, reduced to
+// what a cooperative runtime needs). It wakes at most once per schedtrace
+// period or once a second, so an idle runtime stays idle:
+//   - GORO_DEBUG=schedtrace=MS prints Go's SCHED line every MS ms
+//     (scheddetail=1 adds one line per P and per M);
+//   - unless max_procs was set explicitly, it re-reads the cgroup CPU quota
+//     once a second and resizes the Ps when it changed (Go 1.25 does the
+//     same for container-aware GOMAXPROCS).
+// It is not registered with the collector and touches no GC memory.
+
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+
+#include "core/clock.hpp"
+#include "sched/detail/scheduler.hpp"
+
+namespace goro::detail {
+namespace {
+
+void schedtrace(scheduler& s) {
+  const int procs = s.gomaxprocs.load(std::memory_order_acquire);
+  std::string line;
+  char buf[256];
+  int nm;
+  int nmidle;
+  uint64_t global;
+  {
+    std::lock_guard lk(s.lock);
+    nm = static_cast<int>(s.all_m.size());
+    nmidle = s.nmidle;
+    global = s.global.size;
+  }
+  std::snprintf(buf, sizeof buf,
+                "SCHED %" PRId64
+                "ms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
+                "idlethreads=%d runqueue=%" PRIu64 " [",
+                (nanotime() - s.start_ns) / 1'000'000, procs,
+                s.npidle.load(std::memory_order_relaxed),
+                s.nthreads.load(std::memory_order_relaxed),
+                s.nmspinning.load(std::memory_order_relaxed), nmidle, global);
+  line = buf;
+  for (int i = 0; i < procs; ++i) {
+    processor* p = s.all_p[i].load(std::memory_order_acquire);
+    line += (i ? " " : "") + std::to_string(p ? p->runq.size() : 0);
+  }
+  line += "]\n";
+  if (s.debug.scheddetail) {
+    for (int i = 0; i < procs; ++i) {
+      processor* p = s.all_p[i].load(std::memory_order_acquire);
+      std::snprintf(buf, sizeof buf, "  P%d: schedtick=%" PRIu64 " runqsize=%u runnext=%d\n", i,
+                    p->schedticks_total.load(std::memory_order_relaxed), p->runq.size(),
+                    p->runnext.load(std::memory_order_relaxed) ? 1 : 0);
+      line += buf;
+    }
+    std::snprintf(buf, sizeof buf, "  M: %d total, %d idle\n", nm, nmidle);
+    line += buf;
+  }
+  std::fputs(line.c_str(), stderr);
+}
+
+void sysmon_main(scheduler* s) {
+  const int64_t trace_ns = s->debug.schedtrace_ms * 1'000'000;
+  const int64_t recheck_ns = 1'000'000'000;  // Go 1.25: GOMAXPROCS re-check every second
+  int64_t next_trace = trace_ns > 0 ? s->start_ns + trace_ns : INT64_MAX;
+  int64_t next_recheck = s->start_ns + recheck_ns;
+  while (!s->stopping.load(std::memory_order_acquire)) {
+    int64_t now = nanotime();
+    if (now >= next_trace) {
+      schedtrace(*s);
+      next_trace += trace_ns;
+      if (next_trace <= now) next_trace = now + trace_ns;
+    }
+    if (now >= next_recheck) {
+      next_recheck = now + recheck_ns;
+      bool expl;
+      {
+        std::lock_guard lk(s->lock);
+        expl = s->procs_explicit;
+      }
+      if (!expl) {
+        int want = default_procs();
+        if (want != s->gomaxprocs.load(std::memory_order_acquire)) {
+          std::lock_guard lk(s->lock);
+          if (!s->procs_explicit) set_procs_locked(*s, want);
+        }
+      }
+    }
+    int64_t wake = std::min(next_trace, next_recheck);
+    s->sysmon.park.wait(std::max<int64_t>(0, wake - nanotime()));
+  }
+}
+
+}  // namespace
+
+void start_sysmon(scheduler& s) {
+  s.nthreads.fetch_add(1, std::memory_order_relaxed);
+  s.sysmon.thread = std::thread(sysmon_main, &s);
+}
+
+void stop_sysmon(scheduler& s) {
+  s.sysmon.park.post();
+  if (s.sysmon.thread.joinable()) s.sysmon.thread.join();
+}
+
+}  // namespace goro::detail

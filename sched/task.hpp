@@ -1,0 +1,168 @@
+#pragma once
+// goro::task<T>: a lazy, move-only coroutine, the unit of work in goro.
+//
+// A task does nothing until it is awaited (co_await runs it as part of the
+// awaiter's chain, like a function call) or spawned (goro::spawn makes it a
+// goroutine of its own). Awaiting uses symmetric transfer in both
+// directions — into the child on co_await and back to the parent on
+// completion — so a chain of any length of synchronously completing awaits
+// runs in constant thread stack.
+//
+// Frames come from heap::frame_alloc: scanned by the collector (a GC pointer
+// held in a suspended task's locals keeps its object alive), never collected,
+// freed when the task object that owns the frame is destroyed.
+
+#include <coroutine>
+#include <exception>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "heap/frame_pool.hpp"
+#include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/task_header.hpp"
+
+namespace goro {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+class promise_base : public task_header {
+ public:
+  static void* operator new(std::size_t n) { return heap::frame_alloc(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { heap::frame_free(p, n); }
+
+  std::suspend_always initial_suspend() noexcept { return {}; }
+
+  struct final_awaiter {
+    bool await_ready() noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+      promise_base& p = h.promise();
+      if (p.continuation_) return p.continuation_;
+      if (p.is_root) return root_complete(&p);
+      return std::noop_coroutine();
+    }
+    void await_resume() noexcept {}
+  };
+  final_awaiter final_suspend() noexcept { return {}; }
+
+  void unhandled_exception() noexcept { exception = std::current_exception(); }
+
+  /// The awaiting coroutine to resume when this one completes (null for a
+  /// spawned root).
+  std::coroutine_handle<> continuation_;
+};
+
+template <class T>
+class promise final : public promise_base {
+ public:
+  promise() noexcept {}
+  task<T> get_return_object() noexcept;
+  template <class U>
+  requires std::is_convertible_v<U&&, T>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    ::new (static_cast<void*>(&value_)) T(std::forward<U>(v));
+    has_value_ = true;
+  }
+  ~promise() {
+    if (has_value_) value_.~T();
+  }
+  /// Moves the result out (once) or rethrows the task's exception.
+  T take_result() {
+    if (exception) std::rethrow_exception(std::exchange(exception, nullptr));
+    if (!has_value_) throw std::logic_error("goro::task: result already taken");
+    has_value_ = false;
+    T out(std::move(value_));
+    value_.~T();
+    return out;
+  }
+
+ private:
+  union {
+    T value_;
+  };
+  bool has_value_ = false;
+};
+
+template <>
+class promise<void> final : public promise_base {
+ public:
+  task<void> get_return_object() noexcept;
+  void return_void() noexcept {}
+  void take_result() {
+    if (exception) std::rethrow_exception(std::exchange(exception, nullptr));
+  }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::promise<T>;
+  using handle_type = std::coroutine_handle<promise_type>;
+  using value_type = T;
+
+  task() noexcept = default;
+  explicit task(handle_type h) noexcept : h_(h) {}
+  task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  task& operator=(task&& o) noexcept {
+    if (this != &o) {
+      destroy();
+      h_ = std::exchange(o.h_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() { destroy(); }
+
+  /// True while the task holds a coroutine that has not been awaited.
+  bool valid() const noexcept { return h_ && !awaited_; }
+
+  struct awaiter {
+    handle_type h;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+      h.promise().continuation_ = parent;
+      return h;  // symmetric transfer into the child
+    }
+    T await_resume() { return h.promise().take_result(); }
+  };
+
+  /// Runs the task as part of the awaiting coroutine's chain and gives its
+  /// result (or rethrows its exception). A task can be awaited once.
+  awaiter operator co_await() & { return awaiter{consume()}; }
+  awaiter operator co_await() && { return awaiter{consume()}; }
+
+  /// Gives up ownership of the frame (used by spawn).
+  handle_type release() noexcept { return std::exchange(h_, {}); }
+
+ private:
+  handle_type consume() {
+    if (!h_ || awaited_) throw std::logic_error("goro::task: awaited twice or empty");
+    awaited_ = true;
+    return h_;
+  }
+  void destroy() noexcept {
+    if (h_) std::exchange(h_, {}).destroy();
+  }
+
+  handle_type h_;
+  bool awaited_ = false;
+};
+
+namespace detail {
+template <class T>
+task<T> promise<T>::get_return_object() noexcept {
+  return task<T>(std::coroutine_handle<promise<T>>::from_promise(*this));
+}
+inline task<void> promise<void>::get_return_object() noexcept {
+  return task<void>(std::coroutine_handle<promise<void>>::from_promise(*this));
+}
+}  // namespace detail
+
+}  // namespace goro

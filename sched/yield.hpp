@@ -1,0 +1,28 @@
+#pragma once
+// co_await goro::yield(): let other tasks run (Go's runtime.Gosched).
+// The task goes to the back of its worker's run queue, not to runnext, so
+// every task queued before it runs first.
+
+#include <coroutine>
+#include <stdexcept>
+
+#include "sched/detail/runtime_hooks.hpp"
+
+namespace goro {
+
+struct [[nodiscard]] yield_awaiter {
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) const {
+    detail::task_header* t = detail::current_task();
+    if (t == nullptr) throw std::logic_error("goro::yield: not inside a goro task");
+    t->resume = h;
+    detail::yield_current(t);
+  }
+  void await_resume() const noexcept {}
+};
+
+inline yield_awaiter yield() noexcept {
+  return {};
+}
+
+}  // namespace goro
