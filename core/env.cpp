@@ -1,7 +1,9 @@
 #include "core/env.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <iterator>
 #include <limits>
 
 namespace goro::env {
@@ -38,10 +40,14 @@ int64_t parse_int(std::string_view var, std::string_view text, int64_t lo, int64
     digits.remove_prefix(1);
   }
   if (!all_digits(digits)) bad(var, text, form);
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  // Parse the magnitude unsigned so "-9223372036854775808" (INT64_MIN, whose
+  // magnitude does not fit in int64) is accepted where the range allows it.
+  uint64_t mag = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), mag);
   if (ec != std::errc() || p != digits.data() + digits.size()) bad(var, text, form);
-  if (neg) v = -v;
+  constexpr uint64_t kMaxMag = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  if (mag > kMaxMag + (neg ? 1 : 0)) bad(var, text, form);
+  int64_t v = neg ? static_cast<int64_t>(0 - mag) : static_cast<int64_t>(mag);
   if (v < lo || v > hi) bad(var, text, form);
   return v;
 }
@@ -56,20 +62,24 @@ int64_t parse_bytes(std::string_view var, std::string_view text) {
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
   if (ec != std::errc() || p != num.data() + num.size()) bad(var, text, form);
-  unsigned shift = 0;
-  if (unit.empty() || unit == "B") shift = 0;
-  else if (unit == "KiB") shift = 10;
-  else if (unit == "MiB") shift = 20;
-  else if (unit == "GiB") shift = 30;
-  else if (unit == "TiB") shift = 40;
-  else bad(var, text, form);
+  struct suffix {
+    std::string_view name;
+    unsigned shift;
+  };
+  constexpr suffix kSuffixes[] = {{"", 0},     {"B", 0},    {"KiB", 10},
+                                  {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
+  const suffix* s = std::find_if(std::begin(kSuffixes), std::end(kSuffixes),
+                                 [&](const suffix& x) { return x.name == unit; });
+  if (s == std::end(kSuffixes)) bad(var, text, form);
+  unsigned shift = s->shift;
   constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   if (v > (kMax >> shift)) bad(var, text, form);
   return static_cast<int64_t>(v << shift);
 }
 
 std::chrono::nanoseconds parse_duration(std::string_view var, std::string_view text) {
-  constexpr std::string_view form = "a duration: digits with a unit ns, us, ms, s, m or h (e.g. 250ms)";
+  constexpr std::string_view form =
+      "a duration: digits with a unit ns, us, ms, s, m or h (e.g. 250ms)";
   size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   std::string_view num = text.substr(0, i), unit = text.substr(i);
@@ -77,14 +87,20 @@ std::chrono::nanoseconds parse_duration(std::string_view var, std::string_view t
   int64_t v = 0;
   auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
   if (ec != std::errc() || p != num.data() + num.size()) bad(var, text, form);
-  int64_t mul = 0;
-  if (unit == "ns") mul = 1;
-  else if (unit == "us") mul = 1000;
-  else if (unit == "ms") mul = 1000 * 1000;
-  else if (unit == "s") mul = 1000LL * 1000 * 1000;
-  else if (unit == "m") mul = 60LL * 1000 * 1000 * 1000;
-  else if (unit == "h") mul = 3600LL * 1000 * 1000 * 1000;
-  else bad(var, text, form);
+  struct unit_ns {
+    std::string_view name;
+    int64_t ns;
+  };
+  constexpr unit_ns kUnits[] = {{"ns", 1},
+                                {"us", 1000},
+                                {"ms", 1000 * 1000},
+                                {"s", 1000LL * 1000 * 1000},
+                                {"m", 60LL * 1000 * 1000 * 1000},
+                                {"h", 3600LL * 1000 * 1000 * 1000}};
+  const unit_ns* u = std::find_if(std::begin(kUnits), std::end(kUnits),
+                                  [&](const unit_ns& x) { return x.name == unit; });
+  if (u == std::end(kUnits)) bad(var, text, form);
+  int64_t mul = u->ns;
   if (v > std::numeric_limits<int64_t>::max() / mul) bad(var, text, form);
   return std::chrono::nanoseconds(v * mul);
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -28,22 +29,24 @@ namespace env {
 /// as in Go (GOGC= behaves like no GOGC).
 std::optional<std::string> get(const char* name);
 
-/// A positive integer in [lo, hi]. `var` names the variable for messages.
+/// A decimal integer in [lo, hi]: an optional '-' and digits only (no '+',
+/// spaces, exponents or hex). `var` names the variable for messages.
 int64_t parse_int(std::string_view var, std::string_view text, int64_t lo, int64_t hi);
 
-/// A byte size: digits with an optional suffix B, KiB, MiB, GiB, TiB
-/// (also K, M, G, T, KB, MB, GB, TB as powers of 1024 would be ambiguous, so
-/// only the IEC forms and plain bytes are accepted, as GOMEMLIMIT does).
-/// Overflow past INT64_MAX is an error.
+/// A byte size: digits with an optional suffix B, KiB, MiB, GiB or TiB, as
+/// GOMEMLIMIT accepts. SI-looking forms (K, M, KB, MB, ...) are rejected: it
+/// would be ambiguous whether they mean powers of 1000 or 1024. No spaces, no
+/// sign, no fractions. Overflow past INT64_MAX is an error.
 int64_t parse_bytes(std::string_view var, std::string_view text);
 
 /// A duration: digits with a unit ns, us, ms, s, m, h (Go's time.ParseDuration
 /// subset without fractions or compound forms).
 std::chrono::nanoseconds parse_duration(std::string_view var, std::string_view text);
 
-/// GORO_DEBUG: "key=value,key=value". Returns the pairs in order of
-/// appearance (later duplicates win). Keys are validated by the caller
-/// against its own list with check_debug_keys.
+/// GORO_DEBUG: "key=value,key=value". Returns the pairs keyed by name (a
+/// later duplicate overwrites an earlier one); empty items are skipped, and an
+/// item without '=', with an empty key or an empty value is an error. Keys are
+/// validated by the caller against its own list with check_debug_keys.
 std::map<std::string, std::string> parse_debug(std::string_view text);
 
 /// Throws config_error if `kv` holds a key not in `known` (comma-separated
