@@ -6,6 +6,10 @@
 // without unregistering hangs the next collection, so registration is only
 // available as this RAII type. Nested attachments on one thread are counted
 // (the primordial thread is registered by GC_INIT and never unregistered).
+// An attachment also counts the thread's stack in the heap statistics and,
+// on detach, adds the thread's unflushed allocation count to the driver's.
+
+#include <cstdint>
 
 namespace goro::heap {
 
@@ -18,6 +22,7 @@ class thread_attachment {
 
  private:
   bool registered_here_ = false;
+  int64_t stack_bytes_ = 0;
 };
 
 }  // namespace goro::heap

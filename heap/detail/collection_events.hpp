@@ -1,0 +1,29 @@
+#pragma once
+// Timing of every collection, taken from Boehm's collection events. See
+// heap/collection_events.cpp.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace goro::heap::detail {
+
+struct pause_totals {
+  uint64_t collections = 0;  ///< completed collections (any cause)
+  int64_t last_pause_ns = 0;
+  int64_t total_pause_ns = 0;
+  int64_t max_pause_ns = 0;
+  int64_t last_mark_ns = 0;
+  int64_t total_mark_ns = 0;
+};
+
+/// Installs the event callback (once, from init()).
+void install_collection_events() noexcept;
+
+pause_totals read_pause_totals() noexcept;
+
+/// Copies up to `max` of the most recent pauses (newest first) into `out`
+/// and returns how many it copied; at most kRecentPauses are kept.
+inline constexpr std::size_t kRecentPauses = 256;
+std::size_t recent_pauses(int64_t* out, std::size_t max) noexcept;
+
+}  // namespace goro::heap::detail

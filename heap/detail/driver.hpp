@@ -1,0 +1,29 @@
+#pragma once
+// Entry points the heap files use among themselves (not public API).
+
+#include <cstddef>
+
+namespace goro::heap::detail {
+
+/// True once init() has finished. An acquire load.
+bool initialized() noexcept;
+
+/// Computes the first trigger; init() calls it once Boehm is set up.
+void start_driver();
+
+/// True while the calling thread is inside a driver collection.
+bool collecting_on_this_thread() noexcept;
+
+/// Installs the out-of-memory hook and the warning filter (out_of_memory.cpp).
+void install_out_of_memory_handling() noexcept;
+
+/// Prints the heap statistics and the failed request, then dies.
+[[noreturn]] void die_out_of_memory(std::size_t request) noexcept;
+
+/// Which allocator an out-of-memory retry must use on this thread: the frame
+/// pool sets `uncollectable` around its own Boehm calls (retrying a frame
+/// request as a collectable object would let the collector free a live frame).
+enum class retry_kind { normal, uncollectable };
+void set_retry_kind(retry_kind k) noexcept;
+
+}  // namespace goro::heap::detail

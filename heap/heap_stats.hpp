@@ -1,0 +1,53 @@
+#pragma once
+// A snapshot of the collected heap and of the other memory goro maps, in the
+// spirit of Go's runtime.MemStats. The metrics issue publishes these under
+// Go-style names (/gc/heap/live:bytes, /memory/classes/heap/released:bytes).
+
+#include <cstdint>
+
+namespace goro {
+
+struct heap_stats {
+  /// Heap in use right after the last collection, block-granular (a block
+  /// that still holds one survivor counts whole); coroutine frames excluded.
+  uint64_t live_bytes = 0;
+  /// GC heap backed by memory now: objects, frames and free blocks
+  /// (Boehm's heap size, less what was returned to the OS).
+  uint64_t heap_mapped_bytes = 0;
+  /// Part of heap_mapped_bytes in free blocks. A lower bound: Boehm sweeps
+  /// partly-used blocks lazily, so their free slots are not counted.
+  uint64_t heap_free_bytes = 0;
+  /// GC heap address space returned to the OS (unmapped), still reserved.
+  uint64_t released_bytes = 0;
+  /// Bytes allocated since the last collection, as Boehm counts them (object
+  /// sizes after rounding; thread-local free-list refills count in bulk).
+  uint64_t allocated_since_gc_bytes = 0;
+  /// Bytes allocated since the process started (never decreases).
+  uint64_t total_allocated_bytes = 0;
+  /// Completed collections, whoever started them.
+  uint64_t collections = 0;
+  /// Stop-the-world time, summed and of the last collection, nanoseconds.
+  int64_t total_pause_ns = 0;
+  int64_t last_pause_ns = 0;
+  int64_t max_pause_ns = 0;
+  /// Mark phase time (inside the pauses), nanoseconds.
+  int64_t total_mark_ns = 0;
+  int64_t last_mark_ns = 0;
+  /// Coroutine frames: bytes the frame pool holds from the GC heap (frames in
+  /// use and frames cached for reuse). Included in heap_mapped_bytes.
+  uint64_t frames_bytes = 0;
+  /// Runtime-internal memory: mimalloc's committed bytes (all of malloc and
+  /// operator new, which mimalloc replaces process-wide), or glibc malloc's
+  /// arena bytes in builds without mimalloc.
+  uint64_t mimalloc_bytes = 0;
+  /// Stacks of threads attached to the runtime (reserved size).
+  uint64_t thread_stack_bytes = 0;
+  /// The heap size at which the driver will start the next collection.
+  uint64_t next_trigger_bytes = 0;
+};
+
+/// Reads the statistics without stopping the world (takes Boehm's
+/// allocation lock for a moment).
+heap_stats read_heap_stats();
+
+}  // namespace goro
