@@ -1,0 +1,164 @@
+#include "pacer/limiter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/fatal.hpp"
+
+namespace goro::pacer {
+
+namespace {
+
+// Nearest integer of a non-negative CPU or byte amount.
+int64_t round_ns(double x) noexcept {
+  return static_cast<int64_t>(std::llround(x));
+}
+
+int64_t floor_div(int64_t a, int64_t b) noexcept {
+  const int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+}  // namespace
+
+limiter::limiter(int procs, limiter_tuning tuning) : tuning_(tuning), procs_(std::max(procs, 1)) {
+  if (tuning_.bins < 1 || tuning_.window_ns < tuning_.bins || tuning_.capacity_per_proc_ns < 0) {
+    fatal("pacer limiter: bad tuning (bins < 1, window shorter than bins, or negative capacity)");
+  }
+  width_ = tuning_.window_ns / tuning_.bins;
+  ring_.resize(static_cast<size_t>(tuning_.bins) + 2);
+}
+
+void limiter::set_procs(int procs) noexcept {
+  procs_ = std::max(procs, 1);
+}
+
+int64_t limiter::capacity() const noexcept {
+  return procs_ * tuning_.capacity_per_proc_ns;
+}
+
+int64_t limiter::bin_of(int64_t t) const noexcept {
+  return floor_div(t, width_);
+}
+
+const limiter::bin* limiter::find(int64_t index) const noexcept {
+  const auto n = static_cast<int64_t>(ring_.size());
+  const bin& b = ring_[static_cast<size_t>(((index % n) + n) % n)];
+  return b.index == index ? &b : nullptr;
+}
+
+void limiter::put(int64_t index, int64_t cpu_ns, bool gc) noexcept {
+  if (cpu_ns == 0) return;
+  const auto n = static_cast<int64_t>(ring_.size());
+  // Older than anything the ring still holds: it can no longer be in any
+  // window the limiter will be asked about.
+  if (newest_ != INT64_MIN && index <= newest_ - n) return;
+  bin& b = ring_[static_cast<size_t>(((index % n) + n) % n)];
+  if (b.index != index) {
+    if (b.index > index) return;  // the slot already holds a newer bin
+    b = bin{index, 0, 0};
+  }
+  (gc ? b.gc_ns : b.mutator_ns) += cpu_ns;
+  newest_ = std::max(newest_, index);
+}
+
+void limiter::add(int64_t from, int64_t to, int64_t cpu_ns, bool gc) noexcept {
+  if (cpu_ns <= 0) return;
+  (gc ? total_gc_ns_ : total_mutator_ns_) += cpu_ns;
+  if (to <= from) {
+    put(bin_of(from), cpu_ns, gc);
+    return;
+  }
+  // Only the part that can still fall in a window matters; the share of
+  // cpu_ns that lands before it is dropped with it.
+  const int64_t span = static_cast<int64_t>(ring_.size()) * width_;
+  const int64_t start = std::max(from, to - span);
+  const double per_ns = static_cast<double>(cpu_ns) / static_cast<double>(to - from);
+  int64_t left = start == from ? cpu_ns : round_ns(per_ns * static_cast<double>(to - start));
+  for (int64_t k = bin_of(start), last = bin_of(to - 1); k <= last; ++k) {
+    int64_t piece = left;  // the last bin takes the remainder: totals stay exact
+    if (k != last) {
+      const int64_t overlap = std::min(to, (k + 1) * width_) - std::max(start, k * width_);
+      piece = std::min(left, round_ns(per_ns * static_cast<double>(overlap)));
+    }
+    put(k, piece, gc);
+    left -= piece;
+  }
+}
+
+void limiter::add_mutator(int64_t from, int64_t to, int64_t cpu_ns) noexcept {
+  add(from, to, cpu_ns, false);
+}
+
+void limiter::add_gc(int64_t from, int64_t to, int64_t cpu_ns) noexcept {
+  add(from, to, cpu_ns, true);
+}
+
+void limiter::add_pause(int64_t start, int64_t end) noexcept {
+  if (end > start) add(start, end, procs_ * (end - start), true);
+}
+
+cpu_totals limiter::sum(int64_t from, int64_t to, bool pessimistic) const noexcept {
+  cpu_totals t;
+  if (to <= from) return t;
+  const int64_t first = bin_of(from);
+  for (int64_t k = first, last = bin_of(to - 1); k <= last; ++k) {
+    const bin* b = find(k);
+    if (b == nullptr) continue;
+    const int64_t lo = std::max(from, k * width_), hi = std::min(to, (k + 1) * width_);
+    if (hi - lo == width_) {
+      t.gc_ns += b->gc_ns;
+      t.mutator_ns += b->mutator_ns;
+    } else if (pessimistic && k == first) {
+      t.gc_ns += b->gc_ns;  // the oldest partial bin: all its GC, none of its credit
+    } else if (pessimistic) {
+      // The newest partial bin holds only the past (nothing is recorded
+      // after `now`), so it counts whole.
+      t.gc_ns += b->gc_ns;
+      t.mutator_ns += b->mutator_ns;
+    } else {
+      const double f = static_cast<double>(hi - lo) / static_cast<double>(width_);
+      t.gc_ns += round_ns(f * static_cast<double>(b->gc_ns));
+      t.mutator_ns += round_ns(f * static_cast<double>(b->mutator_ns));
+    }
+  }
+  return t;
+}
+
+cpu_totals limiter::totals(int64_t from, int64_t to) const noexcept {
+  return sum(from, to, false);
+}
+
+int64_t limiter::level(int64_t now) const noexcept {
+  const cpu_totals t = totals(now - tuning_.window_ns, now);
+  return t.gc_ns - t.mutator_ns;
+}
+
+double limiter::gc_share(int64_t now) const noexcept {
+  const cpu_totals t = totals(now - tuning_.window_ns, now);
+  const int64_t all = t.gc_ns + t.mutator_ns;
+  return all > 0 ? static_cast<double>(t.gc_ns) / static_cast<double>(all) : 0.0;
+}
+
+bool limiter::would_admit(int64_t now, int64_t predicted_pause_ns) const noexcept {
+  if (!tuning_.enabled) return true;
+  const int64_t w = tuning_.window_ns;
+  const int64_t p = std::clamp<int64_t>(predicted_pause_ns, 0, w);
+  // The window that ends when the predicted pause ends: its past part.
+  const cpu_totals past = sum(now + p - w, now, true);
+  if (past.gc_ns + procs_ * p - past.mutator_ns <= capacity()) return true;
+  // A pause that cannot fit: alone in its own window (see the file comment).
+  return sum(now - std::max(w - p, p), now, true).gc_ns == 0;
+}
+
+bool limiter::admit(int64_t now, int64_t predicted_pause_ns) noexcept {
+  const bool ok = would_admit(now, predicted_pause_ns);
+  if (!ok && !engaged_) {
+    ++engagements_;
+    last_engaged_ns_ = now;
+  }
+  engaged_ = !ok;
+  return ok;
+}
+
+}  // namespace goro::pacer

@@ -1,0 +1,193 @@
+#include "pacer/pacer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace goro::pacer {
+
+namespace {
+
+// Nearest integer of a non-negative CPU or byte amount.
+int64_t round_ns(double x) noexcept {
+  return static_cast<int64_t>(std::llround(x));
+}
+
+}  // namespace
+
+const char* to_string(gc_reason r) noexcept {
+  switch (r) {
+    case gc_reason::none:
+      return "none";
+    case gc_reason::gc_percent:
+      return "gc_percent";
+    case gc_reason::limit:
+      return "limit";
+    case gc_reason::forced:
+      return "forced";
+  }
+  return "?";
+}
+
+pacer::pacer(int procs, pacer_settings settings, pacer_tuning tuning)
+    : settings_(settings),
+      tuning_(tuning),
+      limiter_(procs, tuning.limiter),
+      classifier_(tuning.pressure) {
+  if (settings_.gc_percent < 0) settings_.gc_percent = -1;
+  if (settings_.memory_limit < 0) settings_.memory_limit = 0;
+  goal_ = goal_for({});
+  trigger_ = trigger_for(goal_);
+}
+
+int pacer::set_gc_percent(int percent) noexcept {
+  const int old = settings_.gc_percent;
+  settings_.gc_percent = percent < 0 ? -1 : percent;
+  return old;
+}
+
+int64_t pacer::set_memory_limit(int64_t bytes) noexcept {
+  const int64_t old = settings_.memory_limit;
+  if (bytes >= 0) settings_.memory_limit = bytes;
+  return old;
+}
+
+void pacer::set_procs(int procs) noexcept {
+  limiter_.set_procs(procs);
+}
+
+heap_goal pacer::goal_for(const memory_sample& m) const noexcept {
+  return compute_goal(settings_.gc_percent, settings_.memory_limit, {live_, roots_, m});
+}
+
+uint64_t pacer::trigger_for(const heap_goal& g) const noexcept {
+  return compute_trigger(live_, g.bytes, runway_.runway());
+}
+
+int64_t pacer::predicted_pause_ns(uint64_t heap_alloc) const noexcept {
+  const double rate = *std::max_element(ns_per_byte_.begin(), ns_per_byte_.end());
+  if (rate <= 0) return 0;
+  const uint64_t growth = live_ > prev_live_ ? live_ - prev_live_ : 0;
+  const uint64_t live = std::min(live_ + growth, std::max(heap_alloc, live_));
+  return round_ns(rate * static_cast<double>(live + roots_));
+}
+
+void pacer::observe_cpu(int64_t now_ns, int64_t mutator_cpu_ns) noexcept {
+  if (mutator_cpu_ns < 0) return;
+  if (mutator_total_ >= 0 && mutator_cpu_ns > mutator_total_) {
+    const int64_t delta = mutator_cpu_ns - mutator_total_;
+    const int64_t from = std::min(cpu_time_, now_ns);
+    limiter_.add_mutator(from, now_ns, delta);
+    mutator_since_cycle_ += delta;
+  }
+  // A reading that went backwards (another thread's older sample) is ignored
+  // except to move time forward.
+  mutator_total_ = std::max(mutator_total_, mutator_cpu_ns);
+  cpu_time_ = std::max(cpu_time_, now_ns);
+}
+
+decision pacer::check(const check_sample& s) noexcept {
+  observe_cpu(s.now_ns, s.mutator_cpu_ns);
+  goal_ = goal_for(s.memory);
+  trigger_ = trigger_for(goal_);
+
+  decision d;
+  d.goal = goal_.bytes;
+  d.trigger = trigger_;
+  if (s.memory.heap_alloc < trigger_) return d;
+
+  d.reason = goal_.source == goal_source::limit ? gc_reason::limit : gc_reason::gc_percent;
+  if (!crossed_) {
+    crossed_ = true;
+    cross_overshoot_ = s.memory.heap_alloc - trigger_;
+  }
+  d.predicted_pause_ns = predicted_pause_ns(s.memory.heap_alloc);
+  const bool gated = d.reason == gc_reason::limit || tuning_.limit_gc_percent_collections;
+  if (gated && !limiter_.admit(s.now_ns, d.predicted_pause_ns)) {
+    d.deferred = true;
+    limited_ = true;
+    return d;
+  }
+  d.collect = true;
+  admitted_ = true;
+  admit_heap_ = s.memory.heap_alloc;
+  admit_trigger_ = trigger_;
+  admit_goal_ = goal_;
+  admit_reason_ = d.reason;
+  return d;
+}
+
+cycle_facts pacer::facts_for(const heap_goal& g, uint64_t live, double gc_share) const noexcept {
+  cycle_facts f;
+  f.limit_bound = g.source == goal_source::limit;
+  f.gc_bound = g.limit_goal == no_goal ||
+               (g.gc_percent_goal != no_goal &&
+                static_cast<double>(g.gc_percent_goal) <
+                    tuning_.pressure.gc_bound_ratio * static_cast<double>(g.limit_goal));
+  f.limited = limited_;
+  f.fill = g.bytes == no_goal || g.bytes == 0
+               ? 0.0
+               : static_cast<double>(live) / static_cast<double>(g.bytes);
+  f.gc_share = gc_share;
+  return f;
+}
+
+cycle_report pacer::end_cycle(const cycle_sample& c) noexcept {
+  const int64_t end = std::max(c.end_ns, c.start_ns);
+  observe_cpu(c.start_ns, c.mutator_cpu_ns);
+  limiter_.add_pause(c.start_ns, end);
+  limiter_.add_gc(c.start_ns, end, c.gc_cpu_outside_pause_ns);
+  cpu_time_ = std::max(cpu_time_, end);
+
+  cycle_report r;
+  r.cycle = ++cycles_;
+  r.pause_ns = end - c.start_ns;
+  r.heap_before = c.heap_before;
+  r.live = c.live;
+  r.limited = limited_;
+  const int64_t gc_cpu =
+      limiter_.procs() * r.pause_ns + std::max<int64_t>(c.gc_cpu_outside_pause_ns, 0);
+  r.gc_share =
+      gc_cpu + mutator_since_cycle_ > 0
+          ? static_cast<double>(gc_cpu) / static_cast<double>(gc_cpu + mutator_since_cycle_)
+          : 0.0;
+  if (c.forced || !admitted_) {
+    r.reason = c.forced ? gc_reason::forced : gc_reason::none;
+    r.goal = goal_;
+    r.trigger = trigger_;
+  } else {
+    r.reason = admit_reason_;
+    r.goal = admit_goal_;
+    r.trigger = admit_trigger_;
+    // The runway sample: how late the check fired past the trigger plus what
+    // was allocated between the admitting check and the stop. Time spent
+    // deferred by the limiter is not runway.
+    const uint64_t stop_lag = c.heap_before > admit_heap_ ? c.heap_before - admit_heap_ : 0;
+    runway_.observe(cross_overshoot_ + stop_lag);
+  }
+
+  // Pause model: ns per scanned byte.
+  const uint64_t scanned = c.live + c.roots;
+  if (scanned > 0 && r.pause_ns > 0) {
+    ns_per_byte_[static_cast<size_t>(ns_per_byte_next_)] =
+        static_cast<double>(r.pause_ns) / static_cast<double>(scanned);
+    ns_per_byte_next_ = (ns_per_byte_next_ + 1) % static_cast<int>(ns_per_byte_.size());
+  }
+
+  r.facts = facts_for(r.goal, c.live, r.gc_share);
+  r.pressure = classifier_.observe(r.facts);
+
+  prev_live_ = live_;
+  live_ = c.live;
+  roots_ = c.roots;
+  goal_ = goal_for(c.memory_after);
+  trigger_ = trigger_for(goal_);
+  r.next_goal = goal_;
+  r.next_trigger = trigger_;
+
+  limited_ = crossed_ = admitted_ = false;
+  cross_overshoot_ = 0;
+  mutator_since_cycle_ = 0;
+  return r;
+}
+
+}  // namespace goro::pacer

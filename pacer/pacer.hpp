@@ -1,0 +1,236 @@
+#pragma once
+// The pacer: goro's pacing model in one object. It decides when the
+// stop-the-world collector runs, from observations the heap's collection
+// driver feeds it. It owns no thread, no clock and no Boehm call, so the
+// same object runs under the real driver and under the deterministic
+// simulation in tests/pacer_sim.hpp.
+//
+// The mechanisms, one file each:
+//   heap_goal.hpp  gc_percent goal, memory-limit goal with headroom and
+//                  overage, the smaller wins
+//   trigger.hpp    where below the goal to start, adapted to a
+//                  stop-the-world collector
+//   limiter.hpp    the GC CPU limiter (1 s window, <= 51.25% by construction)
+//   pressure.hpp   normal / pressure / spiral, with hysteresis
+//
+// Wiring it into the heap (the intended driver loop):
+//
+//   goro::pacer::pacer p(procs, {gc_percent, memory_limit});
+//   // at every allocation check (per-thread byte counts flushed):
+//   auto d = p.check({nanotime(), {heap_alloc, heap_free, non_heap}, mutator_cpu});
+//   if (d.collect) {
+//     cycle_sample c;  c.start_ns = nanotime(); c.mutator_cpu_ns = mutator_cpu;
+//     c.heap_before = heap_alloc;  ... stop the world, mark, sweep ...
+//     c.end_ns = nanotime(); c.live = marked; c.roots = frames + stacks + roots;
+//     c.memory_after = {...};
+//     auto r = p.end_cycle(c);        // gctrace line, metrics from r
+//     if (r.pressure.changed()) notify on_gc_pressure subscribers;
+//   }
+//   // explicit goro::gc(): collect, then end_cycle with c.forced = true.
+//
+//  * mutator_cpu is cumulative CPU the program's threads used outside
+//    collections (process CPU minus CPU used during pauses), in ns; idle time
+//    is whatever procs × wall time it does not cover. Pass -1 when there is
+//    no fresh reading; p.observe_cpu() feeds it between checks (e.g. from a
+//    timer while allocation is quiet).
+//  * A stop-the-world pause counts as procs × pause of GC CPU (as Go's
+//    /cpu/classes/gc/pause); c.gc_cpu_outside_pause_ns adds GC work done with
+//    the world running (eager reclaim, unmapping), if the driver measures it.
+//  * Settings (set_gc_percent, set_memory_limit, set_procs) may change at any
+//    time; the goal and trigger are recomputed from them at every check, so a
+//    change takes effect at the next check, not the next cycle. non_heap is
+//    likewise read at every check (DESIGN.md: "recompute it at every check").
+//  * When the heap reaches the trigger, check() asks the limiter whether the
+//    predicted pause fits the GC CPU budget. If not, the decision is
+//    `deferred`: do not collect, keep allocating, check again later. The heap
+//    then overshoots the goal (and possibly the soft limit) instead of GC
+//    taking more than about half the CPU.
+//
+// What the limiter gates: DESIGN.md names memory-limit-driven collections.
+// goro defers gc_percent-driven ones too (tuning.limit_gc_percent_collections),
+// because Go's limiter is cause-agnostic (it stops assists whatever set the
+// goal) and the promise is that GC never takes much more than half the CPU;
+// as in Go, a very low gc_percent then acts as if it were higher
+// (proposal 48409, "low GOGC"). Forced collections are never deferred.
+//
+// Pause prediction (for the limiter): the largest ns per scanned byte over
+// the last 5 cycles (max-over-5 as trigger.hpp) times the expected scan:
+// live + roots + the last cycle's live growth, at most heap_alloc + roots.
+// Marking is linear in what it scans (~300 ms/GiB with two markers,
+// reference/boehm-probe.md §6), so this is close while the live heap moves
+// slowly and errs long after a drop.
+//
+// Protection: not thread-safe. The pacer belongs to the collection driver
+// and every call is made under the driver's lock (or by its one thread).
+
+#include <array>
+#include <cstdint>
+
+#include "pacer/heap_goal.hpp"
+#include "pacer/limiter.hpp"
+#include "pacer/pressure.hpp"
+#include "pacer/trigger.hpp"
+
+namespace goro::pacer {
+
+/// The operator's knobs, as GOGC and GOMEMLIMIT.
+struct pacer_settings {
+  int gc_percent = 100;             ///< < 0: the ratio rule is off (GOGC=off)
+  int64_t memory_limit = no_limit;  ///< soft limit in bytes; no_limit: none
+};
+
+/// Model parameters; defaults are the documented values.
+struct pacer_tuning {
+  limiter_tuning limiter;    ///< the GC CPU limiter
+  pressure_tuning pressure;  ///< the classifier's thresholds
+  /// Defer gc_percent-driven collections too while the limiter is engaged.
+  bool limit_gc_percent_collections = true;
+};
+
+/// What caused a collection (gctrace's trigger=).
+enum class gc_reason : uint8_t {
+  none,        ///< no collection wanted
+  gc_percent,  ///< the heap reached a trigger set by gc_percent
+  limit,       ///< the heap reached a trigger set by the memory limit
+  forced,      ///< an explicit collection
+};
+
+/// "none", "gc_percent", "limit" or "forced".
+const char* to_string(gc_reason r) noexcept;
+
+/// One allocation check's observations.
+struct check_sample {
+  int64_t now_ns = 0;           ///< monotonic time
+  memory_sample memory;         ///< heap and non-heap bytes now
+  int64_t mutator_cpu_ns = -1;  ///< cumulative mutator CPU; -1: no new reading
+};
+
+/// The answer to a check.
+struct decision {
+  bool collect = false;                ///< start a collection now
+  bool deferred = false;               ///< the trigger was reached but the limiter said wait
+  gc_reason reason = gc_reason::none;  ///< which rule's trigger was reached
+  uint64_t goal = no_goal;             ///< the heap goal now
+  uint64_t trigger = no_goal;          ///< the trigger now
+  int64_t predicted_pause_ns = 0;      ///< the pause the limiter was asked about
+};
+
+/// One finished collection's observations.
+struct cycle_sample {
+  int64_t start_ns = 0;                 ///< when the world stopped
+  int64_t end_ns = 0;                   ///< when it restarted
+  int64_t gc_cpu_outside_pause_ns = 0;  ///< GC CPU spent with the world running
+  int64_t mutator_cpu_ns = -1;          ///< cumulative mutator CPU at start_ns; -1: unknown
+  uint64_t heap_before = 0;             ///< heap_alloc when the world stopped
+  uint64_t live = 0;                    ///< bytes marked live
+  uint64_t roots = 0;                   ///< root bytes scanned (frames, stacks, registered roots)
+  memory_sample memory_after;           ///< memory right after the collection
+  bool forced = false;                  ///< an explicit collection (not paced)
+};
+
+/// What the pacer concluded from a collection (gctrace, metrics, callbacks).
+struct cycle_report {
+  uint64_t cycle = 0;                  ///< 1-based collection number
+  gc_reason reason = gc_reason::none;  ///< why it ran
+  heap_goal goal;                      ///< the goal it collected for (at its decision)
+  uint64_t trigger = no_goal;          ///< the trigger it crossed
+  uint64_t heap_before = 0;            ///< heap when the world stopped
+  uint64_t live = 0;                   ///< live after
+  int64_t pause_ns = 0;                ///< end - start
+  double gc_share = 0;                 ///< GC CPU / non-idle CPU since the previous collection
+  bool limited = false;                ///< the limiter deferred it at least once
+  heap_goal next_goal;                 ///< the goal for the next cycle (memory_after)
+  uint64_t next_trigger = no_goal;     ///< the trigger for the next cycle
+  cycle_facts facts;                   ///< what the classifier was fed
+  pressure_change pressure;            ///< the classifier's transition, if any
+};
+
+class pacer {
+ public:
+  /// `procs`: GOMAXPROCS, the CPUs a pause takes (>= 1).
+  explicit pacer(int procs, pacer_settings settings = {}, pacer_tuning tuning = {});
+
+  /// Sets gc_percent (< 0: off, stored as -1, as Go); returns the previous value.
+  int set_gc_percent(int percent) noexcept;
+  /// The current gc_percent.
+  int gc_percent() const noexcept { return settings_.gc_percent; }
+  /// Sets the soft limit in bytes and returns the previous one; a negative
+  /// argument only reads (debug.SetMemoryLimit(-1)). no_limit: none.
+  int64_t set_memory_limit(int64_t bytes) noexcept;
+  /// The current limit.
+  int64_t memory_limit() const noexcept { return settings_.memory_limit; }
+  /// Sets GOMAXPROCS (limiter capacity and pause cost scale with it).
+  void set_procs(int procs) noexcept;
+  /// The current procs.
+  int procs() const noexcept { return limiter_.procs(); }
+
+  /// Feeds cumulative mutator CPU at `now` (also done by check()).
+  void observe_cpu(int64_t now_ns, int64_t mutator_cpu_ns) noexcept;
+  /// The allocation check: recomputes goal and trigger and decides.
+  decision check(const check_sample& s) noexcept;
+  /// Reports a finished collection; updates live heap, models, classifier.
+  cycle_report end_cycle(const cycle_sample& c) noexcept;
+
+  /// The goal for `m` with the current settings and live heap (pure read).
+  heap_goal goal_for(const memory_sample& m) const noexcept;
+  /// The trigger for a goal computed by goal_for.
+  uint64_t trigger_for(const heap_goal& g) const noexcept;
+  /// The pause the next collection is expected to take, with `heap_alloc` now.
+  int64_t predicted_pause_ns(uint64_t heap_alloc) const noexcept;
+
+  /// The goal computed by the last check (or end_cycle).
+  const heap_goal& last_goal() const noexcept { return goal_; }
+  /// The trigger computed by the last check (or end_cycle).
+  uint64_t last_trigger() const noexcept { return trigger_; }
+  /// Live bytes marked by the last collection.
+  uint64_t live() const noexcept { return live_; }
+  /// Root bytes scanned by the last collection.
+  uint64_t roots() const noexcept { return roots_; }
+  /// Collections reported so far.
+  uint64_t cycles() const noexcept { return cycles_; }
+  /// The classifier's current state.
+  pressure_state state() const noexcept { return classifier_.state(); }
+  /// Whether the limiter refused the last collection it was asked about.
+  bool limiter_engaged() const noexcept { return limiter_.engaged(); }
+  /// The GC CPU limiter (levels, totals, engagement counters).
+  const limiter& gc_limiter() const noexcept { return limiter_; }
+  /// The classifier (state, transition counter).
+  const pressure_classifier& classifier() const noexcept { return classifier_; }
+  /// The tuning in use.
+  const pacer_tuning& tuning() const noexcept { return tuning_; }
+
+ private:
+  cycle_facts facts_for(const heap_goal& g, uint64_t live, double gc_share) const noexcept;
+
+  pacer_settings settings_;
+  pacer_tuning tuning_;
+  limiter limiter_;
+  pressure_classifier classifier_;
+  runway_estimator runway_;
+
+  uint64_t live_ = 0, prev_live_ = 0, roots_ = 0;
+  uint64_t cycles_ = 0;
+  heap_goal goal_;
+  uint64_t trigger_ = no_goal;
+
+  // Pause model: ns per scanned byte of the last 5 cycles (0: no sample).
+  std::array<double, 5> ns_per_byte_{};
+  int ns_per_byte_next_ = 0;
+
+  // CPU accounting.
+  int64_t cpu_time_ = INT64_MIN;     // time of the last mutator reading
+  int64_t mutator_total_ = -1;       // the last cumulative mutator reading
+  int64_t mutator_since_cycle_ = 0;  // mutator CPU since the last collection
+
+  // This cycle, between collections.
+  bool limited_ = false;          // a check was deferred
+  bool crossed_ = false;          // a check reached the trigger
+  uint64_t cross_overshoot_ = 0;  // heap - trigger at the first such check
+  bool admitted_ = false;         // a check said collect
+  uint64_t admit_heap_ = 0;       // heap_alloc at that check
+  uint64_t admit_trigger_ = no_goal;
+  heap_goal admit_goal_;
+  gc_reason admit_reason_ = gc_reason::none;
+};
+
+}  // namespace goro::pacer

@@ -1,0 +1,65 @@
+#include "pacer/pressure.hpp"
+
+namespace goro::pacer {
+
+const char* to_string(pressure_state s) noexcept {
+  switch (s) {
+    case pressure_state::normal:
+      return "normal";
+    case pressure_state::pressure:
+      return "pressure";
+    case pressure_state::spiral:
+      return "spiral";
+  }
+  return "?";
+}
+
+bool pressure_classifier::spiral_like(const cycle_facts& f) const noexcept {
+  return f.limit_bound && f.limited && f.fill >= tuning_.spiral_enter_fill;
+}
+
+bool pressure_classifier::spiral_holding(const cycle_facts& f) const noexcept {
+  return f.limit_bound && f.fill >= tuning_.spiral_hold_fill &&
+         (f.limited || f.gc_share >= tuning_.spiral_hold_gc_share);
+}
+
+pressure_change pressure_classifier::observe(const cycle_facts& f) noexcept {
+  ++cycles_;
+  spiral_streak_ = spiral_like(f) ? spiral_streak_ + 1 : 0;
+  calm_streak_ = spiral_holding(f) ? 0 : calm_streak_ + 1;
+  limit_streak_ = f.limit_bound ? limit_streak_ + 1 : 0;
+  gc_streak_ = f.gc_bound && !f.limit_bound ? gc_streak_ + 1 : 0;
+
+  pressure_change c{state_, state_};
+  switch (state_) {
+    case pressure_state::normal:
+    case pressure_state::pressure:
+      if (spiral_streak_ >= tuning_.spiral_enter_cycles) {
+        c.to = pressure_state::spiral;
+      } else if (state_ == pressure_state::normal &&
+                 limit_streak_ >= tuning_.pressure_enter_cycles) {
+        c.to = pressure_state::pressure;
+      } else if (state_ == pressure_state::pressure && gc_streak_ >= tuning_.pressure_exit_cycles) {
+        c.to = pressure_state::normal;
+      }
+      break;
+    case pressure_state::spiral:
+      if (calm_streak_ >= tuning_.spiral_exit_cycles) {
+        c.to = f.limit_bound ? pressure_state::pressure : pressure_state::normal;
+      }
+      break;
+  }
+  if (c.changed()) {
+    state_ = c.to;
+    ++transitions_;
+    last_transition_cycle_ = cycles_;
+    // A new state starts its own streaks: the evidence that led here must
+    // not immediately count toward leaving again.
+    spiral_streak_ = calm_streak_ = 0;
+    if (c.to == pressure_state::pressure) gc_streak_ = 0;
+    if (c.to == pressure_state::normal) limit_streak_ = 0;
+  }
+  return c;
+}
+
+}  // namespace goro::pacer
