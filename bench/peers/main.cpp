@@ -1,0 +1,89 @@
+// goro-peers: goro's side of the peer benchmarks in ../shared/peers.
+//
+//   goro-peers <workload> [-flag value ...] [-procs N] [-label L]
+//   goro-peers list
+//
+// It takes the Go peer's command line (run.sh hands every implementation the
+// same one) and prints the same JSON line, with impl "goro". See
+// bench/README.md for running it beside the Go and Tokio peers.
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "bench/peers/workloads.hpp"
+
+namespace goro_peers {
+
+namespace {
+
+struct workload {
+  const char* name;
+  const char* desc;
+  void (*run)(const args_t&);
+};
+
+constexpr workload kWorkloads[] = {
+    {"skynet", "1M-leaf task tree (div-ary), sums leaf indices over channels", run_skynet},
+    {"spawn", "spawn N tasks doing trivial work; a latch", run_spawn},
+    {"yield", "N tasks x K goro::yield", run_yield},
+    {"pingpong", "two tasks bounce a message M times (buf=0 unbuffered, >0 buffered)",
+     run_pingpong},
+    {"chain", "chain of N tasks passing a token R rounds", run_chain},
+    {"calib", "not a peer workload: measures available parallel CPU (speedup over 1 task)",
+     run_calib},
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr, "usage: goro-peers <workload> [flags] | list\n");
+  for (const workload& w : kWorkloads) std::fprintf(stderr, "  %-14s %s\n", w.name, w.desc);
+  std::exit(2);
+}
+
+}  // namespace
+
+invocation parse_common(flag_set& fs, const args_t& args) {
+  const std::string* label =
+      fs.add_string("label", "", "free-form label echoed in the JSON (used by summarize)");
+  const int64_t* procs = fs.add_int("procs", 0, "GOMAXPROCS (0 = goro's default)");
+  fs.parse(args);
+  if (*procs < 0) fs.fail("-procs must be >= 0");
+  invocation inv;
+  inv.label = *label;
+  inv.opts.max_procs = static_cast<int>(std::min<int64_t>(*procs, 1 << 20));
+  inv.params = fs.values();
+  inv.params.erase("label");
+  inv.params.erase("procs");
+  return inv;
+}
+
+void print_report(const run_report& r) {
+  std::cout << r.json() << '\n' << std::flush;
+}
+
+int current_procs() {
+  return goro::set_max_procs(0);
+}
+
+}  // namespace goro_peers
+
+int main(int argc, char** argv) {
+  using namespace goro_peers;
+  if (argc < 2) usage();
+  const std::string cmd = argv[1];
+  if (cmd == "list") {
+    for (const workload& w : kWorkloads) std::printf("%-14s %s\n", w.name, w.desc);
+    return 0;
+  }
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") usage();
+  const args_t args(argv + 2, argv + argc);
+  for (const workload& w : kWorkloads) {
+    if (cmd == w.name) {
+      w.run(args);
+      return 0;
+    }
+  }
+  std::fprintf(stderr, "unknown workload \"%s\"\n", cmd.c_str());
+  usage();
+}

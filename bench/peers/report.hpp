@@ -1,0 +1,65 @@
+#pragma once
+// One measured run of a workload and the JSON line that describes it.
+//
+// The line has the Go peer's fields in the Go peer's order
+// (../shared/peers/go/main.go, type Result) so that `gopeers summarize`
+// reads goro's lines beside Go's and Tokio's:
+//
+//   impl version label workload params procs wall_s ops ops_unit ops_per_s
+//   cpu_s peak_rss_bytes gc_cycles gc_cpu_fraction gc_cpu_source check
+//
+// What is measured, as in the peers: wall_s and cpu_s (getrusage
+// user+system, all threads) cover the workload only, from begin() to end(),
+// both called inside the root task, so runtime start-up and shutdown are
+// not counted (the Go peer's main goroutine also starts with the runtime
+// already up). peak_rss_bytes is VmHWM from /proc/self/status (whole process
+// lifetime). The three gc_* fields are null: goro's scheduler workloads do
+// not collect yet.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "bench/peers/flags.hpp"
+
+namespace goro_peers {
+
+class run_report {
+ public:
+  run_report(std::string workload, std::string label, std::map<std::string, flag_value> params,
+             int procs);
+
+  /// Starts the clock and the CPU-time counter.
+  void begin();
+  /// Stops them and records the result; `check` starts with "ok" or says
+  /// what was wrong.
+  void end(double ops, std::string ops_unit, std::string check);
+
+  /// The JSON line (no trailing newline).
+  std::string json() const;
+
+ private:
+  std::string workload_;
+  std::string label_;
+  std::map<std::string, flag_value> params_;
+  int procs_;
+  int64_t t0_ns_ = 0;
+  double cpu0_s_ = 0;
+  double wall_s_ = 0;
+  double ops_ = 0;
+  std::string ops_unit_;
+  double cpu_s_ = 0;
+  int64_t peak_rss_bytes_ = -1;
+  std::string check_;
+};
+
+/// "ok <detail>" or "MISMATCH <detail>", as the Go peer's verdict().
+std::string verdict(bool ok, const std::string& detail);
+
+/// Process user+system CPU seconds (getrusage RUSAGE_SELF).
+double process_cpu_seconds();
+
+/// VmHWM in bytes, -1 when /proc/self/status cannot be read.
+int64_t peak_rss_bytes();
+
+}  // namespace goro_peers
