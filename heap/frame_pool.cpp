@@ -61,6 +61,9 @@
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #endif
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace goro::heap {
 namespace {
@@ -136,6 +139,24 @@ void unpoison(void* p, std::size_t size) noexcept {
 #else
   (void)p;
   (void)size;
+#endif
+}
+
+// Zeroes a freed frame. Written as 16-byte stores on purpose: GCC inlines
+// memset of a 16-aligned, granule-multiple size as `rep stosq`, whose start-up
+// cost made clearing a 160-byte frame take ~18 ns on this machine's EPYC
+// cores; these stores take a few ns (bench/frame_pool_bench.cpp).
+void clear_frame(void* p, std::size_t size) noexcept {
+#if defined(__SSE2__)
+  auto* q = static_cast<__m128i*>(p);
+  const __m128i zero = _mm_setzero_si128();
+  for (std::size_t i = 0; i < size / kGranule; ++i) {
+    _mm_store_si128(q + i, zero);
+    // Keeps GCC from recognising the loop as a memset (and emitting rep stos).
+    asm volatile("" ::: "memory");
+  }
+#else
+  std::memset(p, 0, size);
 #endif
 }
 
@@ -269,7 +290,7 @@ void frame_free(void* p, std::size_t n) noexcept {
 #if !defined(NDEBUG)
   if (GC_size(p) < class_bytes(c)) fatal("frame_free: size does not match the frame's allocation");
 #endif
-  if (g_clear.load(std::memory_order_relaxed)) std::memset(p, 0, class_bytes(c));
+  if (g_clear.load(std::memory_order_relaxed)) clear_frame(p, class_bytes(c));
   local_list& l = tl_lists[c];
   auto* f = static_cast<frame_links*>(p);
   f->next = l.head;
