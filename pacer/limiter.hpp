@@ -54,7 +54,7 @@
 //     Engagement: when the trailing-second GC share passes 50% the level
 //     passes 0, so the next collection the pacer wants is refused at once if
 //     its predicted pause is >= 25 ms, and otherwise once the level reaches
-//     C - procs × p, which takes at most 25 ms / (2g - 1) of GC share g:
+//     C - procs × p, which takes roughly 25 ms / (2g - 1) at GC share g:
 //     under 0.5 s for every g >= 52.5%. Below that the share cannot pass
 //     51.25% anyway. "Engaged" means "the last collection the pacer wanted
 //     was refused"; it ends at the first admitted one.

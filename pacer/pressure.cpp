@@ -15,7 +15,8 @@ const char* to_string(pressure_state s) noexcept {
 }
 
 bool pressure_classifier::spiral_like(const cycle_facts& f) const noexcept {
-  return f.limit_bound && f.limited && f.fill >= tuning_.spiral_enter_fill;
+  return f.limit_bound && f.fill >= tuning_.spiral_enter_fill &&
+         (f.limited || f.gc_share >= tuning_.spiral_enter_gc_share);
 }
 
 bool pressure_classifier::spiral_holding(const cycle_facts& f) const noexcept {
@@ -53,9 +54,10 @@ pressure_change pressure_classifier::observe(const cycle_facts& f) noexcept {
     state_ = c.to;
     ++transitions_;
     last_transition_cycle_ = cycles_;
-    // A new state starts its own streaks: the evidence that led here must
-    // not immediately count toward leaving again.
-    spiral_streak_ = calm_streak_ = 0;
+    // The streak that leads out of the new state starts from zero; the
+    // others keep counting (normal -> pressure must not delay a spiral).
+    if (c.to == pressure_state::spiral) calm_streak_ = 0;
+    if (c.from == pressure_state::spiral) spiral_streak_ = 0;
     if (c.to == pressure_state::pressure) gc_streak_ = 0;
     if (c.to == pressure_state::normal) limit_streak_ = 0;
   }

@@ -23,11 +23,11 @@
 //                 two goals cross).
 //   fill          live after the collection / the goal it collected for.
 //   limited       the limiter refused this collection at least once before
-//                 admitting it (GC CPU was at the cap).
+//                 admitting it (GC CPU was at the cap over the last second).
 //   gc_share      this cycle's GC CPU / (GC + mutator CPU since the previous
 //                 collection): the cycle's GC cost.
 // A cycle is
-//   spiral-like when limit_bound && limited && fill >= 0.90;
+//   spiral-like when limit_bound && fill >= 0.90 && (limited || gc_share >= 0.50);
 //   spiral-holding when limit_bound && fill >= 0.80 && (limited || gc_share >= 0.40).
 //
 // Transitions (each streak counts consecutive cycles; any other cycle resets it):
@@ -37,6 +37,12 @@
 //                                limit_bound, else normal
 //   normal -> pressure           after 2 limit_bound cycles in a row
 //   pressure -> normal           after 3 gc_bound cycles in a row
+// "The limiter engaged" is read as "GC CPU at the cap": either the limiter
+// refused, or the cycle by itself spent at least the cap (50%) on GC. The
+// second form matters for small heaps: their pauses are short, cycles come
+// back to back, and the windowed limiter first spends the credit of the
+// previous second (up to a second of mutator time) before it refuses; by
+// then a 36 ms-pause program has run 20 cycles at 95% GC.
 // Entering and leaving spiral use different thresholds (0.90 vs 0.80 fill,
 // refusal vs refusal-or-40%-GC-CPU): value hysteresis against jitter around
 // one threshold; the streaks are count hysteresis. Every state therefore
@@ -67,14 +73,15 @@ const char* to_string(pressure_state s) noexcept;
 
 /// Thresholds. The defaults are the documented criteria above.
 struct pressure_tuning {
-  double spiral_enter_fill = 0.90;     ///< fill for a spiral-like cycle
-  double spiral_hold_fill = 0.80;      ///< fill for a spiral-holding cycle
-  double spiral_hold_gc_share = 0.40;  ///< gc_share that holds spiral without a refusal
-  double gc_bound_ratio = 0.90;        ///< gc_percent goal < this × limit goal: gc_bound
-  int spiral_enter_cycles = 3;         ///< spiral-like streak to enter spiral
-  int spiral_exit_cycles = 3;          ///< non-holding streak to leave spiral
-  int pressure_enter_cycles = 2;       ///< limit_bound streak to enter pressure
-  int pressure_exit_cycles = 3;        ///< gc_bound streak to return to normal
+  double spiral_enter_fill = 0.90;      ///< fill for a spiral-like cycle
+  double spiral_hold_fill = 0.80;       ///< fill for a spiral-holding cycle
+  double spiral_enter_gc_share = 0.50;  ///< gc_share that counts as "at the cap" (the 50% cap)
+  double spiral_hold_gc_share = 0.40;   ///< gc_share that holds spiral without a refusal
+  double gc_bound_ratio = 0.90;         ///< gc_percent goal < this × limit goal: gc_bound
+  int spiral_enter_cycles = 3;          ///< spiral-like streak to enter spiral
+  int spiral_exit_cycles = 3;           ///< non-holding streak to leave spiral
+  int pressure_enter_cycles = 2;        ///< limit_bound streak to enter pressure
+  int pressure_exit_cycles = 3;         ///< gc_bound streak to return to normal
 };
 
 /// One finished collection, as the classifier sees it.

@@ -1,0 +1,215 @@
+// The pacer object as the heap driver will use it: settings, the check /
+// end_cycle protocol, deferral, forced collections, run-time changes.
+
+#include <gtest/gtest.h>
+
+#include "pacer/pacer.hpp"
+#include "pacer_sim.hpp"
+
+namespace {
+
+using namespace goro::pacer;
+using sim::MiB;
+using sim::ms;
+using sim::sec;
+
+// One paced collection: check until collect, then report it.
+cycle_report collect(pacer& p, int64_t& t, uint64_t heap, uint64_t live, int64_t pause = 5 * ms) {
+  const decision d = p.check({t, {heap, 0, 0}, -1});
+  EXPECT_TRUE(d.collect);
+  cycle_sample c;
+  c.start_ns = t;
+  c.end_ns = t + pause;
+  c.heap_before = heap;
+  c.live = live;
+  c.memory_after = {live, 0, 0};
+  t += pause;
+  return p.end_cycle(c);
+}
+
+TEST(PacerModel, SettersReturnThePreviousValue) {
+  pacer p(2);
+  EXPECT_EQ(p.gc_percent(), 100);
+  EXPECT_EQ(p.memory_limit(), no_limit);
+  EXPECT_EQ(p.set_gc_percent(50), 100);
+  EXPECT_EQ(p.set_gc_percent(-7), 50);
+  EXPECT_EQ(p.gc_percent(), -1);  // off is stored as -1, as Go
+  EXPECT_EQ(p.set_gc_percent(100), -1);
+  EXPECT_EQ(p.set_memory_limit(512 * MiB), no_limit);
+  EXPECT_EQ(p.set_memory_limit(-1), static_cast<int64_t>(512 * MiB));  // read only
+  EXPECT_EQ(p.memory_limit(), static_cast<int64_t>(512 * MiB));
+  EXPECT_EQ(p.set_memory_limit(no_limit), static_cast<int64_t>(512 * MiB));
+}
+
+TEST(PacerModel, FirstCollectionAtTheFourMiBMinimum) {
+  pacer p(2);
+  const uint64_t trigger = bounds_for(0, heap_minimum).upper;
+  EXPECT_FALSE(p.check({0, {trigger - 1, 0, 0}, 0}).collect);
+  const decision d = p.check({1, {trigger, 0, 0}, 0});
+  EXPECT_TRUE(d.collect);
+  EXPECT_EQ(d.reason, gc_reason::gc_percent);
+  EXPECT_EQ(d.goal, heap_minimum);
+  EXPECT_EQ(d.trigger, trigger);
+}
+
+TEST(PacerModel, NoGoalNeverCollects) {
+  pacer p(2, {-1, no_limit});
+  EXPECT_FALSE(p.check({0, {uint64_t{1} << 50, 0, 0}, 0}).collect);
+  EXPECT_EQ(p.last_goal().source, goal_source::none);
+}
+
+TEST(PacerModel, EndCycleSetsTheNextGoalFromLiveAndRoots) {
+  pacer p(2);
+  int64_t t = 0;
+  cycle_sample c;
+  c.start_ns = 0;
+  c.end_ns = ms;
+  c.live = 100 * MiB;
+  c.roots = 10 * MiB;
+  c.memory_after = {100 * MiB, 0, 0};
+  c.forced = true;
+  const cycle_report r = p.end_cycle(c);
+  EXPECT_EQ(r.cycle, 1u);
+  EXPECT_EQ(r.reason, gc_reason::forced);
+  EXPECT_EQ(r.next_goal.bytes, 210 * MiB);
+  EXPECT_EQ(r.next_trigger, 206 * MiB);  // goal - 4 MiB: a big heap
+  EXPECT_EQ(p.live(), 100 * MiB);
+  t = 2 * ms;
+  EXPECT_FALSE(p.check({t, {206 * MiB - 1, 0, 0}, -1}).collect);
+  EXPECT_TRUE(p.check({t, {206 * MiB, 0, 0}, -1}).collect);
+}
+
+TEST(PacerModel, SettingsTakeEffectAtTheNextCheck) {
+  pacer p(2);
+  int64_t t = 0;
+  collect(p, t, 8 * MiB, 200 * MiB);  // live 200 MiB: goal ~400 MiB
+  EXPECT_FALSE(p.check({t, {300 * MiB, 0, 0}, -1}).collect);
+  // Lowering the limit between two checks, mid-cycle: the very next check
+  // uses it (not the next cycle).
+  p.set_memory_limit(256 * MiB);
+  decision d = p.check({t, {300 * MiB, 0, 0}, -1});
+  EXPECT_TRUE(d.collect);
+  EXPECT_EQ(d.reason, gc_reason::limit);
+  EXPECT_EQ(d.goal, apply_limit_headroom(256 * MiB - 44 * MiB));  // less the 44 MiB overage
+  // Raising gc_percent and removing the limit: back to a gc_percent goal.
+  p.set_memory_limit(no_limit);
+  p.set_gc_percent(300);
+  d = p.check({t, {300 * MiB, 0, 0}, -1});
+  EXPECT_FALSE(d.collect);
+  EXPECT_EQ(d.goal, 800 * MiB);
+  // gc_percent off with a limit: a limit-only collector.
+  p.set_gc_percent(-1);
+  p.set_memory_limit(1024 * MiB);
+  d = p.check({t, {300 * MiB, 0, 0}, -1});
+  EXPECT_EQ(d.goal, apply_limit_headroom(1024 * MiB));
+  EXPECT_EQ(p.last_goal().source, goal_source::limit);
+}
+
+TEST(PacerModel, NonHeapIsReadAtEveryCheck) {
+  pacer p(2, {-1, static_cast<int64_t>(512 * MiB)});
+  EXPECT_EQ(p.check({0, {0, 0, 0}, -1}).goal, apply_limit_headroom(512 * MiB));
+  EXPECT_EQ(p.check({1, {0, 0, 100 * MiB}, -1}).goal, apply_limit_headroom(412 * MiB));
+}
+
+TEST(PacerModel, LimiterDefersAndTheCycleReportsIt) {
+  pacer p(1, {-1, static_cast<int64_t>(64 * MiB)});
+  int64_t t = 0;
+  int64_t mutator = 0;
+  // A live heap that fills the goal, with 200 ms pauses: every check after a
+  // collection wants the next one.
+  for (int i = 0; i < 3; ++i) {
+    decision d;
+    do {
+      t += ms;
+      mutator += ms;
+      d = p.check({t, {63 * MiB, 0, 0}, mutator});
+    } while (!d.collect);
+    cycle_sample c;
+    c.start_ns = t;
+    c.end_ns = t + 200 * ms;
+    c.mutator_cpu_ns = mutator;
+    c.heap_before = 63 * MiB;
+    c.live = 62 * MiB;
+    c.memory_after = {62 * MiB, 0, 0};
+    t = c.end_ns;
+    const cycle_report r = p.end_cycle(c);
+    if (i > 0) {  // the first pause had no prediction to go by
+      EXPECT_TRUE(r.limited) << i;
+      // The second that ends with this pause: GC - mutator within capacity.
+      EXPECT_LE(p.gc_limiter().level(t), p.gc_limiter().capacity()) << i;
+    }
+  }
+  EXPECT_GT(p.gc_limiter().engagements(), 0u);
+  // A forced collection is never deferred by the limiter: the driver just runs it.
+  cycle_sample f;
+  f.start_ns = t;
+  f.end_ns = t + 200 * ms;
+  f.live = 62 * MiB;
+  f.forced = true;
+  EXPECT_EQ(p.end_cycle(f).reason, gc_reason::forced);
+}
+
+TEST(PacerModel, GcPercentCollectionsCanBeLeftUngated) {
+  pacer_tuning tuning;
+  tuning.limit_gc_percent_collections = false;
+  pacer p(1, {0, no_limit}, tuning);  // gc_percent 0: collect continuously
+  int64_t t = 0;
+  for (int i = 0; i < 20; ++i) {
+    const decision d = p.check({t, {10 * MiB, 0, 0}, -1});
+    ASSERT_TRUE(d.collect) << i;  // never deferred
+    cycle_sample c;
+    c.start_ns = t;
+    c.end_ns = t + 100 * ms;
+    c.live = 10 * MiB;
+    c.memory_after = {10 * MiB, 0, 0};
+    t = c.end_ns;
+    p.end_cycle(c);
+  }
+  // The default gates them: continuous GC is held near the cap.
+  pacer q(1, {0, no_limit});
+  t = 0;
+  int deferred = 0;
+  for (int i = 0; i < 2000; ++i) {
+    t += ms;
+    const decision d = q.check({t, {10 * MiB, 0, 0}, t});
+    deferred += d.deferred;
+    if (!d.collect) continue;
+    cycle_sample c;
+    c.start_ns = t;
+    c.end_ns = t + 100 * ms;
+    c.mutator_cpu_ns = t;
+    c.live = 10 * MiB;
+    c.memory_after = {10 * MiB, 0, 0};
+    t = c.end_ns;
+    q.end_cycle(c);
+  }
+  EXPECT_GT(deferred, 0);
+}
+
+TEST(PacerModel, ProcsScaleTheLimiter) {
+  pacer p(2);
+  EXPECT_EQ(p.gc_limiter().capacity(), 50 * ms);
+  p.set_procs(8);
+  EXPECT_EQ(p.procs(), 8);
+  EXPECT_EQ(p.gc_limiter().capacity(), 200 * ms);
+}
+
+TEST(PacerModel, RunwayFollowsMeasuredOvershoot) {
+  // A driver whose check fires 1 MiB late pulls the trigger 1 MiB earlier
+  // (as long as the clamp allows).
+  pacer p(2);
+  int64_t t = 0;
+  collect(p, t, bounds_for(0, heap_minimum).upper, 100 * MiB);  // on time
+  EXPECT_EQ(p.last_trigger(), 196 * MiB);                       // goal 200 MiB less 4 MiB
+  collect(p, t, 201 * MiB, 100 * MiB);                          // crossed 5 MiB past the trigger
+  EXPECT_EQ(p.last_trigger(), 195 * MiB);
+}
+
+TEST(PacerModel, ReasonNames) {
+  EXPECT_STREQ(to_string(gc_reason::limit), "limit");
+  EXPECT_STREQ(to_string(gc_reason::gc_percent), "gc_percent");
+  EXPECT_STREQ(to_string(gc_reason::forced), "forced");
+  EXPECT_STREQ(to_string(goal_source::limit), "limit");
+}
+
+}  // namespace
