@@ -22,7 +22,7 @@
 namespace goro {
 
 template <class T>
-class [[nodiscard]] join_handle {
+class join_handle {
  public:
   join_handle() noexcept = default;
   explicit join_handle(std::coroutine_handle<detail::promise<T>> h) noexcept : h_(h) {}
@@ -99,9 +99,8 @@ join_handle<T> spawn(task<T> t, std::source_location site = std::source_location
   p.self = h;
   p.resume = h;
   p.join_state.store(detail::kHandle, std::memory_order_relaxed);
-  join_handle<T> jh(h);
-  detail::spawn_root(&p, site);
-  return jh;
+  detail::spawn_root(&p, site);  // on error it frees the frame and throws
+  return join_handle<T>(h);
 }
 
 /// What happens when an exception escapes a task nobody joins.

@@ -189,6 +189,7 @@ bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
     uint32_t n = p->runq.take_half_for_overflow(&first, &last);
     if (n == 0) continue;  // a thief made room
     last->next = t;
+    p->overflows.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lk(s.lock);
     s.global.push_batch(first, t, n + 1);
     s.global_size.store(s.global.size, std::memory_order_seq_cst);
@@ -224,7 +225,11 @@ task_header* steal_work(scheduler& s, processor* p) {
       processor* v = s.all_p[(start + i * stride) % procs].load(std::memory_order_acquire);
       if (v == p) continue;
       task_header* t = nullptr;
-      if (v->runq.steal_into(p->runq, &t) > 0) return t;
+      if (uint32_t n = v->runq.steal_into(p->runq, &t); n > 0) {
+        p->steals.fetch_add(1, std::memory_order_relaxed);
+        p->stolen_tasks.fetch_add(n, std::memory_order_relaxed);
+        return t;
+      }
       if (last_pass) {
         task_header* r = v->runnext.load(std::memory_order_acquire);
         if (r && v->runnext.compare_exchange_strong(r, nullptr, std::memory_order_acq_rel))
@@ -255,10 +260,16 @@ void retire_p(scheduler& s, machine* m) {
     p->state = processor::status::dead;
   }
   m->p = nullptr;
+  if (m->spinning) {  // a P-less M is never spinning
+    m->spinning = false;
+    if (s.nmspinning.fetch_sub(1, std::memory_order_seq_cst) <= 0)
+      fatal("retire_p: negative nmspinning");
+  }
   if (n > 0 || rn) wakep(s);
 }
 
 void stopm(scheduler& s, machine* m) {
+  if (m->spinning) fatal("stopm: spinning M parks");
   {
     std::lock_guard lk(s.lock);
     if (s.stopping.load(std::memory_order_relaxed)) return;
@@ -539,6 +550,10 @@ void release_handle(task_header* t) noexcept {
 }
 
 void root_finished() noexcept {
+  // No task is resumed after the root completes (as nothing runs after Go's
+  // main returns): workers stop at their next schedule, before goro::run's
+  // thread has even woken up.
+  if (scheduler* s = sched()) s->stopping.store(true, std::memory_order_seq_cst);
   g_root_parker.post();
 }
 

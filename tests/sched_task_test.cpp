@@ -99,6 +99,16 @@ TEST(Task, RunRethrowsTheRootsException) {
   EXPECT_THROW(goro::run(throws_runtime_error()), std::runtime_error);
 }
 
+// GCC compiles symmetric transfer into a tail call only in optimised builds
+// without ASan's stack instrumentation (ASan keeps frames alive for
+// use-after-return checks). Under the sanitizers the chains are shortened;
+// the release build checks the full million.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kChain = 2'000;
+#else
+constexpr int kChain = 1'000'000;
+#endif
+
 goro::task<int> one() {
   co_return 1;
 }
@@ -106,10 +116,10 @@ goro::task<int> one() {
 TEST(Task, MillionSynchronousAwaitsInALoopUseConstantStack) {
   int64_t sum = goro::run([]() -> goro::task<int64_t> {
     int64_t s = 0;
-    for (int i = 0; i < 1'000'000; ++i) s += co_await one();
+    for (int i = 0; i < kChain; ++i) s += co_await one();
     co_return s;
   }());
-  EXPECT_EQ(sum, 1'000'000);
+  EXPECT_EQ(sum, kChain);
 }
 
 goro::task<int64_t> depth(int n) {
@@ -120,7 +130,7 @@ goro::task<int64_t> depth(int n) {
 TEST(Task, MillionDeepRecursiveChainDoesNotOverflowTheStack) {
   // Every level is a separate frame awaiting the next; entry and completion
   // both use symmetric transfer, so the thread stack stays flat.
-  EXPECT_EQ(goro::run(depth(1'000'000)), 1'000'000);
+  EXPECT_EQ(goro::run(depth(kChain)), kChain);
 }
 
 TEST(Task, RunInsideATaskIsAnError) {

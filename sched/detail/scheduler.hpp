@@ -35,8 +35,13 @@ struct processor {
   uint32_t id_cache_next = 0, id_cache_end = 0;  // owner only: batch of task ids
   uint64_t id_base = 0;                          // owner only
   fast_rand rng;                                 // owner only
-  std::atomic<uint64_t> schedticks_total{0};     // owner writes, schedtrace reads
-  processor* idle_link = nullptr;                // protected by sched lock
+  // Counters: owner writes (relaxed), anyone reads. For schedtrace, metrics
+  // and the tests that check the overflow and steal paths are taken.
+  std::atomic<uint64_t> schedticks_total{0};
+  std::atomic<uint64_t> overflows{0};     // times the ring spilled half to global
+  std::atomic<uint64_t> steals{0};        // successful steal operations
+  std::atomic<uint64_t> stolen_tasks{0};  // tasks taken by those steals
+  processor* idle_link = nullptr;         // protected by sched lock
   /// idle: in the idle list; running: held by an M; dead: beyond gomaxprocs
   /// and held by nobody. Protected by sched lock.
   enum class status { idle, running, dead } state = status::dead;

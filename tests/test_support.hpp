@@ -1,0 +1,89 @@
+#pragma once
+// Helpers shared by the scheduler tests. They reach the scheduler's
+// internal hooks on purpose (STYLE.md: tests reach internals through a small
+// export surface) so the executor can be tested before channels exist.
+
+#include <atomic>
+#include <coroutine>
+#include <mutex>
+
+#include "core/spin_lock.hpp"
+#include "sched/detail/runtime_hooks.hpp"
+
+namespace goro::test {
+
+/// A one-shot event a task can await and any thread can set.
+class event {
+ public:
+  bool is_set() const noexcept { return set_.load(std::memory_order_acquire); }
+  void set() noexcept {
+    detail::task_header* w;
+    {
+      std::lock_guard lk(lock_);
+      set_.store(true, std::memory_order_release);
+      w = std::exchange(waiter_, nullptr);
+    }
+    if (w) detail::ready(w);
+  }
+  auto wait() noexcept {
+    struct awaiter {
+      event* e;
+      bool await_ready() const noexcept { return e->is_set(); }
+      bool await_suspend(std::coroutine_handle<> h) noexcept {
+        detail::task_header* t = detail::current_task();
+        t->resume = h;
+        std::lock_guard lk(e->lock_);
+        if (e->set_.load(std::memory_order_relaxed)) return false;
+        e->waiter_ = t;
+        return true;
+      }
+      void await_resume() const noexcept {}
+    };
+    return awaiter{this};
+  }
+
+ private:
+  spin_lock lock_;
+  std::atomic<bool> set_{false};
+  detail::task_header* waiter_ = nullptr;  // protected by lock_
+};
+
+/// A reusable single-waiter wake-up flag (auto-reset), for ping-pong tests.
+class baton {
+ public:
+  void post() noexcept {
+    detail::task_header* w;
+    {
+      std::lock_guard lk(lock_);
+      w = std::exchange(waiter_, nullptr);
+      if (!w) posted_ = true;
+    }
+    if (w) detail::ready(w);
+  }
+  auto wait() noexcept {
+    struct awaiter {
+      baton* b;
+      bool await_ready() const noexcept { return false; }
+      bool await_suspend(std::coroutine_handle<> h) noexcept {
+        detail::task_header* t = detail::current_task();
+        t->resume = h;
+        std::lock_guard lk(b->lock_);
+        if (b->posted_) {
+          b->posted_ = false;
+          return false;
+        }
+        b->waiter_ = t;
+        return true;
+      }
+      void await_resume() const noexcept {}
+    };
+    return awaiter{this};
+  }
+
+ private:
+  spin_lock lock_;
+  bool posted_ = false;                    // protected by lock_
+  detail::task_header* waiter_ = nullptr;  // protected by lock_
+};
+
+}  // namespace goro::test
