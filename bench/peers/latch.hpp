@@ -1,7 +1,10 @@
 #pragma once
-// task_latch: one task waits until N others have counted down, the shape of
-// Go's `wg.Add(n); ...; wg.Wait()` that the peers' spawn and yield workloads
-// use. A stand-in until goro has a wait_group of its own.
+// task_latch: one task waits until N others have counted down: an atomic
+// countdown plus one waiter, the shape of Tokio's scheduler benchmarks
+// (`rem.fetch_sub(1)` then a oneshot to the waiting task), used by
+// bench/sched_bench.cpp. A task_latch(1) is a payload-less oneshot. The
+// peer workloads use goro::wait_group instead, as the Go peer uses
+// sync.WaitGroup; this one takes no lock.
 //
 // The count starts at N + 1: the extra unit belongs to the waiter, which
 // gives it up in await_suspend after publishing itself. Whoever brings the

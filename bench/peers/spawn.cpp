@@ -1,19 +1,19 @@
 // spawn: the root task spawns N tasks that each add their index to a shared
-// atomic and count down a latch, then waits for the latch. Go: N goroutines
+// atomic and call done() on a wait_group, then waits for it. Go: N goroutines
 // and a sync.WaitGroup; Tokio: N tasks, an atomic counter and a Notify.
 // Join handles are dropped at once (detached), as `go f()`.
 
 #include <atomic>
 
-#include "bench/peers/latch.hpp"
 #include "bench/peers/workloads.hpp"
+#include "sched/wait_group.hpp"
 
 namespace goro_peers {
 namespace {
 
-goro::task<void> add_index(int64_t i, std::atomic<int64_t>* sum, task_latch* done) {
+goro::task<void> add_index(int64_t i, std::atomic<int64_t>* sum, goro::wait_group* wg) {
   sum->fetch_add(i, std::memory_order_relaxed);
-  done->count_down();
+  wg->done();
   co_return;
 }
 
@@ -21,9 +21,10 @@ goro::task<run_report> spawn_root(int64_t n, const invocation* inv) {
   run_report r("spawn", inv->label, inv->params, current_procs());
   r.begin();
   std::atomic<int64_t> sum{0};
-  task_latch done(n);
-  for (int64_t i = 0; i < n; ++i) goro::spawn(add_index(i, &sum, &done)).detach();
-  co_await done.wait();
+  goro::wait_group wg;
+  wg.add(n);
+  for (int64_t i = 0; i < n; ++i) goro::spawn(add_index(i, &sum, &wg)).detach();
+  co_await wg.wait();
   const int64_t got = sum.load(std::memory_order_relaxed);
   const int64_t want = (n - 1) * n / 2;
   r.end(static_cast<double>(n), "goroutines", verdict(got == want, "sum=" + std::to_string(got)));

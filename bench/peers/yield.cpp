@@ -1,32 +1,33 @@
 // yield: N tasks each call `co_await goro::yield()` K times, then count
-// down a latch the root waits on. Go: runtime.Gosched; Tokio:
+// down a wait_group the root waits on. Go: runtime.Gosched; Tokio:
 // tokio::task::yield_now.
 
 #include <atomic>
 
-#include "bench/peers/latch.hpp"
 #include "bench/peers/workloads.hpp"
+#include "sched/wait_group.hpp"
 
 namespace goro_peers {
 namespace {
 
-goro::task<void> yielder(int64_t k, std::atomic<int64_t>* total, task_latch* done) {
+goro::task<void> yielder(int64_t k, std::atomic<int64_t>* total, goro::wait_group* wg) {
   int64_t c = 0;
   for (int64_t j = 0; j < k; ++j) {
     co_await goro::yield();
     ++c;
   }
   total->fetch_add(c, std::memory_order_relaxed);
-  done->count_down();
+  wg->done();
 }
 
 goro::task<run_report> yield_root(int64_t n, int64_t k, const invocation* inv) {
   run_report r("yield", inv->label, inv->params, current_procs());
   r.begin();
   std::atomic<int64_t> total{0};
-  task_latch done(n);
-  for (int64_t i = 0; i < n; ++i) goro::spawn(yielder(k, &total, &done)).detach();
-  co_await done.wait();
+  goro::wait_group wg;
+  wg.add(n);
+  for (int64_t i = 0; i < n; ++i) goro::spawn(yielder(k, &total, &wg)).detach();
+  co_await wg.wait();
   const int64_t got = total.load(std::memory_order_relaxed);
   const int64_t want = n * k;
   r.end(static_cast<double>(want), "yields", verdict(got == want, "yields=" + std::to_string(got)));
