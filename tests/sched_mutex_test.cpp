@@ -130,7 +130,7 @@ TEST(Mutex, WaitersGetTheMutexInArrivalOrderAndNewcomersCannotBarge) {
         m.unlock();
         co_return out;
       }(),
-      procs(2));
+      procs(1));  // one P: each spawned waiter runs and parks before the next is spawned
   std::vector<int> want{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   EXPECT_EQ(order, want);
 }
