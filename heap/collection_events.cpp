@@ -42,7 +42,8 @@ struct pause_counters {
   std::atomic<int64_t> max_pause_ns{0};
   std::atomic<int64_t> last_mark_ns{0};
   std::atomic<int64_t> total_mark_ns{0};
-  std::atomic<uint64_t> pauses{0};  // number of pauses written to ring
+  std::atomic<int64_t> last_stop_ns{0};  // PRE_STOP_WORLD -> MARK_START
+  std::atomic<uint64_t> pauses{0};       // number of pauses written to ring
   std::atomic<int64_t> ring[kRecentPauses] = {};
 };
 pause_counters g_pauses;
@@ -55,6 +56,7 @@ void on_collection_event(GC_EventType e) {
       break;
     case GC_EVENT_MARK_START:
       g_phase.mark_begin = t;
+      g_pauses.last_stop_ns.store(t - g_phase.stop_begin, std::memory_order_relaxed);
       break;
     case GC_EVENT_MARK_END: {
       const int64_t d = t - g_phase.mark_begin;
@@ -95,6 +97,7 @@ pause_totals read_pause_totals() noexcept {
   r.max_pause_ns = g_pauses.max_pause_ns.load(std::memory_order_relaxed);
   r.last_mark_ns = g_pauses.last_mark_ns.load(std::memory_order_relaxed);
   r.total_mark_ns = g_pauses.total_mark_ns.load(std::memory_order_relaxed);
+  r.last_stop_ns = g_pauses.last_stop_ns.load(std::memory_order_relaxed);
   return r;
 }
 

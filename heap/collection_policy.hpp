@@ -6,7 +6,8 @@
 // measures it. The policy owns the decision: given what the driver observed,
 // at what heap size should the next collection start, and how much free heap
 // may stay mapped. The pacer (pacer/, a pure model) implements this interface
-// later; until then gc_percent_policy reproduces GOGC=100.
+// in heap/pacer_policy.hpp, the default; gc_percent_policy reproduces a bare
+// GOGC for tests and comparison.
 //
 // Calls into a policy are serialised by the driver (one at a time, never
 // concurrently), so an implementation needs no locking of its own. They happen
@@ -39,6 +40,16 @@ struct heap_observation {
   uint64_t collections = 0;        ///< completed collections so far
   int64_t last_pause_ns = 0;       ///< stop-the-world time of the last one
   int64_t total_pause_ns = 0;      ///< sum over all collections
+  /// Process CPU time (all threads, CLOCK_PROCESS_CPUTIME_ID) when observed.
+  int64_t process_cpu_ns = 0;
+  /// Process CPU spent inside driver collections so far (summed deltas of
+  /// process CPU across each collection, parallel markers included).
+  int64_t gc_cpu_ns = 0;
+
+  /// CPU the program used outside collections: the limiter's mutator CPU.
+  int64_t mutator_cpu_ns() const noexcept {
+    return process_cpu_ns > gc_cpu_ns ? process_cpu_ns - gc_cpu_ns : 0;
+  }
 
   /// The heap size the trigger is compared against.
   uint64_t heap_live_estimate() const noexcept { return live_bytes + allocated_since_gc; }
@@ -53,13 +64,19 @@ enum class collection_reason { trigger, explicit_call, out_of_memory, release };
 /// Told to the policy after each collection the driver ran.
 struct collection_record {
   collection_reason reason = collection_reason::trigger;
-  int64_t start_ns = 0;           ///< when the driver started it
-  int64_t end_ns = 0;             ///< when GC_gcollect returned
-  int64_t pause_ns = 0;           ///< stop-the-world to start-the-world
-  int64_t mark_ns = 0;            ///< mark phase (inside the pause)
-  uint64_t heap_live_before = 0;  ///< live + allocated when it started
-  uint64_t live_after = 0;        ///< live_bytes after it
-  bool returned_memory = false;   ///< it unmapped free blocks
+  int64_t start_ns = 0;               ///< when the driver started it
+  int64_t end_ns = 0;                 ///< when GC_gcollect returned
+  int64_t pause_ns = 0;               ///< stop-the-world to start-the-world
+  int64_t mark_ns = 0;                ///< mark phase (inside the pause)
+  uint64_t heap_live_before = 0;      ///< live + allocated when it started
+  uint64_t live_after = 0;            ///< live_bytes after it
+  bool returned_memory = false;       ///< it unmapped free blocks
+  int64_t stop_ns = 0;                ///< stopping the world (PRE_STOP_WORLD -> MARK_START)
+  int64_t cpu_ns = 0;                 ///< process CPU used from start_ns to end_ns
+  int64_t process_cpu_before_ns = 0;  ///< process CPU at start_ns
+  int64_t gc_cpu_before_ns = 0;       ///< heap_observation::gc_cpu_ns at start_ns
+  uint64_t roots_bytes = 0;           ///< frames + thread stacks (scanned as roots)
+  heap_observation after;             ///< the heap sampled right after it
 };
 
 /// A collection policy. See the file comment for the calling rules.

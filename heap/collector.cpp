@@ -45,6 +45,7 @@
 #include "heap/collector.hpp"
 
 #include <gc.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -57,8 +58,10 @@
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
 #include "heap/detail/frame_pool_stats.hpp"
+#include "heap/detail/gc_knobs.hpp"
 #include "heap/finalizer_thread.hpp"
 #include "heap/internal_memory.hpp"
+#include "heap/pacer_policy.hpp"
 
 namespace goro::heap {
 namespace {
@@ -119,6 +122,8 @@ struct driver_shared {
   std::atomic<uint64_t> released{0};
   std::atomic<uint64_t> internal{0};
   std::atomic<int64_t> stacks{0};  // atomic: attach/detach add and subtract
+  // Process CPU spent inside driver collections. Written under collect_mu.
+  std::atomic<int64_t> gc_cpu{0};
 };
 driver_shared g;
 
@@ -129,7 +134,7 @@ int release_cycles_left = 0;  // protected by collect_mu
 // Guards the policy pointer and every call into the policy.
 std::mutex policy_mu;
 std::unique_ptr<collection_policy>& policy_slot() {  // protected by policy_mu
-  static auto* p = new std::unique_ptr<collection_policy>(std::make_unique<gc_percent_policy>(100));
+  static auto* p = new std::unique_ptr<collection_policy>(std::make_unique<pacer_policy>());
   return *p;
 }
 
@@ -151,6 +156,14 @@ void sample_gc_heap() noexcept {
   g.released.store(unmapped, std::memory_order_relaxed);
 }
 
+// CPU time of the whole process (every thread), ns. A syscall-free vDSO read
+// on current kernels; asked once per recheck and twice per collection.
+int64_t process_cpu_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 heap_observation observation_from_samples() noexcept {
   heap_observation o;
   const detail::pause_totals p = detail::read_pause_totals();
@@ -166,6 +179,8 @@ heap_observation observation_from_samples() noexcept {
   o.collections = p.collections;
   o.last_pause_ns = p.last_pause_ns;
   o.total_pause_ns = p.total_pause_ns;
+  o.process_cpu_ns = process_cpu_ns();
+  o.gc_cpu_ns = g.gc_cpu.load(std::memory_order_relaxed);
   return o;
 }
 
@@ -187,6 +202,7 @@ void recheck() {
       g.next_recheck.load(std::memory_order_relaxed))
     return;  // another thread just did it
   sample_gc_heap();
+  g.internal.store(internal_bytes(), std::memory_order_relaxed);  // non-heap, at every check
   retrigger_locked(observation_from_samples());
 }
 
@@ -196,6 +212,8 @@ void collect_locked(collection_reason why) {
   r.reason = why;
   r.start_ns = nanotime();
   r.heap_live_before = heap_estimate();
+  r.process_cpu_before_ns = process_cpu_ns();
+  r.gc_cpu_before_ns = g.gc_cpu.load(std::memory_order_relaxed);
   g.allocated_at_gc.store(g.allocated_total.load(std::memory_order_relaxed),
                           std::memory_order_relaxed);
   const bool unmap = why == collection_reason::release || release_cycles_left > 0;
@@ -210,11 +228,14 @@ void collect_locked(collection_reason why) {
   }
   tl_collecting = false;
   r.end_ns = nanotime();
+  r.cpu_ns = std::max<int64_t>(process_cpu_ns() - r.process_cpu_before_ns, 0);
+  g.gc_cpu.fetch_add(r.cpu_ns, std::memory_order_relaxed);
   const detail::pause_totals p = detail::read_pause_totals();
   if (p.collections == before)
     fatal("collector: GC_gcollect returned without a collection event (GC_disable in effect?)");
   r.pause_ns = p.last_pause_ns;
   r.mark_ns = p.last_mark_ns;
+  r.stop_ns = p.last_stop_ns;
   r.returned_memory = unmap;
 
   sample_gc_heap();
@@ -224,11 +245,13 @@ void collect_locked(collection_reason why) {
   const uint64_t frames = detail::frames_bytes();
   r.live_after = used > frames ? used - frames : 0;
   g.live.store(r.live_after, std::memory_order_relaxed);
+  r.roots_bytes = frames + detail::stack_bytes();
 
   uint64_t keep = 0;
   heap_observation o;
   {
     std::lock_guard lk(policy_mu);
+    r.after = observation_from_samples();
     policy_slot()->collected(r);
     o = observation_from_samples();
     const uint64_t t = retrigger_locked(o);
@@ -244,11 +267,24 @@ void collect_locked(collection_reason why) {
   notify_finalizers_if_ready();
 }
 
+// The heap reached the trigger: ask the policy again with fresh samples (the
+// pacer's limiter may defer, or a collection that just finished may have
+// moved the trigger), then collect if it still says so. The gctrace line and
+// pressure callbacks go out after the locks are released.
 void collect_if_due() {
-  std::unique_lock lk(collect_mu, std::try_to_lock);
-  if (!lk.owns_lock()) return;  // a collection is running: keep allocating
-  if (heap_estimate() < g.trigger.load(std::memory_order_relaxed)) return;
-  collect_locked(collection_reason::trigger);
+  {
+    std::unique_lock lk(collect_mu, std::try_to_lock);
+    if (!lk.owns_lock()) return;  // a collection is running: keep allocating
+    if (heap_estimate() < g.trigger.load(std::memory_order_relaxed)) return;
+    {
+      std::lock_guard plk(policy_mu);
+      sample_gc_heap();
+      g.internal.store(internal_bytes(), std::memory_order_relaxed);
+      if (heap_estimate() < retrigger_locked(observation_from_samples())) return;
+    }
+    collect_locked(collection_reason::trigger);
+  }
+  detail::deliver_staged_news();
 }
 
 void flush_and_check() {
@@ -286,8 +322,11 @@ void collect(collection_reason why) {
   init();
   if (tl_collecting) fatal("collector: collect() called from inside a collection");
   detail::flush_allocation_count();
-  std::lock_guard lk(collect_mu);
-  collect_locked(why);
+  {
+    std::lock_guard lk(collect_mu);
+    collect_locked(why);
+  }
+  detail::deliver_staged_news();
 }
 
 uint64_t current_trigger() noexcept {
@@ -295,6 +334,15 @@ uint64_t current_trigger() noexcept {
 }
 
 namespace detail {
+
+void settings_changed() {
+  init();
+  flush_allocation_count();
+  std::lock_guard lk(policy_mu);
+  sample_gc_heap();
+  g.internal.store(internal_bytes(), std::memory_order_relaxed);
+  retrigger_locked(observation_from_samples());
+}
 
 void start_driver() {
   // Called once from init(), after Boehm is set up.

@@ -13,7 +13,7 @@ namespace goro::heap {
 
 /// Installs the policy that decides when to collect and returns the previous
 /// one. Never null: passing null throws std::invalid_argument. The default is
-/// gc_percent_policy(100). Thread-safe; takes effect at the next check.
+/// pacer_policy (heap/pacer_policy.hpp), configured by heap/gc_settings.hpp. Thread-safe; takes effect at the next check.
 std::unique_ptr<collection_policy> set_collection_policy(std::unique_ptr<collection_policy> p);
 
 /// A fresh observation, as a policy would be given it (sampling the GC heap

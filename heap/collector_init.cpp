@@ -27,6 +27,7 @@
 
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
+#include "heap/detail/gc_knobs.hpp"
 #include "heap/finalizer_thread.hpp"
 
 namespace goro::heap {
@@ -37,6 +38,7 @@ std::atomic<bool> g_ready{false};  // atomic; set once at the end of init()
 void init() {
   static std::once_flag once;
   std::call_once(once, [] {
+    detail::read_gc_environment();  // may die with exit code 2
     detail::install_out_of_memory_handling();
     GC_INIT();
     GC_set_disable_automatic_collection(1);

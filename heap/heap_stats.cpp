@@ -6,6 +6,8 @@
 #include "heap/collector_init.hpp"
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/frame_pool_stats.hpp"
+#include "heap/detail/gc_knobs.hpp"
+#include "heap/gc_pressure.hpp"
 #include "heap/internal_memory.hpp"
 
 namespace goro {
@@ -33,6 +35,11 @@ heap_stats read_heap_stats() {
   s.mimalloc_bytes = o.internal_bytes;
   s.thread_stack_bytes = o.stack_bytes;
   s.next_trigger_bytes = heap::current_trigger();
+  s.gc_cpu_ns = o.gc_cpu_ns;
+  s.gc_percent = heap::detail::gc_percent_setting();
+  s.memory_limit = heap::detail::memory_limit_setting();
+  s.gc_pressure = gc_pressure();
+  s.gc_pressure_transitions = gc_pressure_transitions();
   return s;
 }
 

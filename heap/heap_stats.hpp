@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "pacer/pressure.hpp"
+
 namespace goro {
 
 struct heap_stats {
@@ -42,8 +44,19 @@ struct heap_stats {
   uint64_t mimalloc_bytes = 0;
   /// Stacks of threads attached to the runtime (reserved size).
   uint64_t thread_stack_bytes = 0;
-  /// The heap size at which the driver will start the next collection.
+  /// The heap size at which the driver will start the next collection
+  /// (UINT64_MAX: none, e.g. gc_percent off and no limit, or the GC CPU
+  /// limiter deferring collections until the next check).
   uint64_t next_trigger_bytes = 0;
+  /// Process CPU spent inside collections, all threads, nanoseconds.
+  int64_t gc_cpu_ns = 0;
+  /// The settings in force (heap/gc_settings.hpp).
+  int gc_percent = 100;
+  int64_t memory_limit = INT64_MAX;
+  /// The pacer's pressure state after the last collection, and how many
+  /// state transitions there have been (heap/gc_pressure.hpp).
+  pacer::pressure_state gc_pressure = pacer::pressure_state::normal;
+  uint64_t gc_pressure_transitions = 0;
 };
 
 /// Reads the statistics without stopping the world (takes Boehm's

@@ -14,6 +14,7 @@ struct pause_totals {
   int64_t max_pause_ns = 0;
   int64_t last_mark_ns = 0;
   int64_t total_mark_ns = 0;
+  int64_t last_stop_ns = 0;  ///< stopping the world, up to the start of marking
 };
 
 /// Installs the event callback (once, from init()).

@@ -1,0 +1,196 @@
+// The pacer as the driver's collection policy.
+//
+// Mapping the driver's observations onto the pacer's (pacer/pacer.hpp shows
+// the loop this implements):
+//   heap_alloc = live after the last collection + allocated since (the
+//                driver's heap estimate, what the trigger is compared with)
+//   heap_free  = GC heap mapped - frames - heap_alloc (never below 0: the
+//                estimate counts reused free slots, so it can exceed what is
+//                mapped; memory_sample::total() then errs high, i.e. safe)
+//   non_heap   = frames + runtime malloc (mimalloc commit) + thread stacks,
+//                re-read at every check, as DESIGN.md asks
+//   mutator CPU = process CPU - process CPU spent inside collections
+//   a collection = [start_ns, end_ns] of the driver's GC_gcollect call, whole
+//                (Boehm restarts the world just before returning), so the
+//                limiter charges procs x that span
+//   roots      = frames + thread stacks (what marking scans besides the heap)
+//
+// Deciding. trigger() runs the pacer's check. "collect" returns a trigger
+// at or below the current heap, so the driver collects at once (it asks
+// again under its collection lock before collecting, and the second check
+// admits too). "deferred" (the limiter is full) returns `never`: the driver
+// asks again at its next recheck, 1 MiB of allocation later, by which time
+// mutator CPU has drained the bucket a little. Otherwise the pacer's trigger.
+//
+// Returning memory. With a memory limit, the mapped GC heap should fit in
+// what the limit leaves after the other memory: retained_heap() is the
+// smaller of the default (2.5 x trigger + 8 MiB, collection_policy.hpp) and
+// limit - runtime malloc - stacks, but never below what is in use. Above it,
+// the driver unmaps free blocks during the next two collections.
+
+#include "heap/pacer_policy.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "heap/detail/gc_knobs.hpp"
+
+namespace goro::heap {
+namespace {
+
+constexpr uint64_t mb(uint64_t bytes) noexcept {
+  return bytes >> 20;
+}
+
+const char* reason_name(const collection_record& r, const pacer::cycle_report& rep) noexcept {
+  switch (r.reason) {
+    case collection_reason::trigger:
+      return pacer::to_string(rep.reason);
+    case collection_reason::explicit_call:
+      return "forced";
+    case collection_reason::out_of_memory:
+      return "oom";
+    case collection_reason::release:
+      return "release";
+  }
+  return "?";
+}
+
+}  // namespace
+
+pacer::memory_sample memory_sample_of(const heap_observation& o) noexcept {
+  pacer::memory_sample m;
+  m.heap_alloc = o.heap_live_estimate();
+  const uint64_t heap_space =
+      o.heap_mapped_bytes > o.frames_bytes ? o.heap_mapped_bytes - o.frames_bytes : 0;
+  m.heap_free = heap_space > m.heap_alloc ? heap_space - m.heap_alloc : 0;
+  m.non_heap = o.non_heap_bytes();
+  return m;
+}
+
+pacer_policy::pacer_policy()
+    : pacer_(detail::gc_procs(), {detail::gc_percent_setting(), detail::memory_limit_setting()}) {}
+
+void pacer_policy::sync_settings() noexcept {
+  const int pct = detail::gc_percent_setting();
+  if (pct != pacer_.gc_percent()) pacer_.set_gc_percent(pct);
+  const int64_t limit = detail::memory_limit_setting();
+  if (limit != pacer_.memory_limit()) pacer_.set_memory_limit(limit);
+  const int procs = detail::gc_procs();
+  if (procs != pacer_.procs()) pacer_.set_procs(procs);
+}
+
+uint64_t pacer_policy::trigger(const heap_observation& now) {
+  sync_settings();
+  const pacer::memory_sample m = memory_sample_of(now);
+  last_ = pacer_.check({now.now_ns, m, now.mutator_cpu_ns()});
+  if (last_.collect) {
+    admit_heap_ = m.heap_alloc;
+    return std::min(last_.trigger, m.heap_alloc);
+  }
+  if (last_.deferred || last_.trigger == pacer::no_goal) return never;
+  return last_.trigger;
+}
+
+void pacer_policy::collected(const collection_record& r) {
+  sync_settings();
+  pacer::cycle_sample c;
+  c.start_ns = r.start_ns;
+  c.end_ns = r.end_ns;
+  c.mutator_cpu_ns = r.process_cpu_before_ns > r.gc_cpu_before_ns
+                         ? r.process_cpu_before_ns - r.gc_cpu_before_ns
+                         : 0;
+  c.heap_before = r.heap_live_before;
+  c.live = r.live_after;
+  c.roots = r.roots_bytes;
+  c.memory_after = memory_sample_of(r.after);
+  c.forced = r.reason != collection_reason::trigger;
+  const pacer::cycle_report rep = pacer_.end_cycle(c);
+
+  const uint64_t transitions = pacer_.classifier().transitions();
+  detail::publish_pressure_state(pacer_.state(), transitions);
+  detail::stage_pressure_change(rep.pressure, rep.cycle, transitions);
+  if (detail::gctrace_enabled()) {
+    char line[256];
+    const uint64_t at_check = c.forced ? r.heap_live_before : admit_heap_;
+    const int n = format_gctrace(line, sizeof line, r, rep, at_check, pacer_.memory_limit(),
+                                 pacer_.procs(), pacer_.state());
+    if (n > 0) detail::stage_trace_line(line, std::min<std::size_t>(n, sizeof line - 1));
+  }
+  admit_heap_ = 0;
+}
+
+uint64_t pacer_policy::retained_heap(const heap_observation& now, uint64_t trigger) {
+  const uint64_t base = collection_policy::retained_heap(now, trigger);
+  const int64_t limit = pacer_.memory_limit();
+  if (limit == pacer::no_limit) return base;
+  const uint64_t other = now.internal_bytes + now.stack_bytes;
+  const uint64_t room =
+      static_cast<uint64_t>(limit) > other ? static_cast<uint64_t>(limit) - other : 0;
+  const uint64_t in_use =
+      now.heap_mapped_bytes > now.heap_free_bytes ? now.heap_mapped_bytes - now.heap_free_bytes : 0;
+  return std::min(base, std::max(room, in_use));
+}
+
+// gctrace (GORO_DEBUG=gctrace=1): one line per collection, Go's shape with
+// goro's reason and state appended:
+//
+//   gc 12 @3.214s 41%: 0.012+38+0.009 ms clock, 76 ms cpu, 410->433->402 MB,
+//   475 MB goal, 512 MB limit, 2 P, trigger=limit, state=pressure
+//
+//   gc 12          the collection number, 1-based, every driver collection
+//   @3.214s        seconds since the heap started (first allocation)
+//   41%            share of wall time since then spent with the world stopped
+//                  (with procs x pause as GC CPU, also GC's share of the
+//                  available CPU, as Go's field)
+//   A+B+C ms clock wall time of the pause's phases: A stopping the world
+//                  (until marking starts), B marking, C the rest of the
+//                  pause (finishing, restarting the world). Go's are sweep
+//                  termination + concurrent mark + mark termination.
+//   76 ms cpu      process CPU used during the collection, all threads
+//                  (parallel markers included); Go splits it five ways
+//   X->Y->Z MB     heap (live + allocated since the last collection) at the
+//                  check that decided to collect, when the world stopped, and
+//                  live after it (block-granular); MB = 2^20 bytes, truncated
+//   475 MB goal    the goal the collection aimed at; "no goal" with
+//                  gc_percent off and no limit
+//   512 MB limit   the soft memory limit; "no limit" without one
+//   2 P            the procs the limiter assumes
+//   trigger=...    why it ran: gc_percent or limit (the rule whose trigger the
+//                  heap reached), forced (goro::gc), release
+//                  (free_os_memory), oom (an allocation failed), none (the
+//                  driver collected without the pacer's admission)
+//   state=...      the pressure state after it: normal, pressure or spiral
+int format_gctrace(char* buf, std::size_t size, const collection_record& r,
+                   const pacer::cycle_report& rep, uint64_t heap_at_check, int64_t memory_limit,
+                   int procs, pacer::pressure_state state) noexcept {
+  const int64_t since = r.end_ns - detail::heap_start_ns();
+  const double pct =
+      since > 0 ? 100.0 * static_cast<double>(r.after.total_pause_ns) / static_cast<double>(since)
+                : 0.0;
+  const int64_t rest = std::max<int64_t>(r.pause_ns - r.stop_ns - r.mark_ns, 0);
+  char goal[32], limit[32];
+  if (rep.goal.bytes == pacer::no_goal)
+    std::snprintf(goal, sizeof goal, "no goal");
+  else
+    std::snprintf(goal, sizeof goal, "%llu MB goal",
+                  static_cast<unsigned long long>(mb(rep.goal.bytes)));
+  if (memory_limit == pacer::no_limit)
+    std::snprintf(limit, sizeof limit, "no limit");
+  else
+    std::snprintf(limit, sizeof limit, "%llu MB limit",
+                  static_cast<unsigned long long>(mb(static_cast<uint64_t>(memory_limit))));
+  return std::snprintf(
+      buf, size,
+      "gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.0f ms cpu, %llu->%llu->%llu MB, %s, "
+      "%s, %d P, trigger=%s, state=%s",
+      static_cast<unsigned long long>(rep.cycle), static_cast<double>(since) / 1e9, pct,
+      static_cast<double>(r.stop_ns) / 1e6, static_cast<double>(r.mark_ns) / 1e6,
+      static_cast<double>(rest) / 1e6, static_cast<double>(r.cpu_ns) / 1e6,
+      static_cast<unsigned long long>(mb(heap_at_check)),
+      static_cast<unsigned long long>(mb(r.heap_live_before)),
+      static_cast<unsigned long long>(mb(r.live_after)), goal, limit, procs, reason_name(r, rep),
+      pacer::to_string(state));
+}
+
+}  // namespace goro::heap
