@@ -6,9 +6,20 @@
 //   goro::spawn(task)       start a goroutine; join_handle<T> (sched/join_handle.hpp)
 //   co_await goro::yield()  Gosched (sched/yield.hpp)
 //   goro::set_max_procs, goro::num_cpu   GOMAXPROCS, NumCPU (sched/run.hpp)
+//   goro::gc_new<T>, gc_allocator, gc containers   the collected heap (heap/)
+//   goro::gc(), free_os_memory(), read_heap_stats()  runtime.GC, MemStats (heap/)
+//   goro::set_gc_percent, set_memory_limit  GOGC, GOMEMLIMIT (heap/gc_settings.hpp)
+//   goro::on_gc_pressure, gc_pressure()    pressure state (heap/gc_pressure.hpp)
 
 #include "core/env.hpp"
 #include "core/fatal.hpp"
+#include "heap/gc.hpp"
+#include "heap/gc_allocator.hpp"
+#include "heap/gc_containers.hpp"
+#include "heap/gc_new.hpp"
+#include "heap/gc_pressure.hpp"
+#include "heap/gc_settings.hpp"
+#include "heap/heap_stats.hpp"
 #include "sched/join_handle.hpp"
 #include "sched/run.hpp"
 #include "sched/runtime_options.hpp"
