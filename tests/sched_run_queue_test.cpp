@@ -131,28 +131,37 @@ TEST(TinyRings, SpawnStormOverflowsAndStealsButRunsEverythingOnce) {
 }
 
 TEST(TinyRings, IdleWorkerStealsFromABusyOne) {
-  // The root spawns tasks that each block their worker for a while: the
-  // second worker can only get them by stealing or from the global queue,
-  // and both workers must end up running some.
-  std::mutex mu;
-  std::set<std::thread::id> threads;
+  // The root spawns tasks that each block their worker until a second
+  // worker has run one of them (or 10 s pass). The second worker can only
+  // get them by stealing: there are fewer than a ring holds, so nothing
+  // overflows to the global queue.
+  struct shared {
+    std::mutex mu;
+    std::set<std::thread::id> threads;
+    size_t seen() {
+      std::lock_guard lk(mu);
+      return threads.size();
+    }
+  } sh;
   uint64_t steals = goro::run(
-      [](std::mutex* mu, std::set<std::thread::id>* th) -> goro::task<uint64_t> {
+      [](shared* sh) -> goro::task<uint64_t> {
         std::vector<goro::join_handle<void>> hs;
-        for (int i = 0; i < 3; ++i)  // fewer than the ring holds: no overflow
-          hs.push_back(
-              goro::spawn([](std::mutex* mu, std::set<std::thread::id>* th) -> goro::task<void> {
-                std::this_thread::sleep_for(std::chrono::milliseconds(30));
-                std::lock_guard lk(*mu);
-                th->insert(std::this_thread::get_id());
-                co_return;
-              }(mu, th)));
+        for (int i = 0; i < 3; ++i)
+          hs.push_back(goro::spawn([](shared* sh) -> goro::task<void> {
+            {
+              std::lock_guard lk(sh->mu);
+              sh->threads.insert(std::this_thread::get_id());
+            }
+            for (int i = 0; i < 10'000 && sh->seen() < 2; ++i)
+              std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            co_return;
+          }(sh)));
         for (auto& h : hs) co_await h;
         auto* s = goro::detail::sched();
         co_return s->all_p[0].load()->steals.load() + s->all_p[1].load()->steals.load();
-      }(&mu, &threads),
+      }(&sh),
       tiny_rings(2));
-  EXPECT_EQ(threads.size(), 2u);
+  EXPECT_EQ(sh.seen(), 2u);
   EXPECT_GT(steals, 0u);
 }
 

@@ -138,26 +138,37 @@ TEST(Spawn, SpawnOutsideARuntimeIsAnError) {
 
 TEST(Spawn, TasksSpreadOverWorkers) {
   // Many tasks spawned from one root must be run by more than one worker
-  // (stealing), each exactly once.
-  std::mutex mu;
-  std::set<std::thread::id> threads;
+  // (stealing), each exactly once. Each task keeps its worker busy until a
+  // second worker has shown up (at most 10 ms each), so a slow thief on a
+  // loaded machine delays the test instead of failing it.
+  struct shared {
+    std::mutex mu;
+    std::set<std::thread::id> threads;
+    std::atomic<int> ran{0};
+  } sh;
   goro::run(
-      [](std::mutex* mu, std::set<std::thread::id>* threads) -> goro::task<void> {
+      [](shared* sh) -> goro::task<void> {
         std::vector<goro::join_handle<void>> hs;
         for (int i = 0; i < 2000; ++i)
-          hs.push_back(
-              goro::spawn([](std::mutex* mu, std::set<std::thread::id>* th) -> goro::task<void> {
-                // ~50 us of work each, 100 ms in all: plenty of time for a thief.
-                for (int64_t t0 = goro::nanotime(); goro::nanotime() - t0 < 50'000;) {
-                }
-                std::lock_guard lk(*mu);
-                th->insert(std::this_thread::get_id());
-                co_return;
-              }(mu, threads)));
+          hs.push_back(goro::spawn([](shared* sh) -> goro::task<void> {
+            size_t seen;
+            {
+              std::lock_guard lk(sh->mu);
+              sh->threads.insert(std::this_thread::get_id());
+              seen = sh->threads.size();
+            }
+            sh->ran.fetch_add(1);
+            for (int64_t t0 = goro::nanotime(); seen < 2 && goro::nanotime() - t0 < 10'000'000;) {
+              std::lock_guard lk(sh->mu);
+              seen = sh->threads.size();
+            }
+            co_return;
+          }(sh)));
         for (auto& h : hs) co_await h;
-      }(&mu, &threads),
+      }(&sh),
       procs(2));
-  EXPECT_EQ(threads.size(), 2u);
+  EXPECT_EQ(sh.threads.size(), 2u);
+  EXPECT_EQ(sh.ran.load(), 2000);
 }
 
 TEST(UnhandledException, DetachedTaskExceptionEndsTheProcessByDefault) {
