@@ -266,6 +266,55 @@ TEST(Chan, EightProducersEightConsumersOnTwoProcs) {
   many_to_many(1, 2);
 }
 
+// ---- runtime shutdown ----------------------------------------------------
+
+TEST(Chan, TasksParkedWhenTheRuntimeStopsLeaveNoWaiterBehind) {
+  // Frames of tasks still parked when goro::run returns are destroyed; their
+  // waiters must unlink, so the channel stays usable in a later run.
+  goro::chan<int> ch, other;
+  goro::run(
+      [](goro::chan<int> ch, goro::chan<int> other) -> goro::task<void> {
+        goro::spawn([](goro::chan<int> ch) -> goro::task<void> { (void)co_await ch.recv(); }(ch))
+            .detach();
+        goro::spawn([](goro::chan<int> ch, goro::chan<int> o) -> goro::task<void> {
+          (void)co_await goro::select(goro::on_recv(ch), goro::on_send(o, 1));
+        }(ch, other))
+            .detach();
+        for (int i = 0; i < 50; ++i) co_await goro::yield();
+      }(ch, other),
+      procs(2));
+  int idx = goro::run([](goro::chan<int> ch, goro::chan<int> other) -> goro::task<int> {
+    auto r = co_await goro::select(goro::on_send(ch, 5), goro::on_recv(other), goro::otherwise());
+    co_return static_cast<int>(r.index());
+  }(ch, other));
+  EXPECT_EQ(idx, 2) << "a destroyed task's waiter was still linked";
+}
+
+TEST(Chan, AChannelHeldOnlyByParkedTasksIsFreedAtShutdown) {
+  // The root drops its handle; only the parked tasks' frames hold the
+  // channel. Destroying them in any order must not touch freed memory (run
+  // under ASan).
+  goro::run(
+      []() -> goro::task<void> {
+        {
+          goro::chan<std::string> ch;
+          for (int i = 0; i < 4; ++i)
+            goro::spawn([](goro::chan<std::string> ch) -> goro::task<void> {
+              (void)co_await ch.recv();
+            }(ch))
+                .detach();
+          goro::spawn([](goro::chan<std::string> ch) -> goro::task<void> {
+            goro::chan<std::string> never;
+            (void)co_await goro::select(goro::on_recv(never), goro::on_recv(ch));
+          }(ch))
+              .detach();
+        }
+        for (int i = 0; i < 50; ++i) co_await goro::yield();
+      }(),
+      procs(2));
+  SUCCEED();
+}
+
 // ---- GC visibility -------------------------------------------------------
 
 struct gc_node {
