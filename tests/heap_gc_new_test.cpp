@@ -249,7 +249,9 @@ TEST(HeapGcNew, StatisticsAreConsistent) {
   EXPECT_GE(s.total_pause_ns, s.last_pause_ns);
   EXPECT_GE(s.max_pause_ns, s.last_pause_ns);
   EXPECT_GE(s.last_pause_ns, s.last_mark_ns);
-  EXPECT_GE(s.next_trigger_bytes, uint64_t{4} << 20);
+  // The pacer's trigger sits 70-95% of the way from live to the goal, whose
+  // minimum is 4 MiB (pacer/trigger.hpp).
+  EXPECT_GE(s.next_trigger_bytes, uint64_t{2} << 20);
   EXPECT_GT(s.mimalloc_bytes + 1, 0u);
 }
 
