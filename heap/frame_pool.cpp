@@ -67,6 +67,10 @@
 
 namespace goro::heap {
 namespace {
+#if defined(GORO_FRAMES_MALLOC)
+// Unused when frames come from malloc; kept compiled so both builds stay honest.
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
 
 using detail::kMaxPooledFrame;
 

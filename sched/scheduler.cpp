@@ -55,6 +55,7 @@
 #include "core/fatal.hpp"
 #include "heap/blocking_region.hpp"
 #include "heap/collector_init.hpp"
+#include "heap/detail/gc_knobs.hpp"
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/startup.hpp"
@@ -494,7 +495,14 @@ void ready(task_header* t) noexcept {
     global_push(s, t);
   }
   if (notify) {
+    // #StoreLoad between publishing the task and reading nmspinning/npidle
+    // (see the top comment). TSan does not model fences, so there the same
+    // barrier is a seq_cst read-modify-write.
+#if defined(__SANITIZE_THREAD__)
+    s.store_load_barrier.fetch_add(0, std::memory_order_seq_cst);
+#else
     std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
     wakep(s);
   }
 }
@@ -528,14 +536,15 @@ void spawn_root(task_header* t, std::source_location site) {
 
 std::coroutine_handle<> root_complete(task_header* t) noexcept {
   const bool failed = t->exception != nullptr;
-  task_header* joiner = t->joiner;  // only meaningful with kWaiter, read before publishing
   uint32_t st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);
-  // From here on `t` may be destroyed by the handle's owner unless we own it.
+  // From here on `t` may be destroyed by the handle's owner unless we still
+  // own it: detached (no handle), or a waiter is suspended on us and cannot
+  // run until we ready it, so `joiner` is stable until then.
   if (!(st & kHandle)) {
     if (failed) report_unhandled(t, "ended with an uncaught exception");
     destroy_root(t);
   } else if (st & kWaiter) {
-    ready(joiner);
+    ready(t->joiner);
   }
   return std::noop_coroutine();
 }
@@ -669,6 +678,7 @@ void set_procs_locked(scheduler& s, int n) {
     s.all_p[i].store(s.owned_p.back().get(), std::memory_order_release);
   }
   s.gomaxprocs.store(n, std::memory_order_seq_cst);
+  heap::set_gc_procs(n);  // the GC CPU limiter counts procs x pause
   if (n > old || s.npidle.load(std::memory_order_relaxed) == 0) {
     // Ps that were dead (never started, or retired) become idle. A P still
     // held by an M that had not yet retired it simply stays running.

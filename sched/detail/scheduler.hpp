@@ -132,6 +132,7 @@ struct scheduler {
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> next_id_block{1};
   std::atomic<int> nthreads{0};
+  std::atomic<int> store_load_barrier{0};  // TSan builds only, see ready()
 
   static constexpr int kRegistryShards = 64;
   registry_shard registry[kRegistryShards];
