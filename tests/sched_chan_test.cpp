@@ -322,14 +322,15 @@ struct gc_node {
   gc_node* self;
 };
 
-__attribute__((noinline)) void clear_stack() {
+[[maybe_unused]] __attribute__((noinline)) void clear_stack() {
   volatile char buf[64 << 10];
   for (std::size_t i = 0; i < sizeof buf; i += 64) buf[i] = 0;
 }
 
 // Creates n nodes whose only strong references go into `sink` (if any);
 // slots hold hidden pointers that the collector clears when a node dies.
-__attribute__((noinline)) goro::task<void> fill(void** slots, int n, goro::chan<gc_node*>* sink) {
+[[maybe_unused]] __attribute__((noinline)) goro::task<void> fill(void** slots, int n,
+                                                                 goro::chan<gc_node*>* sink) {
   for (int i = 0; i < n; ++i) {
     gc_node* x = goro::gc_new<gc_node>(gc_node{0xC0FFEEull + static_cast<uint64_t>(i), nullptr});
     x->self = x;
@@ -339,7 +340,7 @@ __attribute__((noinline)) goro::task<void> fill(void** slots, int n, goro::chan<
   }
 }
 
-int count_cleared(void** slots, int n) {
+[[maybe_unused]] int count_cleared(void** slots, int n) {
   int c = 0;
   for (int i = 0; i < n; ++i) c += slots[i] == nullptr;
   return c;

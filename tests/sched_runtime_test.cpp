@@ -141,8 +141,12 @@ TEST(Shutdown, LeftoverTasksAreDestroyedNotResumed) {
       procs(2));
   EXPECT_EQ(made.load(), 1002);
   EXPECT_EQ(destroyed.load(), 1002);
-  // A task running when the root finished may complete its current step.
-  EXPECT_LE(resumed_after.load(), 2);
+  // Between the root setting root_done and its completion stopping the
+  // workers, the other worker may still resume a few yielders (a handful in
+  // release, tens under TSan). Before the root's completion stopped the
+  // workers directly this was ~150,000: they ran until goro::run's thread
+  // got a core back.
+  EXPECT_LE(resumed_after.load(), 200);
 }
 
 TEST(Idle, AnIdleRuntimeUsesAlmostNoCpu) {
