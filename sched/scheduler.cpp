@@ -233,8 +233,11 @@ task_header* steal_work(scheduler& s, processor* p) {
       }
       if (last_pass) {
         task_header* r = v->runnext.load(std::memory_order_acquire);
-        if (r && v->runnext.compare_exchange_strong(r, nullptr, std::memory_order_acq_rel))
+        if (r && v->runnext.compare_exchange_strong(r, nullptr, std::memory_order_acq_rel)) {
+          p->steals.fetch_add(1, std::memory_order_relaxed);
+          p->stolen_tasks.fetch_add(1, std::memory_order_relaxed);
           return r;
+        }
       }
     }
   }

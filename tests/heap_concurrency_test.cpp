@@ -54,8 +54,12 @@ std::mutex g_shared_mu;
 goro::gc_unordered_map<uint64_t, node*> g_shared;  // protected by g_shared_mu
 
 // One worker: a private structure (a gc_vector of short lists) whose
-// checksum it verifies while replacing parts of it and making garbage.
-void worker(int id, uint64_t bytes, std::atomic<uint64_t>& errors) {
+// checksum it verifies while replacing parts of it and making garbage. It
+// allocates at least `bytes`, then goes on until `enough()` says enough
+// collections have overlapped the workers (at most 16 times `bytes`): how
+// many collections a volume of allocation brings is the pacer's business.
+template <class Enough>
+void worker(int id, uint64_t bytes, Enough enough, std::atomic<uint64_t>& errors) {
   goro::heap::thread_attachment attach;
   constexpr std::size_t kSlots = 4096, kLen = 4;
   goro::gc_vector<node*> slots(kSlots, nullptr);
@@ -75,7 +79,7 @@ void worker(int id, uint64_t bytes, std::atomic<uint64_t>& errors) {
   };
   for (std::size_t s = 0; s < kSlots; ++s) fill(s);
   uint64_t done = 0, rng = static_cast<uint64_t>(id) + 1;
-  while (done < bytes) {
+  while (done < bytes || (!enough() && done < 16 * bytes)) {
     for (int i = 0; i < 1024; ++i) {
       rng = mix(rng + 1);
       fill(rng % kSlots);  // the old list becomes garbage
@@ -104,9 +108,13 @@ TEST(HeapConcurrency, ThreadsAllocateWhileCollectionsRunAndLoseNothing) {
   std::atomic<uint64_t> errors{0};
   std::atomic<bool> stop{false};
   const int kThreads = 4;
+  constexpr uint64_t kCollections = 10;
+  auto enough = [&] {
+    return goro::read_heap_stats().collections - start.collections > kCollections;
+  };
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
-    threads.emplace_back(worker, t, 256 * (uint64_t{1} << 20) / kScale, std::ref(errors));
+    threads.emplace_back([&, t] { worker(t, 256 * (uint64_t{1} << 20) / kScale, enough, errors); });
   std::thread explicit_gc([&] {
     goro::heap::thread_attachment attach;
     while (!stop.load()) {
@@ -125,7 +133,7 @@ TEST(HeapConcurrency, ThreadsAllocateWhileCollectionsRunAndLoseNothing) {
     ASSERT_EQ(n->check, mix(k));
   }
   const goro::heap_stats end = goro::read_heap_stats();
-  EXPECT_GT(end.collections - start.collections, 10u);
+  EXPECT_GT(end.collections - start.collections, kCollections);
 }
 
 // Allocates garbage between collections, so a wrongly freed object would be
