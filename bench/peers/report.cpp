@@ -143,10 +143,112 @@ std::string run_report::json() const {
   append_number(o, cpu_s_);
   o += ",\"peak_rss_bytes\":";
   append_number(o, peak_rss_bytes_);
-  o += ",\"gc_cycles\":null,\"gc_cpu_fraction\":null,\"gc_cpu_source\":null,\"check\":";
+  if (have_gc_) {
+    o += ",\"gc_cycles\":";
+    append_number(o, static_cast<int64_t>(gc_cycles_));
+    o += ",\"gc_cpu_fraction\":";
+    append_number(o, gc_cpu_fraction_);
+    o += ",\"gc_cpu_source\":";
+    append_string(o, gc_cpu_source_);
+  } else {
+    o += ",\"gc_cycles\":null,\"gc_cpu_fraction\":null,\"gc_cpu_source\":null";
+  }
+  o += ",\"check\":";
   append_string(o, check_);
+  for (const auto& [name, raw] : extra_) {
+    o += ',';
+    append_string(o, name);
+    o += ':';
+    o += raw;
+  }
   o += '}';
   return o;
+}
+
+void run_report::set_gc(uint64_t cycles, double cpu_fraction, std::string source) {
+  have_gc_ = true;
+  gc_cycles_ = cycles;
+  gc_cpu_fraction_ = cpu_fraction;
+  gc_cpu_source_ = std::move(source);
+}
+
+void run_report::add_field(std::string name, std::string raw_json) {
+  extra_.emplace_back(std::move(name), std::move(raw_json));
+}
+
+void json_writer::comma() {
+  if (need_comma_) out_ += ',';
+  need_comma_ = true;
+}
+
+json_writer& json_writer::begin_object() {
+  comma();
+  out_ += '{';
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::end_object() {
+  out_ += '}';
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::begin_array() {
+  comma();
+  out_ += '[';
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::end_array() {
+  out_ += ']';
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::key(const std::string& k) {
+  comma();
+  append_string(out_, k);
+  out_ += ':';
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::value(double v) {
+  comma();
+  append_number(out_, v);
+  return *this;
+}
+
+json_writer& json_writer::value(int64_t v) {
+  comma();
+  append_number(out_, v);
+  return *this;
+}
+
+json_writer& json_writer::value(uint64_t v) {
+  comma();
+  out_ += std::to_string(v);
+  return *this;
+}
+
+json_writer& json_writer::value(bool v) {
+  comma();
+  out_ += v ? "true" : "false";
+  return *this;
+}
+
+json_writer& json_writer::value(const std::string& v) {
+  comma();
+  append_string(out_, v);
+  return *this;
+}
+
+json_writer& json_writer::null() {
+  comma();
+  out_ += "null";
+  return *this;
 }
 
 }  // namespace goro_peers
