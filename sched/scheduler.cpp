@@ -234,13 +234,13 @@ uint32_t run_timers(scheduler& s, processor* p, processor* victim, int64_t now) 
     {
       short_lock_guard lk(victim->timers.lock);
       timer_heap& h = victim->timers.heap;
-      while (n < limit && !h.empty() && h.top()->when <= now) {
+      while (n < limit && !h.empty() && h.top_when() <= now) {
         timer_node* t = h.pop();
         t->owner.store(nullptr, std::memory_order_relaxed);
         t->state.store(timer_node::kRunning, std::memory_order_relaxed);
         due[n++] = t;
       }
-      victim->timers.when0.store(h.empty() ? 0 : h.top()->when, std::memory_order_release);
+      victim->timers.when0.store(h.empty() ? 0 : h.top_when(), std::memory_order_release);
     }
     for (uint32_t i = 0; i < n; ++i) {
       timer_node* t = due[i];
@@ -298,7 +298,7 @@ void move_timers(processor* from, processor* to) {
     t->owner.store(to, std::memory_order_release);
   }
   from->timers.when0.store(0, std::memory_order_release);
-  to->timers.when0.store(to->timers.heap.top()->when, std::memory_order_release);
+  to->timers.when0.store(to->timers.heap.top_when(), std::memory_order_release);
 }
 
 // ---------------------------------------------------------------- stealing --

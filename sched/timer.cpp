@@ -16,10 +16,10 @@ namespace goro::detail {
 // ------------------------------------------------------------ the heap --
 
 void timer_heap::up(uint32_t i) noexcept {
-  timer_node* n = v_[i];
+  const slot n = v_[i];
   while (i > 0) {
     uint32_t parent = (i - 1) / 4;
-    if (v_[parent]->when <= n->when) break;
+    if (v_[parent].when <= n.when) break;
     place(i, v_[parent]);
     i = parent;
   }
@@ -28,15 +28,15 @@ void timer_heap::up(uint32_t i) noexcept {
 
 void timer_heap::down(uint32_t i) noexcept {
   const uint32_t size = static_cast<uint32_t>(v_.size());
-  timer_node* n = v_[i];
+  const slot n = v_[i];
   for (;;) {
     uint32_t first = 4 * i + 1;
     if (first >= size) break;
     uint32_t best = first;
     uint32_t end = first + 4 < size ? first + 4 : size;
     for (uint32_t c = first + 1; c < end; ++c)
-      if (v_[c]->when < v_[best]->when) best = c;
-    if (n->when <= v_[best]->when) break;
+      if (v_[c].when < v_[best].when) best = c;
+    if (n.when <= v_[best].when) break;
     place(i, v_[best]);
     i = best;
   }
@@ -44,25 +44,25 @@ void timer_heap::down(uint32_t i) noexcept {
 }
 
 void timer_heap::push(timer_node* n) {
-  v_.push_back(n);
+  v_.push_back({n->when, n});
   up(static_cast<uint32_t>(v_.size() - 1));
 }
 
 void timer_heap::remove(timer_node* n) noexcept {
   const uint32_t i = n->index;
-  timer_node* last = v_.back();
+  const slot last = v_.back();
   v_.pop_back();
-  if (last == n) return;
+  if (last.node == n) return;
   place(i, last);
   // The moved node may belong above or below its new slot.
-  if (i > 0 && v_[(i - 1) / 4]->when > last->when)
+  if (i > 0 && v_[(i - 1) / 4].when > last.when)
     up(i);
   else
     down(i);
 }
 
 timer_node* timer_heap::pop() noexcept {
-  timer_node* n = v_.front();
+  timer_node* n = v_.front().node;
   remove(n);
   return n;
 }
@@ -80,7 +80,7 @@ void timer_add(timer_node* n) {
     short_lock_guard lk(p->timers.lock);
     p->timers.heap.push(n);
     n->owner.store(p, std::memory_order_release);
-    p->timers.when0.store(p->timers.heap.top()->when, std::memory_order_release);
+    p->timers.when0.store(p->timers.heap.top_when(), std::memory_order_release);
   }
   // A worker that added a timer to its own P runs it itself, or sees it when
   // it goes idle. From elsewhere, wake a worker so that some idle M parks
@@ -96,7 +96,7 @@ bool timer_remove(timer_node* n) noexcept {
     if (n->owner.load(std::memory_order_relaxed) != p) continue;  // moved by retire_p
     p->timers.heap.remove(n);
     n->owner.store(nullptr, std::memory_order_relaxed);
-    p->timers.when0.store(p->timers.heap.empty() ? 0 : p->timers.heap.top()->when,
+    p->timers.when0.store(p->timers.heap.empty() ? 0 : p->timers.heap.top_when(),
                           std::memory_order_release);
     n->state.store(timer_node::kIdle, std::memory_order_relaxed);
     return true;

@@ -51,7 +51,10 @@ inline int64_t deadline_after(std::chrono::nanoseconds d) noexcept {
 
 class [[nodiscard]] sleep_awaiter {
  public:
-  explicit sleep_awaiter(int64_t when) noexcept { node_.when = when; }
+  /// `pending`: the caller knows the deadline is still ahead (sleep_for
+  /// with a positive duration just computed it), so await_ready need not
+  /// read the clock again.
+  sleep_awaiter(int64_t when, bool pending) noexcept : pending_(pending) { node_.when = when; }
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
   ~sleep_awaiter() {
@@ -59,7 +62,7 @@ class [[nodiscard]] sleep_awaiter {
     if (task_) timer_del(&node_);
   }
 
-  bool await_ready() const noexcept { return node_.when <= nanotime(); }
+  bool await_ready() const noexcept { return !pending_ && node_.when <= nanotime(); }
   void await_suspend(std::coroutine_handle<> h) {
     task_ = current_task();
     if (!task_) throw std::logic_error("goro::sleep_for/sleep_until: call from inside a goro task");
@@ -75,6 +78,7 @@ class [[nodiscard]] sleep_awaiter {
  private:
   timer_node node_;
   task_header* task_ = nullptr;
+  bool pending_;
 };
 
 /// The timeout case of a select (on_timeout / on_deadline). Its lock sorts
@@ -127,13 +131,14 @@ class timeout_case final : public select_case {
 /// Suspends the calling task for at least `d` (Go: time.Sleep).
 template <class Rep, class Period>
 detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
-  return detail::sleep_awaiter(
-      detail::deadline_after(std::chrono::duration_cast<std::chrono::nanoseconds>(d)));
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d);
+  if (ns.count() <= 0) return detail::sleep_awaiter(0, false);  // Go: returns at once
+  return detail::sleep_awaiter(detail::deadline_after(ns), true);
 }
 
 /// Suspends the calling task until `t` has passed.
 inline detail::sleep_awaiter sleep_until(clock::time_point t) noexcept {
-  return detail::sleep_awaiter(detail::to_nanotime(t));
+  return detail::sleep_awaiter(detail::to_nanotime(t), false);
 }
 
 /// A select case that fires once `d` has passed since the select began to

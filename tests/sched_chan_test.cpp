@@ -15,6 +15,7 @@
 #include "goro.hpp"
 #include "heap/gc.hpp"
 #include "heap/gc_new.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
@@ -24,12 +25,7 @@ constexpr int kItemsPerProducer = 5'000;
 constexpr int kItemsPerProducer = 100'000;
 #endif
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  o.read_environment = false;
-  return o;
-}
+using goro::test::procs;
 
 static_assert(std::is_copy_constructible_v<goro::chan<int>>, "chan is a shared handle");
 static_assert(std::is_nothrow_move_constructible_v<goro::chan<int>>);

@@ -9,6 +9,7 @@
 
 #include "goro.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
@@ -17,11 +18,7 @@ using goro::clock;
 using goro::context;
 using goro::context_error;
 
-goro::runtime_options with_procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  return o;
-}
+using goro::test::procs;
 
 std::size_t queued_timers() {
   auto* s = goro::detail::sched();
@@ -66,7 +63,7 @@ TEST(Context, CancelWakesEveryWaiterOnce) {
         EXPECT_EQ(woke.load(), 100);
         co_await ctx.done();  // already done: returns at once
       }(),
-      with_procs(2));
+      procs(2));
 }
 
 TEST(Context, CancellingAParentCancelsEveryDescendantButNotTheOtherWay) {
@@ -193,7 +190,7 @@ TEST(Context, CancelRacingSendsLosesNothing) {
         EXPECT_EQ(received.load() + cancelled.load(), kTasks);
         EXPECT_EQ(received.load(), sent.load());
       }(),
-      with_procs(2));
+      procs(2));
 }
 
 }  // namespace

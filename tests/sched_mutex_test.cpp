@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "goro.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
@@ -18,12 +19,7 @@ constexpr int kIters = 5'000;
 constexpr int kIters = 50'000;
 #endif
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  o.read_environment = false;
-  return o;
-}
+using goro::test::procs;
 
 struct shared_counter {
   goro::mutex m;

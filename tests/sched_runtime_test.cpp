@@ -17,11 +17,7 @@
 
 namespace {
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  return o;
-}
+using goro::test::procs;
 
 // Busy tasks that count how many of them are inside a time slice at once.
 struct concurrency_probe {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "goro.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
@@ -19,12 +20,7 @@ constexpr int kStress = 5'000;
 constexpr int kStress = 50'000;
 #endif
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  o.read_environment = false;
-  return o;
-}
+using goro::test::procs;
 
 // Test-only look inside a channel: how many tasks are parked on it.
 template <class T>

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "goro.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
@@ -17,12 +18,7 @@ constexpr int kIters = 2'000;
 constexpr int kIters = 20'000;
 #endif
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  o.read_environment = false;
-  return o;
-}
+using goro::test::procs;
 
 TEST(Semaphore, NeverMoreHoldersThanPermitsUnderContention) {
   std::atomic<int> inside{0}, peak{0}, over{0};

@@ -22,11 +22,7 @@ constexpr int kMillion = 200'000;  // same paths, sanitizer-sized
 constexpr int kMillion = 1'000'000;
 #endif
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  return o;
-}
+using goro::test::procs;
 
 TEST(Spawn, AMillionTasksEachRunExactlyOnce) {
   auto counts = std::make_unique<std::atomic<uint8_t>[]>(kMillion);

@@ -16,17 +16,14 @@
 #include "goro.hpp"
 #include "sched/detail/scheduler.hpp"
 #include "sched/detail/timer.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using goro::clock;
 
-goro::runtime_options with_procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  return o;
-}
+using goro::test::procs;
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr int kManySleepers = 20'000;
@@ -137,7 +134,7 @@ TEST(Sleep, ManySleepersOnOnePWakeInDeadlineOrder) {
         start.close();
         for (auto& h : hs) co_await h;
       }(&sh),
-      with_procs(1));
+      procs(1));
   ASSERT_EQ(sh.late_start.load(), 0) << "tasks reached their sleep after the deadline";
   ASSERT_EQ(sh.order.size(), static_cast<std::size_t>(kManySleepers));
   for (std::size_t i = 0; i < sh.order.size(); ++i) {
@@ -169,7 +166,7 @@ TEST(Sleep, ManySleepersOnTwoPsAllWakeNoneEarly) {
         for (auto& h : hs) co_await h;
         EXPECT_EQ(queued_timers(), 0u);
       }(&woke, &early),
-      with_procs(2));
+      procs(2));
   EXPECT_EQ(woke.load(), kManySleepers);
   EXPECT_EQ(early.load(), 0);
 }
@@ -187,7 +184,7 @@ TEST(Sleep, SleepersWakeBesideATaskThatKeepsYielding) {
         stop = true;
         co_await busy;
       }(),
-      with_procs(1));
+      procs(1));
 }
 
 TEST(Sleep, AnIdleRuntimeWithAFarTimerUsesNoCpu) {
@@ -203,7 +200,7 @@ TEST(Sleep, AnIdleRuntimeWithAFarTimerUsesNoCpu) {
         getrusage(RUSAGE_SELF, after);
         EXPECT_EQ(queued_timers(), 1u);
       }(&before, &after),
-      with_procs(2));
+      procs(2));
   auto us = [](const timeval& t) { return t.tv_sec * 1'000'000LL + t.tv_usec; };
   long long cpu_us =
       us(after.ru_utime) - us(before.ru_utime) + us(after.ru_stime) - us(before.ru_stime);
@@ -227,7 +224,7 @@ TEST(Sleep, TimersOfARemovedPStillFire) {
         for (auto& h : hs) sum += co_await h;
         EXPECT_EQ(sum, 399L * 400 / 2);
       }(),
-      with_procs(4));
+      procs(4));
 }
 
 TEST(SelectTimeout, FiresWhenNothingElseIsReady) {
@@ -314,7 +311,7 @@ TEST(SelectTimeout, RacesWithSendsLoseAndDuplicateNothing) {
         EXPECT_EQ(std::adjacent_find(values.begin(), values.end()), values.end());
         EXPECT_EQ(queued_timers(), 0u);
       }(),
-      with_procs(2));
+      procs(2));
 }
 
 }  // namespace

@@ -8,15 +8,11 @@
 #include <vector>
 
 #include "goro.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  o.read_environment = false;
-  return o;
-}
+using goro::test::procs;
 
 TEST(WaitGroup, WaitReturnsAfterEveryTaskIsDoneAndSeesTheirWrites) {
   for (int round = 0; round < 20; ++round) {

@@ -9,8 +9,18 @@
 
 #include "core/spin_lock.hpp"
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/runtime_options.hpp"
 
 namespace goro::test {
+
+/// Options for a runtime with exactly `n` Ps, deaf to GORO_* variables so
+/// the caller's environment cannot change a test.
+inline runtime_options procs(int n) {
+  runtime_options o;
+  o.max_procs = n;
+  o.read_environment = false;
+  return o;
+}
 
 /// A one-shot event a task can await and any thread can set.
 class event {

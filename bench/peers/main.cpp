@@ -31,6 +31,7 @@ constexpr workload kWorkloads[] = {
     {"pingpong", "two tasks bounce a message M times (buf=0 unbuffered, >0 buffered)",
      run_pingpong},
     {"chain", "chain of N tasks passing a token R rounds", run_chain},
+    {"timers", "N tasks sleep 1-10 ms in a loop: sleeps/s and wake-up lateness", run_timers},
     {"calib", "not a peer workload: measures available parallel CPU (speedup over 1 task)",
      run_calib},
 };

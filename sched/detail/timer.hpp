@@ -55,25 +55,32 @@ struct timer_node {
 };
 
 /// A 4-ary min-heap of timer nodes by `when` (Go's timer heap arity: fewer
-/// levels than binary, and siblings share a cache line). Not thread-safe:
-/// its P's timer lock protects it.
+/// levels than binary, and siblings share a cache line). Each slot keeps a
+/// copy of its node's deadline, as Go's does, so sifting compares within
+/// the array instead of chasing pointers into frames spread over the heap.
+/// Not thread-safe: its P's timer lock protects it.
 class timer_heap {
  public:
   bool empty() const noexcept { return v_.empty(); }
   std::size_t size() const noexcept { return v_.size(); }
-  timer_node* top() const noexcept { return v_.front(); }
+  timer_node* top() const noexcept { return v_.front().node; }
+  int64_t top_when() const noexcept { return v_.front().when; }
   void push(timer_node* n);
   void remove(timer_node* n) noexcept;
   timer_node* pop() noexcept;
 
  private:
+  struct slot {
+    int64_t when;
+    timer_node* node;
+  };
   void up(uint32_t i) noexcept;
   void down(uint32_t i) noexcept;
-  void place(uint32_t i, timer_node* n) noexcept {
-    v_[i] = n;
-    n->index = i;
+  void place(uint32_t i, slot s) noexcept {
+    v_[i] = s;
+    s.node->index = i;
   }
-  std::vector<timer_node*> v_;
+  std::vector<slot> v_;
 };
 
 /// The per-P part of the timer system.
