@@ -52,22 +52,17 @@ class run_queue {
     return true;
   }
 
-  /// Owner only, when full: removes the older half of the queue and returns
-  /// it linked through `next` (first..last), with its count. Returns 0 when
-  /// thieves made room meanwhile (caller retries try_push).
-  uint32_t take_half_for_overflow(task_header** first, task_header** last) noexcept {
+  /// Owner only, when full: removes the older half of the queue into
+  /// `out` (room for capacity/2), oldest first, and returns its count.
+  /// Returns 0 when thieves made room meanwhile (caller retries try_push).
+  uint32_t take_half_for_overflow(task_header** out) noexcept {
     uint32_t h = head_.load(std::memory_order_acquire);
     uint32_t t = tail_.load(std::memory_order_relaxed);
     uint32_t n = (t - h) / 2;
     if (n == 0 || t - h <= mask_) return 0;
-    task_header* batch[kMaxCapacity / 2];
     for (uint32_t i = 0; i < n; ++i)
-      batch[i] = slots_[(h + i) & mask_].load(std::memory_order_relaxed);
+      out[i] = slots_[(h + i) & mask_].load(std::memory_order_relaxed);
     if (!head_.compare_exchange_strong(h, h + n, std::memory_order_acq_rel)) return 0;
-    for (uint32_t i = 0; i + 1 < n; ++i) batch[i]->next = batch[i + 1];
-    batch[n - 1]->next = nullptr;
-    *first = batch[0];
-    *last = batch[n - 1];
     return n;
   }
 
@@ -112,21 +107,11 @@ class run_queue {
     }
   }
 
-  /// Owner: removes everything (used when a P is retired); linked via next.
-  uint32_t drain(task_header** first, task_header** last) noexcept {
+  /// Owner: removes everything into `out` (room for capacity), oldest
+  /// first; used when a P is retired.
+  uint32_t drain(task_header** out) noexcept {
     uint32_t n = 0;
-    task_header *f = nullptr, *l = nullptr;
-    while (task_header* x = pop()) {
-      x->next = nullptr;
-      if (l)
-        l->next = x;
-      else
-        f = x;
-      l = x;
-      ++n;
-    }
-    *first = f;
-    *last = l;
+    while (task_header* x = pop()) out[n++] = x;
     return n;
   }
 

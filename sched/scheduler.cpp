@@ -100,13 +100,13 @@ void pidleput(scheduler& s, processor* p) {
 
 void global_push(scheduler& s, task_header* t) {
   s.global.push_back(t);
-  s.global_size.store(s.global.size, std::memory_order_seq_cst);
+  s.global_size.store(s.global.size(), std::memory_order_seq_cst);
 }
 
 // Go's globrunqget: take a fair share of the global queue, run the first and
 // put the rest in the local ring. `max` = 0 means no extra limit.
 task_header* global_get(scheduler& s, processor* p, uint32_t max) {
-  uint64_t size = s.global.size;
+  uint64_t size = s.global.size();
   if (size == 0) return nullptr;
   uint64_t procs = static_cast<uint64_t>(s.gomaxprocs.load(std::memory_order_relaxed));
   uint64_t n = std::min<uint64_t>(size, size / procs + 1);
@@ -118,7 +118,7 @@ task_header* global_get(scheduler& s, processor* p, uint32_t max) {
     task_header* t = s.global.pop_front();
     if (!p->runq.try_push(t)) fatal("global_get: local run queue overflow");
   }
-  s.global_size.store(s.global.size, std::memory_order_seq_cst);
+  s.global_size.store(s.global.size(), std::memory_order_seq_cst);
   return first;
 }
 
@@ -187,14 +187,14 @@ bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
     t = old;  // kick the old runnext to the tail
   }
   while (!p->runq.try_push(t)) {
-    task_header *first, *last;
-    uint32_t n = p->runq.take_half_for_overflow(&first, &last);
+    task_header* batch[run_queue::kMaxCapacity / 2 + 1];
+    uint32_t n = p->runq.take_half_for_overflow(batch);
     if (n == 0) continue;  // a thief made room
-    last->next = t;
+    batch[n] = t;
     p->overflows.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lk(s.lock);
-    s.global.push_batch(first, t, n + 1);
-    s.global_size.store(s.global.size, std::memory_order_seq_cst);
+    s.global.push_many(batch, n + 1);
+    s.global_size.store(s.global.size(), std::memory_order_seq_cst);
     break;
   }
   return true;
@@ -341,17 +341,17 @@ task_header* steal_work(scheduler& s, processor* p) {
 // queue to the global queue and let go of it.
 void retire_p(scheduler& s, machine* m) {
   processor* p = m->p;
-  task_header *first, *last;
+  task_header* batch[run_queue::kMaxCapacity];
   uint32_t n = 0;
   task_header* rn = nullptr;
   {
     std::lock_guard lk(s.lock);
     if (p->id < s.gomaxprocs.load(std::memory_order_relaxed)) return;  // grown back meanwhile
-    n = p->runq.drain(&first, &last);
+    n = p->runq.drain(batch);
     rn = p->runnext.exchange(nullptr, std::memory_order_acq_rel);
-    if (n > 0) s.global.push_batch(first, last, n);
+    if (n > 0) s.global.push_many(batch, n);
     if (rn) s.global.push_back(rn);
-    s.global_size.store(s.global.size, std::memory_order_seq_cst);
+    s.global_size.store(s.global.size(), std::memory_order_seq_cst);
     p->state = processor::status::dead;
   }
   move_timers(p, s.all_p[0].load(std::memory_order_acquire));
@@ -564,22 +564,22 @@ void registry_add(scheduler& s, task_header* t, unsigned shard) {
   t->reg_shard = static_cast<uint16_t>(shard % scheduler::kRegistryShards);
   registry_shard& r = s.registry[t->reg_shard];
   std::lock_guard lk(r.lock);
-  t->reg_prev = nullptr;
-  t->reg_next = r.head;
-  if (r.head) r.head->reg_prev = t;
-  r.head = t;
+  if (!r.free_slots.empty()) {
+    t->reg_slot = r.free_slots.back();
+    r.free_slots.pop_back();
+    r.slots[t->reg_slot] = t;
+  } else {
+    t->reg_slot = static_cast<uint32_t>(r.slots.size());
+    r.slots.push_back(t);
+  }
   ++r.count;
 }
 
 void registry_remove(scheduler& s, task_header* t) {
   registry_shard& r = s.registry[t->reg_shard];
   std::lock_guard lk(r.lock);
-  if (t->reg_prev)
-    t->reg_prev->reg_next = t->reg_next;
-  else
-    r.head = t->reg_next;
-  if (t->reg_next) t->reg_next->reg_prev = t->reg_prev;
-  t->reg_prev = t->reg_next = nullptr;  // no stale links into dead frames
+  r.slots[t->reg_slot] = nullptr;
+  r.free_slots.push_back(t->reg_slot);
   --r.count;
 }
 
@@ -845,13 +845,14 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   }
   g_destroying.store(true, std::memory_order_seq_cst);
   for (auto& r : s->registry) {
-    while (task_header* t = r.head) {
-      r.head = t->reg_next;
-      if (r.head) r.head->reg_prev = nullptr;
-      t->reg_next = t->reg_prev = nullptr;
-      --r.count;
-      t->self.destroy();
+    for (task_header*& slot : r.slots) {
+      if (task_header* t = std::exchange(slot, nullptr)) {
+        --r.count;
+        t->self.destroy();
+      }
     }
+    r.slots.clear();
+    r.free_slots.clear();
   }
   g_destroying.store(false, std::memory_order_seq_cst);
   g_sched.store(nullptr, std::memory_order_release);

@@ -29,7 +29,7 @@ void schedtrace(scheduler& s) {
     std::lock_guard lk(s.lock);
     nm = static_cast<int>(s.all_m.size());
     nmidle = s.nmidle;
-    global = s.global.size;
+    global = s.global.size();
   }
   std::snprintf(buf, sizeof buf,
                 "SCHED %" PRId64

@@ -38,9 +38,8 @@ struct task_header {
   std::coroutine_handle<> self;
   /// Task awaiting this one's join handle; valid when kWaiter is set.
   task_header* joiner = nullptr;
-  /// Registry links (protected by the registry shard's lock).
-  task_header* reg_prev = nullptr;
-  task_header* reg_next = nullptr;
+  /// Slot in the registry shard (protected by the shard's lock).
+  uint32_t reg_slot = 0;
   /// Unique id (Go's goid), 0 for tasks that were never spawned.
   uint64_t id = 0;
   /// Spawn site, for reports of uncaught exceptions and task dumps.
