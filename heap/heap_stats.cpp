@@ -7,6 +7,7 @@
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/frame_pool_stats.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/release_stats.hpp"
 #include "heap/gc_pressure.hpp"
 #include "heap/internal_memory.hpp"
 
@@ -23,6 +24,8 @@ heap_stats read_heap_stats() {
   s.heap_mapped_bytes = o.heap_mapped_bytes;
   s.heap_free_bytes = o.heap_free_bytes;
   s.released_bytes = o.released_bytes;
+  s.background_release_cycles = heap::detail::background_release_passes();
+  s.background_released_bytes = heap::detail::background_released_bytes();
   s.allocated_since_gc_bytes = since;
   s.total_allocated_bytes = total;
   s.collections = p.collections;

@@ -20,7 +20,12 @@ struct heap_stats {
   /// partly-used blocks lazily, so their free slots are not counted.
   uint64_t heap_free_bytes = 0;
   /// GC heap address space returned to the OS (unmapped), still reserved.
+  /// Includes what the background release returned.
   uint64_t released_bytes = 0;
+  /// Collections run by the background release (heap/background_release.hpp)
+  /// after the program went quiet, and the bytes they unmapped.
+  uint64_t background_release_cycles = 0;
+  uint64_t background_released_bytes = 0;
   /// Bytes allocated since the last collection, as Boehm counts them (object
   /// sizes after rounding; thread-local free-list refills count in bulk).
   uint64_t allocated_since_gc_bytes = 0;
