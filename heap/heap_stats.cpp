@@ -35,7 +35,12 @@ heap_stats read_heap_stats() {
   s.total_mark_ns = p.total_mark_ns;
   s.last_mark_ns = p.last_mark_ns;
   s.frames_bytes = o.frames_bytes;
-  s.mimalloc_bytes = o.internal_bytes;
+  s.mimalloc_bytes = heap::internal_bytes_in_use();
+  s.process_malloc_bytes = o.internal_bytes;
+  GC_prof_stats_s ps{};
+  if (GC_get_prof_stats(&ps, sizeof ps) >= sizeof ps &&
+      ps.obtained_from_os_bytes > ps.heapsize_full)
+    s.gc_metadata_bytes = ps.obtained_from_os_bytes - ps.heapsize_full;
   s.thread_stack_bytes = o.stack_bytes;
   s.next_trigger_bytes = heap::current_trigger();
   s.gc_cpu_ns = o.gc_cpu_ns;
