@@ -37,7 +37,10 @@ TEST(HeapAccounting, TheProgramsOwnMallocIsNotCountedAsGoros) {
   std::memset(big, 1, kBytes);  // committed
   const goro::heap_stats during = goro::read_heap_stats();
   EXPECT_EQ(during.mimalloc_bytes, before.mimalloc_bytes);
+#if !defined(__SANITIZE_ADDRESS__)
+  // ASan's malloc does not report through mallinfo2 (it reads 0 there).
   EXPECT_GE(during.process_malloc_bytes, before.process_malloc_bytes + kBytes / 2);
+#endif
   std::free(big);
 }
 
