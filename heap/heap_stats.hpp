@@ -50,7 +50,8 @@ struct heap_stats {
   uint64_t mimalloc_bytes = 0;
   /// Everything the process's malloc has committed, goro's metadata and the
   /// program's own malloc/new alike (mimalloc replaces malloc process-wide,
-  /// so it cannot tell them apart). The memory limit counts this.
+  /// so it cannot tell them apart). The memory limit counts this. Reads 0
+  /// under ASan, whose malloc does not report through mallinfo2.
   uint64_t process_malloc_bytes = 0;
   /// The collector's own bookkeeping outside the heap (block headers, mark
   /// stack, root tables): Boehm's bytes obtained from the OS minus its heap.
