@@ -369,6 +369,11 @@ void* allocate(std::size_t n, bool pointer_free) {
   return p;
 }
 
+void charge_allocation(int64_t bytes) {
+  tl_pending += bytes;
+  if (tl_pending >= kFlushBytes) flush_and_check();
+}
+
 void release(void* p, std::size_t n) noexcept {
   if (p == nullptr) return;
   if (n < kExplicitFreeMin) return;  // let the collector have it

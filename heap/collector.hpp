@@ -13,7 +13,8 @@ namespace goro::heap {
 
 /// Installs the policy that decides when to collect and returns the previous
 /// one. Never null: passing null throws std::invalid_argument. The default is
-/// pacer_policy (heap/pacer_policy.hpp), configured by heap/gc_settings.hpp. Thread-safe; takes effect at the next check.
+/// pacer_policy (heap/pacer_policy.hpp), configured by heap/gc_settings.hpp. Thread-safe; takes
+/// effect at the next check.
 std::unique_ptr<collection_policy> set_collection_policy(std::unique_ptr<collection_policy> p);
 
 /// A fresh observation, as a policy would be given it (sampling the GC heap
@@ -34,6 +35,10 @@ namespace detail {
 /// Adds this thread's unflushed allocation count to the shared one (the
 /// thread attachment calls it when a thread detaches).
 void flush_allocation_count() noexcept;
+
+/// Counts `bytes` allocated outside allocate() (the small-object free-list
+/// refills) toward the trigger; may run a collection.
+void charge_allocation(int64_t bytes);
 
 /// Bookkeeping fed by the other heap files (atomic counters).
 void add_stack_bytes(int64_t delta) noexcept;

@@ -18,6 +18,7 @@
 
 #include "heap/detail/allocate.hpp"
 #include "heap/detail/pointer_free.hpp"
+#include "heap/detail/small_alloc.hpp"
 
 namespace goro {
 
@@ -42,6 +43,12 @@ void run_destructor(void* obj, void*) {
   static_cast<T*>(obj)->~T();
 }
 
+// One object (not an array): small ones take the inline free-list path.
+inline void* allocate_one(std::size_t n, bool pointer_free) {
+  if (n <= kSmallMaxBytes) return small_alloc(n, pointer_free);
+  return allocate(n, pointer_free);
+}
+
 inline std::size_t array_bytes(std::size_t n, std::size_t size) {
   if (size != 0 && n > static_cast<std::size_t>(-1) / size) throw std::bad_array_new_length();
   return n * size;
@@ -59,7 +66,7 @@ template <class T, class... Args>
                 "goro::gc_new_with_finalizer<T>(...) to have ~T() run after T becomes "
                 "unreachable.");
   heap::detail::check_gc_alignment<T>();
-  void* p = heap::detail::allocate(sizeof(T), heap::detail::pointer_free_v<T>);
+  void* p = heap::detail::allocate_one(sizeof(T), heap::detail::pointer_free_v<T>);
   return heap::detail::construct_at<T>(p, std::forward<Args>(args)...);
 }
 
@@ -74,7 +81,7 @@ template <class T, class... Args>
                 "runs destructors");
   static_assert(!std::is_pointer_v<T>, "goro::gc_new_noscan<T>: T is a pointer; use gc_new<T>");
   heap::detail::check_gc_alignment<T>();
-  void* p = heap::detail::allocate(sizeof(T), true);
+  void* p = heap::detail::allocate_one(sizeof(T), true);
   return heap::detail::construct_at<T>(p, std::forward<Args>(args)...);
 }
 

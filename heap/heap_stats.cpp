@@ -7,6 +7,7 @@
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/frame_pool_stats.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/release_stats.hpp"
 #include "heap/gc_pressure.hpp"
 #include "heap/internal_memory.hpp"
 
@@ -23,6 +24,8 @@ heap_stats read_heap_stats() {
   s.heap_mapped_bytes = o.heap_mapped_bytes;
   s.heap_free_bytes = o.heap_free_bytes;
   s.released_bytes = o.released_bytes;
+  s.background_release_cycles = heap::detail::background_release_passes();
+  s.background_released_bytes = heap::detail::background_released_bytes();
   s.allocated_since_gc_bytes = since;
   s.total_allocated_bytes = total;
   s.collections = p.collections;
@@ -32,7 +35,12 @@ heap_stats read_heap_stats() {
   s.total_mark_ns = p.total_mark_ns;
   s.last_mark_ns = p.last_mark_ns;
   s.frames_bytes = o.frames_bytes;
-  s.mimalloc_bytes = o.internal_bytes;
+  s.mimalloc_bytes = heap::internal_bytes_in_use();
+  s.process_malloc_bytes = o.internal_bytes;
+  GC_prof_stats_s ps{};
+  if (GC_get_prof_stats(&ps, sizeof ps) >= sizeof ps &&
+      ps.obtained_from_os_bytes > ps.heapsize_full)
+    s.gc_metadata_bytes = ps.obtained_from_os_bytes - ps.heapsize_full;
   s.thread_stack_bytes = o.stack_bytes;
   s.next_trigger_bytes = heap::current_trigger();
   s.gc_cpu_ns = o.gc_cpu_ns;

@@ -20,7 +20,12 @@ struct heap_stats {
   /// partly-used blocks lazily, so their free slots are not counted.
   uint64_t heap_free_bytes = 0;
   /// GC heap address space returned to the OS (unmapped), still reserved.
+  /// Includes what the background release returned.
   uint64_t released_bytes = 0;
+  /// Collections run by the background release (heap/background_release.hpp)
+  /// after the program went quiet, and the bytes they unmapped.
+  uint64_t background_release_cycles = 0;
+  uint64_t background_released_bytes = 0;
   /// Bytes allocated since the last collection, as Boehm counts them (object
   /// sizes after rounding; thread-local free-list refills count in bulk).
   uint64_t allocated_since_gc_bytes = 0;
@@ -38,11 +43,23 @@ struct heap_stats {
   /// Coroutine frames: bytes the frame pool holds from the GC heap (frames in
   /// use and frames cached for reuse). Included in heap_mapped_bytes.
   uint64_t frames_bytes = 0;
-  /// Runtime-internal memory: mimalloc's committed bytes (all of malloc and
-  /// operator new, which mimalloc replaces process-wide), or glibc malloc's
-  /// arena bytes in builds without mimalloc.
+  /// goro's own runtime metadata from internal memory (mimalloc, or malloc
+  /// in sanitizer builds): the scheduler, its Ps and Ms with their run-queue
+  /// rings, and whatever else goes through heap::internal_alloc. Usable
+  /// bytes in use, counted by goro itself (heap/internal_memory.hpp).
   uint64_t mimalloc_bytes = 0;
-  /// Stacks of threads attached to the runtime (reserved size).
+  /// Everything the process's malloc has committed, goro's metadata and the
+  /// program's own malloc/new alike (mimalloc replaces malloc process-wide,
+  /// so it cannot tell them apart). The memory limit counts this. Reads 0
+  /// under ASan, whose malloc does not report through mallinfo2.
+  uint64_t process_malloc_bytes = 0;
+  /// The collector's own bookkeeping outside the heap (block headers, mark
+  /// stack, root tables): Boehm's bytes obtained from the OS minus its heap.
+  uint64_t gc_metadata_bytes = 0;
+  /// Stacks of threads attached to the runtime (reserved size): workers, the
+  /// finalizer thread, and any thread the program attached. Not counted:
+  /// the monitor thread and Boehm's parallel-mark helper threads, which
+  /// goro does not start itself (one default-size stack each).
   uint64_t thread_stack_bytes = 0;
   /// The heap size at which the driver will start the next collection
   /// (UINT64_MAX: none, e.g. gc_percent off and no limit, or the GC CPU

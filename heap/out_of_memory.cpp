@@ -87,11 +87,11 @@ void die_out_of_memory(std::size_t request) noexcept {
                 "collection (heap mapped %.1f MiB, in use after last collection %.1f MiB, free "
                 "%.1f MiB, released to the OS %.1f MiB, allocated since last collection %.1f "
                 "MiB, collections %llu, coroutine frames %.1f MiB, runtime-internal %.1f MiB, "
-                "thread stacks %.1f MiB)",
+                "all malloc %.1f MiB, thread stacks %.1f MiB)",
                 request, mib(s.heap_mapped_bytes), mib(s.live_bytes), mib(s.heap_free_bytes),
                 mib(s.released_bytes), mib(s.allocated_since_gc_bytes),
                 static_cast<unsigned long long>(s.collections), mib(s.frames_bytes),
-                mib(s.mimalloc_bytes), mib(s.thread_stack_bytes));
+                mib(s.mimalloc_bytes), mib(s.process_malloc_bytes), mib(s.thread_stack_bytes));
   fatal(buf);
 }
 

@@ -5,6 +5,7 @@
 
 #include "heap/collector.hpp"
 #include "heap/collector_init.hpp"
+#include "heap/detail/small_alloc.hpp"
 
 namespace goro::heap {
 namespace {
@@ -37,6 +38,7 @@ thread_attachment::thread_attachment() {
 thread_attachment::~thread_attachment() {
   detail::flush_allocation_count();
   if (registered_here_) {
+    detail::drop_small_lists();
     detail::add_stack_bytes(-stack_bytes_);
     GC_unregister_my_thread();
   }

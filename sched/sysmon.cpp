@@ -5,14 +5,20 @@
 //     (scheddetail=1 adds one line per P and per M);
 //   - unless max_procs was set explicitly, it re-reads the cgroup CPU quota
 //     once a second and resizes the Ps when it changed (Go 1.25 does the
-//     same for container-aware GOMAXPROCS).
-// It is not registered with the collector and touches no GC memory.
+//     same for container-aware GOMAXPROCS);
+//   - once a second it lets the heap return free memory to the OS if the
+//     program has gone quiet (heap/background_release.hpp: Go's scavenger,
+//     which also runs off sysmon's clock). That check is cheap; the release
+//     itself runs at most a few collections per quiet period.
+// It touches no GC memory; it is registered with the collector only while a
+// release collection runs.
 
 #include <cinttypes>
 #include <cstdio>
 #include <string>
 
 #include "core/clock.hpp"
+#include "heap/background_release.hpp"
 #include "sched/detail/scheduler.hpp"
 
 namespace goro::detail {
@@ -73,6 +79,7 @@ void sysmon_main(scheduler* s) {
     }
     if (now >= next_recheck) {
       next_recheck = now + recheck_ns;
+      heap::background_release(now);
       bool expl;
       {
         std::lock_guard lk(s->lock);

@@ -49,7 +49,7 @@ void drop_live() {
 }
 
 uint64_t managed_minus_released(const goro::heap_stats& s) {
-  return s.heap_mapped_bytes + s.mimalloc_bytes + s.thread_stack_bytes;
+  return s.heap_mapped_bytes + s.process_malloc_bytes + s.thread_stack_bytes;
 }
 
 struct peak_tracker {

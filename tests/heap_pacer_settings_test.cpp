@@ -96,7 +96,7 @@ TEST(HeapPacerSettings, LoweringTheLimitTakesEffectAtTheNextCheck) {
   const uint64_t before = s.collections;
   // A limit just above what is mapped now: the heap (live + 32 MiB of
   // garbage) is past the limit goal, so the next check collects.
-  const uint64_t now = s.heap_mapped_bytes + s.mimalloc_bytes + s.thread_stack_bytes;
+  const uint64_t now = s.heap_mapped_bytes + s.process_malloc_bytes + s.thread_stack_bytes;
   goro::set_memory_limit(static_cast<int64_t>(now + 2 * kMiB));
   allocate_garbage(2 * kMiB);
   EXPECT_GT(goro::read_heap_stats().collections, before);

@@ -6,6 +6,12 @@
 
 namespace goro_peers {
 
+const bool* flag_set::add_bool(const std::string& name, bool def, const std::string& usage) {
+  flag& f = flags_[name];
+  f = flag{name, usage, def, def};
+  return &std::get<bool>(f.value);
+}
+
 const int64_t* flag_set::add_int(const std::string& name, int64_t def, const std::string& usage) {
   flag& f = flags_[name];
   f = flag{name, usage, def, def};
@@ -27,7 +33,10 @@ flag_set::flag* flag_set::find(const std::string& name) {
 void flag_set::print_usage() const {
   std::fprintf(stderr, "Usage of %s:\n", workload_.c_str());
   for (const auto& [name, f] : flags_) {
-    if (std::holds_alternative<int64_t>(f.def)) {
+    if (const bool* b = std::get_if<bool>(&f.def)) {
+      std::fprintf(stderr, "  -%s\n    \t%s%s\n", name.c_str(), f.usage.c_str(),
+                   *b ? " (default true)" : "");
+    } else if (std::holds_alternative<int64_t>(f.def)) {
       std::fprintf(stderr, "  -%s int\n    \t%s (default %lld)\n", name.c_str(), f.usage.c_str(),
                    static_cast<long long>(std::get<int64_t>(f.def)));
     } else {
@@ -101,6 +110,19 @@ void flag_set::parse(const std::vector<std::string>& args) {
         std::exit(0);
       }
       fail("flag provided but not defined: -" + name);
+    }
+    if (std::holds_alternative<bool>(f->value)) {
+      // Go's strconv.ParseBool.
+      if (!has_value || value == "1" || value == "t" || value == "T" || value == "true" ||
+          value == "TRUE" || value == "True") {
+        f->value = true;
+      } else if (value == "0" || value == "f" || value == "F" || value == "false" ||
+                 value == "FALSE" || value == "False") {
+        f->value = false;
+      } else {
+        fail("invalid boolean value \"" + value + "\" for -" + name + ": parse error");
+      }
+      continue;
     }
     if (!has_value) {
       if (i + 1 >= args.size()) fail("flag needs an argument: -" + name);

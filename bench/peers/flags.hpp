@@ -3,10 +3,10 @@
 // exactly the command line it gives the Go peer (../shared/peers/run.sh).
 //
 // Accepted forms, as Go's flag package: `-name value`, `-name=value`, and
-// the same with two dashes. Parsing stops at the first non-flag argument or
-// at `--`. Unknown flags, missing values and malformed integers print the
-// error and the usage to stderr and exit with code 2 (Go's
-// flag.ExitOnError); `-h` / `-help` print the usage and exit 0.
+// the same with two dashes; a boolean flag alone means true, or takes
+// `-name=false` (never a separate argument, as in Go). Parsing stops at the first non-flag argument
+// or at `--`. Unknown flags, missing values and malformed integers print the error and the usage to
+// stderr and exit with code 2 (Go's flag.ExitOnError); `-h` / `-help` print the usage and exit 0.
 
 #include <cstdint>
 #include <map>
@@ -17,7 +17,7 @@
 namespace goro_peers {
 
 /// A flag's value: integers are int64 (Go's int and int64 alike).
-using flag_value = std::variant<int64_t, std::string>;
+using flag_value = std::variant<int64_t, std::string, bool>;
 
 class flag_set {
  public:
@@ -28,6 +28,9 @@ class flag_set {
   const int64_t* add_int(const std::string& name, int64_t def, const std::string& usage);
   /// Declares a string flag (Go's fs.String).
   const std::string* add_string(const std::string& name, std::string def, const std::string& usage);
+
+  /// Declares a boolean flag (Go's fs.Bool).
+  const bool* add_bool(const std::string& name, bool def, const std::string& usage);
 
   /// Parses args (everything after the workload name); exits on error.
   void parse(const std::vector<std::string>& args);

@@ -32,6 +32,8 @@ constexpr workload kWorkloads[] = {
      run_pingpong},
     {"chain", "chain of N tasks passing a token R rounds", run_chain},
     {"timers", "N tasks sleep 1-10 ms in a loop: sleeps/s and wake-up lateness", run_timers},
+    {"binarytrees", "benchmarks-game binary-trees on the collected heap (a task per depth)",
+     run_binarytrees},
     {"calib", "not a peer workload: measures available parallel CPU (speedup over 1 task)",
      run_calib},
 };

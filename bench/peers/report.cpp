@@ -126,6 +126,8 @@ std::string run_report::json() const {
     o += ':';
     if (const int64_t* i = std::get_if<int64_t>(&v))
       append_number(o, *i);
+    else if (const bool* b = std::get_if<bool>(&v))
+      o += *b ? "true" : "false";
     else
       append_string(o, std::get<std::string>(v));
   }

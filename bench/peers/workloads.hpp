@@ -43,5 +43,6 @@ void run_pingpong(const args_t& args);
 void run_chain(const args_t& args);
 void run_calib(const args_t& args);
 void run_timers(const args_t& args);
+void run_binarytrees(const args_t& args);
 
 }  // namespace goro_peers

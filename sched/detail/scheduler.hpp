@@ -14,6 +14,7 @@
 #include "core/fast_rand.hpp"
 #include "core/futex.hpp"
 #include "core/spin_lock.hpp"
+#include "heap/internal_memory.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/detail/task_fifo.hpp"
 #include "sched/detail/task_header.hpp"
@@ -26,7 +27,9 @@ namespace goro::detail {
 struct machine;
 
 /// A P: the right to run tasks, with its local queue. Go: type p.
-struct processor {
+/// Ps, Ms and the scheduler come from goro's internal memory (counted in
+/// heap_stats::mimalloc_bytes).
+struct processor : heap::internal_object {
   explicit processor(int id, uint32_t ring) : id(id), runq(ring), rng(0x51ed2701u * (id + 1)) {}
 
   const int id;
@@ -51,7 +54,7 @@ struct processor {
 };
 
 /// An M: a worker thread. Go: type m.
-struct machine {
+struct machine : heap::internal_object {
   int id = 0;
   processor* p = nullptr;          // the P held, owner only
   processor* nextp = nullptr;      // P handed over by startm; set under sched lock before post
@@ -79,7 +82,7 @@ struct registry_shard {
   uint64_t count = 0;                // protected by lock
 };
 
-struct scheduler {
+struct scheduler : heap::internal_object {
   explicit scheduler(const runtime_options& o);
 
   runtime_options opts;
