@@ -31,6 +31,13 @@ constexpr workload kWorkloads[] = {
     {"pingpong", "two tasks bounce a message M times (buf=0 unbuffered, >0 buffered)",
      run_pingpong},
     {"chain", "chain of N tasks passing a token R rounds", run_chain},
+    {"gcbench",
+     "Ellis/Kovac/Boehm GCBench: trees of depth 4-20 top-down and bottom-up, long-lived tree",
+     run_gcbench},
+    {"garbage", "service heap: old generation + request trees at a fixed rate; latency and pauses",
+     run_garbage},
+    {"fanout", "requests on a channel fan out to 16 allocating tasks at a fixed rate; latency",
+     run_fanout},
     {"calib", "not a peer workload: measures available parallel CPU (speedup over 1 task)",
      run_calib},
 };
