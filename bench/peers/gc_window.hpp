@@ -4,9 +4,15 @@
 // gc_cycles / gc_cpu_fraction) and every stop-the-world pause ("gc_pauses").
 //
 // Construct it right after run_report::begin() and call finish() right after
-// run_report::end(), both inside the root task. GC CPU is heap_stats'
-// gc_cpu_ns (process CPU inside collections, all threads), over
-// procs x wall, as Go's /cpu/classes/gc/total over GOMAXPROCS x wall.
+// run_report::end(), both inside the root task.
+//
+// gc_cpu_fraction is counted as Go counts it (/cpu/classes/gc/total, and
+// MemStats.GCCPUFraction in Go 1.19): a stop-the-world pause of t costs
+// procs x t, over procs x wall; goro does all its GC work inside the pause,
+// so that is the pauses' share of the wall time. The CPU the process really
+// spent inside collections (heap_stats' gc_cpu_ns, all threads: the markers'
+// work, less whatever the OS gave to other processes meanwhile) is the extra
+// field "gc_cpu_measured_fraction", over procs x wall.
 
 #include <cstdint>
 #include <vector>
