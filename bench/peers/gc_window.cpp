@@ -20,8 +20,8 @@ std::vector<int64_t> gc_window::finish(run_report& r, int procs) {
   const double pause_ns = static_cast<double>(s1.total_pause_ns - s0_.total_pause_ns);
   const double gc_ns = static_cast<double>(s1.gc_cpu_ns - s0_.gc_cpu_ns);
   const double procs_wall = procs > 0 ? procs * wall_ns : 0.0;
-  r.set_gc(s1.collections - s0_.collections,
-           procs_wall > 0 ? pause_ns * procs / procs_wall : 0.0, "pauses x procs");
+  r.set_gc(s1.collections - s0_.collections, procs_wall > 0 ? pause_ns * procs / procs_wall : 0.0,
+           "pauses x procs");
   r.add_field("gc_cpu_measured_fraction",
               json_writer().value(procs_wall > 0 ? gc_ns / procs_wall : 0.0).str());
   r.add_field("gc_pauses", pauses_json(pauses, log_.dropped()));
