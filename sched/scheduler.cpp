@@ -131,6 +131,7 @@ void startm(scheduler& s, processor* p, bool spinning) {
   if (machine* m = s.midle) {
     s.midle = m->idle_link;
     m->idle_link = nullptr;
+    m->in_midle = false;
     --s.nmidle;
     m->nextp = p;
     m->next_spinning = spinning;
@@ -210,6 +211,96 @@ task_header* runq_get(processor* p, bool* inherit) {
   return p->runq.pop();
 }
 
+// ------------------------------------------------------------------ timers --
+
+// Runs the due timers of `victim` (any P; its own or another's), readying
+// their tasks on `p`, the P the caller holds. Returns how many fired.
+//
+// At most as many as fit in the free half of p's ring: woken tasks then
+// queue in deadline order without spilling to the global queue (which would
+// run them out of order), and a P whose ring is already half full runs its
+// queue down before it wakes more (the rest stay due and run next time).
+uint32_t run_timers(scheduler& s, processor* p, processor* victim, int64_t now) {
+  constexpr uint32_t kBatch = 64;
+  uint32_t total = 0;
+  bool readied = false;
+  for (;;) {
+    const uint32_t cap = p->runq.capacity(), used = p->runq.size();
+    const uint32_t room = used < cap / 2 ? cap / 2 - used : 0;
+    const uint32_t limit = std::min(kBatch, std::max<uint32_t>(room, used == 0 ? 1 : 0));
+    if (limit == 0) break;
+    timer_node* due[kBatch];
+    uint32_t n = 0;
+    {
+      short_lock_guard lk(victim->timers.lock);
+      timer_heap& h = victim->timers.heap;
+      while (n < limit && !h.empty() && h.top()->when <= now) {
+        timer_node* t = h.pop();
+        t->owner.store(nullptr, std::memory_order_relaxed);
+        t->state.store(timer_node::kRunning, std::memory_order_relaxed);
+        due[n++] = t;
+      }
+      victim->timers.when0.store(h.empty() ? 0 : h.top()->when, std::memory_order_release);
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      timer_node* t = due[i];
+      task_header* task = t->fire(t);
+      t->state.store(timer_node::kFired, std::memory_order_release);  // last touch
+      if (task) {
+        // Behind what is queued, not in runnext: timers due together wake
+        // in deadline order.
+        runq_put(s, p, task, false);
+        readied = true;
+      }
+    }
+    total += n;
+    if (n < limit) break;
+  }
+  if (total) victim->timers.fired_total.fetch_add(total, std::memory_order_relaxed);
+  if (readied) {
+#if defined(__SANITIZE_THREAD__)
+    s.store_load_barrier.fetch_add(0, std::memory_order_seq_cst);
+#else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+    wakep(s);
+  }
+  return total;
+}
+
+// Runs every P's due timers (a P with nothing else to do, before it
+// steals: Go's stealWork checks timers too). Returns how many fired.
+uint32_t run_all_due_timers(scheduler& s, processor* p) {
+  const int procs = s.gomaxprocs.load(std::memory_order_acquire);
+  int64_t now = 0;
+  uint32_t fired = 0;
+  for (int i = 0; i < procs; ++i) {
+    processor* v = s.all_p[i].load(std::memory_order_acquire);
+    const int64_t w = v->timers.when0.load(std::memory_order_acquire);
+    if (w == 0) continue;
+    if (now == 0) now = nanotime();
+    if (w <= now) fired += run_timers(s, p, v, now);
+  }
+  return fired;
+}
+
+// Moves the timers of a P that is retiring to P 0 (never retired: there is
+// always at least one P). Go's procresize moves them the same way.
+void move_timers(processor* from, processor* to) {
+  if (from == to || from->timers.when0.load(std::memory_order_acquire) == 0) return;
+  // Two P timer locks: take them in P order so a concurrent move cannot
+  // deadlock (only retire_p moves, always towards P 0).
+  short_lock_guard a(to->timers.lock);
+  short_lock_guard b(from->timers.lock);
+  while (!from->timers.heap.empty()) {
+    timer_node* t = from->timers.heap.pop();
+    to->timers.heap.push(t);
+    t->owner.store(to, std::memory_order_release);
+  }
+  from->timers.when0.store(0, std::memory_order_release);
+  to->timers.when0.store(to->timers.heap.top()->when, std::memory_order_release);
+}
+
 // ---------------------------------------------------------------- stealing --
 
 task_header* steal_work(scheduler& s, processor* p) {
@@ -263,6 +354,7 @@ void retire_p(scheduler& s, machine* m) {
     s.global_size.store(s.global.size, std::memory_order_seq_cst);
     p->state = processor::status::dead;
   }
+  move_timers(p, s.all_p[0].load(std::memory_order_acquire));
   m->p = nullptr;
   if (m->spinning) {  // a P-less M is never spinning
     m->spinning = false;
@@ -272,16 +364,84 @@ void retire_p(scheduler& s, machine* m) {
   if (n > 0 || rn) wakep(s);
 }
 
+void midle_remove(scheduler& s, machine* m) {  // requires s.lock
+  for (machine** link = &s.midle; *link; link = &(*link)->idle_link) {
+    if (*link == m) {
+      *link = m->idle_link;
+      m->idle_link = nullptr;
+      m->in_midle = false;
+      --s.nmidle;
+      return;
+    }
+  }
+  fatal("midle_remove: M not in the idle list");
+}
+
+// Parks the M until startm hands it a P (or, with timers pending, until the
+// earliest deadline). On return m->p may still be null: find_runnable then
+// calls stopm again.
+//
+// Timers: the first M to park while a timer is pending parks with a timeout
+// at the earliest deadline (s.timer_sleep_when records it); a later M with
+// an earlier deadline parks timed too; others park for good. The timed M,
+// on waking at its deadline, takes an idle P itself and runs the due
+// timers. If instead it is handed a P early, it passes the timing duty to
+// another idle M, so pending timers always have a sleeper watching them.
 void stopm(scheduler& s, machine* m) {
   if (m->spinning) fatal("stopm: spinning M parks");
+  const int64_t next = earliest_timer(s);
+  bool timed = false;
   {
     std::lock_guard lk(s.lock);
     if (s.stopping.load(std::memory_order_relaxed)) return;
     m->idle_link = s.midle;
     s.midle = m;
+    m->in_midle = true;
     ++s.nmidle;
+    if (next != 0 && next < s.timer_sleep_when) {
+      s.timer_sleep_when = next;
+      timed = true;
+    }
   }
-  heap::blocking_region([m] { m->park.wait(); });
+  if (!timed) {
+    heap::blocking_region([m] { m->park.wait(); });
+  } else {
+    bool posted = false;
+    heap::blocking_region([m, next, &posted] {
+      const int64_t wait = next - nanotime();
+      posted = wait > 0 && m->park.wait(wait);
+    });
+    machine* heir = nullptr;  // an idle M to take over the timed wait
+    bool wait_post = false;
+    {
+      std::lock_guard lk(s.lock);
+      if (s.timer_sleep_when == next) s.timer_sleep_when = INT64_MAX;
+      if (s.stopping.load(std::memory_order_relaxed)) return;
+      if (!posted && m->in_midle) {
+        // The deadline came and nobody picked us: take a P and run timers.
+        midle_remove(s, m);
+        processor* p = s.stopping.load(std::memory_order_relaxed) ? nullptr : pidleget(s);
+        if (p) {
+          m->p = p;
+          return;
+        }
+        // Every P is busy and runs its own timers; park for good next time.
+        return;
+      }
+      wait_post = !posted;  // picked just as the wait timed out: a post is coming
+      if (s.timer_sleep_when == INT64_MAX && s.midle && earliest_timer(s) != 0) {
+        heir = s.midle;
+        s.midle = heir->idle_link;
+        heir->idle_link = nullptr;
+        heir->in_midle = false;
+        --s.nmidle;
+        heir->nextp = nullptr;
+        heir->next_spinning = false;
+      }
+    }
+    if (heir) heir->park.post();
+    if (wait_post) heap::blocking_region([m] { m->park.wait(); });
+  }
   m->p = m->nextp;
   m->nextp = nullptr;
   m->spinning = m->next_spinning;
@@ -309,6 +469,11 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       retire_p(s, m);
       continue;
     }
+    // Our own due timers first: the tasks they wake join our queue.
+    if (const int64_t w = p->timers.when0.load(std::memory_order_acquire); w != 0) {
+      const int64_t now = nanotime();
+      if (w <= now) run_timers(s, p, p, now);
+    }
     // Fairness: every Nth schedule, the global queue first.
     if (p->schedtick % s.opts.global_queue_interval == 0 &&
         s.global_size.load(std::memory_order_relaxed) > 0) {
@@ -320,6 +485,8 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       std::lock_guard lk(s.lock);
       if (task_header* t = global_get(s, p, 0)) return t;
     }
+    // Other Ps' due timers (a busy P may be slow to get to its own).
+    if (run_all_due_timers(s, p) > 0) continue;
     // Steal, if not too many are spinning already.
     const int procs = s.gomaxprocs.load(std::memory_order_acquire);
     if (m->spinning || 2 * s.nmspinning.load(std::memory_order_seq_cst) <
@@ -477,6 +644,22 @@ scheduler* sched() noexcept {
 }
 
 scheduler::scheduler(const runtime_options& o) : opts(o) {}
+
+processor* current_p() noexcept {
+  machine* m = tl_m;
+  return m ? m->p : nullptr;
+}
+
+int64_t earliest_timer(scheduler& s) noexcept {
+  const int procs = s.gomaxprocs.load(std::memory_order_acquire);
+  int64_t best = 0;
+  for (int i = 0; i < procs; ++i) {
+    const int64_t w =
+        s.all_p[i].load(std::memory_order_acquire)->timers.when0.load(std::memory_order_acquire);
+    if (w != 0 && (best == 0 || w < best)) best = w;
+  }
+  return best;
+}
 
 task_header* current_task() noexcept {
   machine* m = tl_m;
@@ -650,7 +833,10 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   stop_sysmon(*s);
   {
     std::lock_guard lk(s->lock);
-    for (machine* m = s->midle; m; m = m->idle_link) m->park.post();
+    for (machine* m = s->midle; m; m = m->idle_link) {
+      m->in_midle = false;
+      m->park.post();
+    }
     s->midle = nullptr;
   }
   for (auto& m : s->all_m) {

@@ -53,17 +53,13 @@
 //   - The waker wrote the value into our awaiter under the channel lock and
 //     readied us after releasing it, so the value is visible on resumption.
 //
-// Other kinds of cases (TODO, with the timer and cancellation work): a
-// case is anything derived from detail::select_case (select_core.hpp) with
-// a `result_type` and `take_result()`. A timeout case needs, from timers:
-// a timer whose expiry callback runs on some runtime thread, takes the
-// case's lock (a short_lock in the case object, so it sorts with the
-// channel locks), claims the select with try_claim(index) and readies the
-// task; and a stop() that guarantees, once it returns, that the callback is
-// not running and will not run (disarm and abandon call it), because the
-// case lives in the frame. A context's done() case is the same shape as a
-// channel receive: the context keeps a lock and a queue of chan-like
-// waiters, and cancel() claims and wakes each of them.
+// Other kinds of cases: anything derived from detail::select_case
+// (select_core.hpp) with a `result_type` and `take_result()`. The timeout
+// case (sched/timer.hpp: on_timeout, on_deadline) has a lock of its own that
+// its timer's fire takes before claiming the select; because that fire may
+// wait for the lock while pass 3 holds it, pass 3 only unlinks under the
+// locks and waits for a losing fire afterwards (select_case::settle). A
+// context's done() case (sched/context.hpp) is shaped like a channel receive.
 
 #include <algorithm>
 #include <array>
@@ -305,6 +301,8 @@ class [[nodiscard]] select_awaiter {
       for (std::size_t i = 0; i < kN; ++i)
         if (ptrs_[i]) ptrs_[i]->disarm();
       unlock_all(locks_, nlocks_);
+      for (std::size_t i = 0; i < kN; ++i)
+        if (ptrs_[i]) ptrs_[i]->settle();
       armed_ = false;
     }
     result_type r(fired_);

@@ -16,6 +16,7 @@
 #include "core/spin_lock.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/detail/task_header.hpp"
+#include "sched/detail/timer.hpp"
 #include "sched/run_queue.hpp"
 #include "sched/runtime_options.hpp"
 
@@ -41,6 +42,7 @@ struct processor {
   std::atomic<uint64_t> overflows{0};     // times the ring spilled half to global
   std::atomic<uint64_t> steals{0};        // successful steal operations
   std::atomic<uint64_t> stolen_tasks{0};  // tasks taken by those steals
+  timer_set timers;                       // timers started by tasks on this P
   processor* idle_link = nullptr;         // protected by sched lock
   /// idle: in the idle list; running: held by an M; dead: beyond gomaxprocs
   /// and held by nobody. Protected by sched lock.
@@ -57,6 +59,7 @@ struct machine {
   task_header* current = nullptr;  // the running task; owner only
   parker park;
   machine* idle_link = nullptr;  // protected by sched lock
+  bool in_midle = false;         // protected by sched lock
   std::thread thread;
 };
 
@@ -115,6 +118,9 @@ struct scheduler {
   processor* pidle = nullptr;  // idle Ps
   machine* midle = nullptr;    // idle Ms
   int nmidle = 0;
+  // Earliest deadline an idle M is parked with a timeout for (INT64_MAX:
+  // none); an M going idle with an earlier timer parks timed too.
+  int64_t timer_sleep_when = INT64_MAX;
   std::vector<std::unique_ptr<machine>> all_m;
   std::vector<std::unique_ptr<processor>> owned_p;  // every P ever made; freed at shutdown
   startup_config debug;                             // GORO_DEBUG settings, read-only after start
@@ -140,6 +146,12 @@ struct scheduler {
 
 /// The running scheduler, or nullptr. Set for the duration of goro::run.
 scheduler* sched() noexcept;
+
+/// The calling worker's P, or null on a thread that is not a worker.
+processor* current_p() noexcept;
+
+/// Earliest timer deadline over all Ps (nanotime), 0 when there is none.
+int64_t earliest_timer(scheduler& s) noexcept;
 
 /// Requires s.lock. Grows or shrinks the set of Ps (Go's procresize).
 void set_procs_locked(scheduler& s, int n);

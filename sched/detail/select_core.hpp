@@ -34,7 +34,7 @@ struct select_state {
 /// holds the locks of all its cases at once, taken in address order.
 ///
 /// A new kind of case (a timer, a cancellation token's done()) implements
-/// these five operations; whatever wakes it must follow the waking protocol
+/// these operations (settle() is optional); whatever wakes it must follow the waking protocol
 /// in wait_queue.hpp plus one step: before completing a waiter that belongs
 /// to a select, call select_state::try_claim(index) under the case's lock,
 /// and drop the waiter if that fails.
@@ -52,6 +52,9 @@ class select_case {
   /// Pass 3 (after the select was woken): remove the waiter if it is still
   /// registered. A no-op for the case that fired.
   virtual void disarm() noexcept = 0;
+  /// Pass 3, after every lock was released: wait for anything still using
+  /// the case (a timer's fire that lost the race) to be done with it.
+  virtual void settle() noexcept {}
   /// The select is being destroyed while still armed (only at runtime
   /// shutdown, when leftover task frames are destroyed): remove the waiter,
   /// taking case_lock() itself.

@@ -1,0 +1,120 @@
+// The timer heap and timer_add / timer_del (see sched/detail/timer.hpp for
+// the design). Running due timers belongs to the scheduler loop and lives in
+// scheduler.cpp.
+
+#include "sched/detail/timer.hpp"
+
+#include <sched.h>
+
+#include <stdexcept>
+
+#include "core/fatal.hpp"
+#include "sched/detail/scheduler.hpp"
+
+namespace goro::detail {
+
+// ------------------------------------------------------------ the heap --
+
+void timer_heap::up(uint32_t i) noexcept {
+  timer_node* n = v_[i];
+  while (i > 0) {
+    uint32_t parent = (i - 1) / 4;
+    if (v_[parent]->when <= n->when) break;
+    place(i, v_[parent]);
+    i = parent;
+  }
+  place(i, n);
+}
+
+void timer_heap::down(uint32_t i) noexcept {
+  const uint32_t size = static_cast<uint32_t>(v_.size());
+  timer_node* n = v_[i];
+  for (;;) {
+    uint32_t first = 4 * i + 1;
+    if (first >= size) break;
+    uint32_t best = first;
+    uint32_t end = first + 4 < size ? first + 4 : size;
+    for (uint32_t c = first + 1; c < end; ++c)
+      if (v_[c]->when < v_[best]->when) best = c;
+    if (n->when <= v_[best]->when) break;
+    place(i, v_[best]);
+    i = best;
+  }
+  place(i, n);
+}
+
+void timer_heap::push(timer_node* n) {
+  v_.push_back(n);
+  up(static_cast<uint32_t>(v_.size() - 1));
+}
+
+void timer_heap::remove(timer_node* n) noexcept {
+  const uint32_t i = n->index;
+  timer_node* last = v_.back();
+  v_.pop_back();
+  if (last == n) return;
+  place(i, last);
+  // The moved node may belong above or below its new slot.
+  if (i > 0 && v_[(i - 1) / 4]->when > last->when)
+    up(i);
+  else
+    down(i);
+}
+
+timer_node* timer_heap::pop() noexcept {
+  timer_node* n = v_.front();
+  remove(n);
+  return n;
+}
+
+// --------------------------------------------------------- add / delete --
+
+void timer_add(timer_node* n) {
+  scheduler* s = sched();
+  if (!s) throw std::logic_error("goro: timers need a running goro runtime (inside goro::run)");
+  processor* p = current_p();
+  const bool foreign = p == nullptr;
+  if (foreign) p = s->all_p[0].load(std::memory_order_acquire);
+  n->state.store(timer_node::kQueued, std::memory_order_relaxed);
+  {
+    short_lock_guard lk(p->timers.lock);
+    p->timers.heap.push(n);
+    n->owner.store(p, std::memory_order_release);
+    p->timers.when0.store(p->timers.heap.top()->when, std::memory_order_release);
+  }
+  // A worker that added a timer to its own P runs it itself, or sees it when
+  // it goes idle. From elsewhere, wake a worker so that some idle M parks
+  // with this deadline in mind.
+  if (foreign) wake_idle_for_work();
+}
+
+bool timer_remove(timer_node* n) noexcept {
+  for (;;) {
+    processor* p = n->owner.load(std::memory_order_acquire);
+    if (!p) break;
+    short_lock_guard lk(p->timers.lock);
+    if (n->owner.load(std::memory_order_relaxed) != p) continue;  // moved by retire_p
+    p->timers.heap.remove(n);
+    n->owner.store(nullptr, std::memory_order_relaxed);
+    p->timers.when0.store(p->timers.heap.empty() ? 0 : p->timers.heap.top()->when,
+                          std::memory_order_release);
+    n->state.store(timer_node::kIdle, std::memory_order_relaxed);
+    return true;
+  }
+  return false;
+}
+
+bool timer_del(timer_node* n) noexcept {
+  if (timer_remove(n)) return true;
+  // Not queued: never started, or taken by a runner. Wait out a fire in
+  // progress (short: it takes at most one select lock).
+  for (int spins = 0; n->state.load(std::memory_order_acquire) == timer_node::kRunning; ++spins) {
+    if (spins < 64)
+      __builtin_ia32_pause();
+    else
+      sched_yield();
+  }
+  return false;
+}
+
+}  // namespace goro::detail

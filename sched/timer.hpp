@@ -1,0 +1,152 @@
+#pragma once
+// Sleeping and timeouts: Go's time.Sleep and the timeout case of a select.
+//
+//   co_await goro::sleep_for(20ms);
+//   co_await goro::sleep_until(deadline);          // a steady_clock time point
+//   auto r = co_await goro::select(goro::on_recv(replies),
+//                                  goro::on_timeout(100ms));  // case 1: timed out
+//
+// Times are std::chrono::steady_clock (CLOCK_MONOTONIC, the clock the
+// runtime's timers use). A sleep whose deadline has passed returns at once
+// without suspending (Go: time.Sleep(0) returns immediately). A sleeping
+// task costs a timer slot on its P's heap and nothing else; it wakes on a
+// worker once the deadline has passed: at best tens of microseconds late
+// on an idle machine, later when every worker is busy with tasks that do
+// not yield (goro does not preempt).
+//
+// A sleep awaited inside a task that is destroyed while asleep (runtime
+// shutdown) leaves no timer behind.
+
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <stdexcept>
+#include <variant>
+
+#include "core/clock.hpp"
+#include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/select_core.hpp"
+#include "sched/detail/short_lock.hpp"
+#include "sched/detail/timer.hpp"
+
+namespace goro {
+
+/// The clock of every goro deadline.
+using clock = std::chrono::steady_clock;
+
+namespace detail {
+
+inline int64_t to_nanotime(clock::time_point t) noexcept {
+  // steady_clock is CLOCK_MONOTONIC on Linux, as nanotime(); clamp far
+  // futures (time_point::max()) instead of overflowing.
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
+  return ns.count() <= 0 ? 1 : ns.count();
+}
+
+inline int64_t deadline_after(std::chrono::nanoseconds d) noexcept {
+  const int64_t now = nanotime();
+  if (d.count() <= 0) return now;
+  return d.count() > INT64_MAX - now ? INT64_MAX : now + d.count();
+}
+
+class [[nodiscard]] sleep_awaiter {
+ public:
+  explicit sleep_awaiter(int64_t when) noexcept { node_.when = when; }
+  sleep_awaiter(const sleep_awaiter&) = delete;
+  sleep_awaiter& operator=(const sleep_awaiter&) = delete;
+  ~sleep_awaiter() {
+    // Only when the frame is destroyed mid-sleep (runtime shutdown).
+    if (task_) timer_del(&node_);
+  }
+
+  bool await_ready() const noexcept { return node_.when <= nanotime(); }
+  void await_suspend(std::coroutine_handle<> h) {
+    task_ = current_task();
+    if (!task_) throw std::logic_error("goro::sleep_for/sleep_until: call from inside a goro task");
+    task_->resume = h;
+    node_.arg = this;
+    node_.fire = [](timer_node* n) noexcept -> task_header* {
+      return static_cast<sleep_awaiter*>(n->arg)->task_;
+    };
+    timer_add(&node_);  // may resume us on another worker before it returns
+  }
+  void await_resume() noexcept { task_ = nullptr; }
+
+ private:
+  timer_node node_;
+  task_header* task_ = nullptr;
+};
+
+/// The timeout case of a select (on_timeout / on_deadline). Its lock sorts
+/// with the channel locks; the timer's fire takes it, claims the select and
+/// hands back the task (the waking protocol of select_core.hpp).
+class timeout_case final : public select_case {
+ public:
+  using result_type = std::monostate;
+  explicit timeout_case(int64_t when) noexcept { node_.when = when; }
+  timeout_case(timeout_case&& o) noexcept { node_.when = o.node_.when; }
+  ~timeout_case() = default;
+
+  short_lock* case_lock() const noexcept override { return &lock_; }
+  bool poll(task_header*&) override { return node_.when <= nanotime(); }
+  void arm(select_state& st, uint32_t index, task_header* self) noexcept override {
+    sel_ = &st;
+    index_ = index;
+    task_ = self;
+    node_.arg = this;
+    node_.fire = [](timer_node* n) noexcept -> task_header* {
+      auto* c = static_cast<timeout_case*>(n->arg);
+      short_lock_guard lk(c->lock_);
+      return c->sel_->try_claim(c->index_) ? c->task_ : nullptr;
+    };
+    timer_add(&node_);
+  }
+  // With every select lock held: a fire that already popped the timer may
+  // be waiting for lock_, so only remove here ...
+  void disarm() noexcept override { pending_ = !timer_remove(&node_); }
+  // ... and, with the locks released, wait for that fire to finish with
+  // this case before the frame moves on.
+  void settle() noexcept override {
+    if (pending_) timer_del(&node_);
+    pending_ = false;
+  }
+  void abandon() noexcept override { timer_del(&node_); }
+  result_type take_result() const noexcept { return {}; }
+
+ private:
+  mutable short_lock lock_;
+  timer_node node_;
+  select_state* sel_ = nullptr;
+  task_header* task_ = nullptr;
+  uint32_t index_ = 0;
+  bool pending_ = false;
+};
+
+}  // namespace detail
+
+/// Suspends the calling task for at least `d` (Go: time.Sleep).
+template <class Rep, class Period>
+detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
+  return detail::sleep_awaiter(
+      detail::deadline_after(std::chrono::duration_cast<std::chrono::nanoseconds>(d)));
+}
+
+/// Suspends the calling task until `t` has passed.
+inline detail::sleep_awaiter sleep_until(clock::time_point t) noexcept {
+  return detail::sleep_awaiter(detail::to_nanotime(t));
+}
+
+/// A select case that fires once `d` has passed since the select began to
+/// wait (Go: case <-time.After(d)).
+template <class Rep, class Period>
+detail::timeout_case on_timeout(std::chrono::duration<Rep, Period> d) noexcept {
+  return detail::timeout_case(
+      detail::deadline_after(std::chrono::duration_cast<std::chrono::nanoseconds>(d)));
+}
+
+/// A select case that fires once `t` has passed.
+inline detail::timeout_case on_deadline(clock::time_point t) noexcept {
+  return detail::timeout_case(detail::to_nanotime(t));
+}
+
+}  // namespace goro
