@@ -2,11 +2,9 @@
 // pace_until: the one place where a fixed-rate workload (garbage, fanout)
 // waits for a request's scheduled start time.
 //
-// goro has no timer yet, so this yields until the clock reaches `t`: the
-// waiting task stays runnable and goes to the back of its worker's queue on
-// every turn, so other tasks run first, but the worker never sleeps (the
-// run's CPU time is then not the workload's alone). When goro::sleep_until
-// lands, its body becomes `co_await goro::sleep_until(t);`.
+// It sleeps on goro's timers (goro::sleep_until), as the Go versions call
+// time.Sleep: the worker parks when nothing else is runnable, so the run's
+// CPU time is the workload's.
 //
 // A request whose time has already passed starts at once and keeps its
 // scheduled time: latencies are measured from the schedule, not from when
@@ -28,8 +26,9 @@ inline std::chrono::nanoseconds schedule_offset(int64_t i, int64_t rate) {
   return std::chrono::nanoseconds((i / rate) * 1'000'000'000 + (i % rate) * 1'000'000'000 / rate);
 }
 
-inline goro::task<void> pace_until(steady::time_point t) {
-  while (steady::now() < t) co_await goro::yield();
+/// `co_await pace_until(t)`: returns at once if `t` has passed.
+inline auto pace_until(steady::time_point t) noexcept {
+  return goro::sleep_until(t);
 }
 
 }  // namespace goro_peers
