@@ -8,6 +8,7 @@
 //   goro::set_max_procs, goro::num_cpu   GOMAXPROCS, NumCPU (sched/run.hpp)
 //   goro::gc_new<T>, gc_allocator, gc containers   the collected heap (heap/)
 //   goro::gc(), free_os_memory(), read_heap_stats()  runtime.GC, MemStats (heap/)
+//   goro::gc_pause_log                     every pause, as debug.ReadGCStats' Pause (heap/)
 //   goro::set_gc_percent, set_memory_limit  GOGC, GOMEMLIMIT (heap/gc_settings.hpp)
 //   goro::on_gc_pressure, gc_pressure()    pressure state (heap/gc_pressure.hpp)
 
@@ -17,6 +18,7 @@
 #include "heap/gc_allocator.hpp"
 #include "heap/gc_containers.hpp"
 #include "heap/gc_new.hpp"
+#include "heap/gc_pause_log.hpp"
 #include "heap/gc_pressure.hpp"
 #include "heap/gc_settings.hpp"
 #include "heap/heap_stats.hpp"

@@ -34,6 +34,13 @@ constexpr workload kWorkloads[] = {
     {"timers", "N tasks sleep 1-10 ms in a loop: sleeps/s and wake-up lateness", run_timers},
     {"binarytrees", "benchmarks-game binary-trees on the collected heap (a task per depth)",
      run_binarytrees},
+    {"gcbench",
+     "Ellis/Kovac/Boehm GCBench: trees of depth 4-20 top-down and bottom-up, long-lived tree",
+     run_gcbench},
+    {"garbage", "service heap: old generation + request trees at a fixed rate; latency and pauses",
+     run_garbage},
+    {"fanout", "requests on a channel fan out to 16 allocating tasks at a fixed rate; latency",
+     run_fanout},
     {"calib", "not a peer workload: measures available parallel CPU (speedup over 1 task)",
      run_calib},
 };

@@ -44,5 +44,8 @@ void run_chain(const args_t& args);
 void run_calib(const args_t& args);
 void run_timers(const args_t& args);
 void run_binarytrees(const args_t& args);
+void run_gcbench(const args_t& args);
+void run_garbage(const args_t& args);
+void run_fanout(const args_t& args);
 
 }  // namespace goro_peers
