@@ -207,7 +207,7 @@ def distribution(rec, kind):
 
 
 def phases(rec):
-    """[(name, seconds)] from "phases" ({name: s} or [{name, s|wall_s|seconds}]), or []."""
+    """[(name, seconds)] from "phases" ({name: s} or [{name|phase, depth?, s|wall_s|seconds}]), or []."""
     ph = rec.get("phases")
     out = []
     if isinstance(ph, dict):
@@ -221,11 +221,17 @@ def phases(rec):
                         break
     elif isinstance(ph, list):
         for p in ph:
-            if isinstance(p, dict) and p.get("name") is not None:
-                for kk in ("wall_s", "s", "seconds", "time_s"):
-                    if num(p.get(kk)) is not None:
-                        out.append((str(p["name"]), num(p[kk])))
-                        break
+            if not isinstance(p, dict):
+                continue
+            name = p.get("name", p.get("phase"))
+            if name is None:
+                continue
+            if num(p.get("depth")) is not None:
+                name = f"{name} depth {p['depth']}"
+            for kk in ("wall_s", "s", "seconds", "time_s"):
+                if num(p.get(kk)) is not None:
+                    out.append((str(name), num(p[kk])))
+                    break
     return out
 
 
@@ -600,6 +606,43 @@ def histogram_svg(series, chart_id, xlabel):
     return "\n".join(s)
 
 
+def percentile_svg(series, chart_id, xlabel):
+    """Grouped bars on a log axis: p50 ... max per impl, for lines that carry percentiles but no buckets."""
+    keys = [k for k in ("p50", "p90", "p99", "p999", "max") if any(v.get(k) for _, v in series)]
+    W, H, ml, mr, mt, mbm = 540, 190, 60, 12, 10, 36
+    pw, ph = W - ml - mr, H - mt - mbm
+    vals = [v[k] for _, v in series for k in keys if v.get(k) and v[k] > 0]
+    if not keys or not vals:
+        return None
+    lo = 10 ** math.floor(math.log10(min(vals)))
+    hi = 10 ** math.ceil(math.log10(max(vals)) + 1e-9)
+    yv = lambda v: mt + ph - ph * (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+    s = [f'<svg id="{esc(chart_id)}" class="percentiles" xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+         f'viewBox="0 0 {W} {H}" role="img">',
+         f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="#fff" stroke="#bbb"/>']
+    e = lo
+    while e <= hi * 1.0001:
+        s.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{yv(e):.1f}" y2="{yv(e):.1f}" stroke="#e4e4e4"/>'
+                 f'<text x="{ml - 4}" y="{yv(e) + 4:.1f}" text-anchor="end" class="tick">{dur(e)}</text>')
+        e *= 10
+    gw = pw / len(keys)
+    k_n = len(series)
+    for gi, k in enumerate(keys):
+        for si_, (impl, v) in enumerate(series):
+            x = v.get(k)
+            if not x or x <= 0:
+                continue
+            bx = ml + gi * gw + 8 + si_ * (gw - 16) / k_n
+            s.append(f'<rect class="bar-{esc(impl)}" x="{bx:.1f}" y="{yv(x):.1f}" width="{(gw - 16) / k_n - 2:.1f}" '
+                     f'height="{mt + ph - yv(x):.1f}" fill="{IMPL_COLOUR.get(impl, "#777")}"><title>{esc(impl)} {k}: '
+                     f'{dur(x)}</title></rect>')
+        s.append(f'<text x="{ml + gi * gw + gw / 2:.1f}" y="{mt + ph + 14}" text-anchor="middle" class="tick">{k}</text>')
+    s.append(f'<text x="{ml + pw}" y="{H - 4}" text-anchor="end" class="axis">{esc(xlabel)} percentiles (median '
+             f'of the runs; log scale)</text>')
+    s.append("</svg>")
+    return "\n".join(s)
+
+
 def merged_histogram(per_impl):
     """Common log-spaced edges for [(impl, [dist])] and each impl's fraction per bucket."""
     values = {}
@@ -794,6 +837,18 @@ def html_page(runs, meta, notes):
                    for impl, rs in impls]
             per = [(i, ds) for i, ds in per if ds]
             if not per:
+                # Percentiles only (no buckets, no samples): draw them side by side.
+                pct = []
+                for impl, rs in impls:
+                    ds = [d for d in (distribution(r, kind) for r in rs) if d]
+                    if ds:
+                        pct.append((impl, {k: median([d[k] for d in ds]) for k in ("p50", "p90", "p99", "p999", "max")}))
+                svg = percentile_svg(pct, f"pct-{kind}-{label}", what) if pct else None
+                if svg:
+                    n = "; ".join(f"{i}: {len([r for r in rs if distribution(r, kind)])} runs" for i, rs in impls)
+                    hist_parts.append(f'<div class="chart"><div class="title">{esc(label)} — {esc(what)}</div>'
+                                      f'<div class="sub">{esc(n)}; the lines carry percentiles, no buckets</div>'
+                                      + svg + "</div>")
                 continue
             series = merged_histogram(per)
             if not series:

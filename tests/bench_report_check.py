@@ -18,7 +18,7 @@
 #
 # Exit 0 = pass, 1 = fail, 77 = skipped because Chromium is not installed or
 # cannot start here (the reason is printed). --keep DIR keeps the page and the
-# screenshot.
+# screenshot; CHROMIUM=path picks the browser (CHROMIUM= for none).
 
 import argparse
 import html.parser
@@ -256,6 +256,8 @@ def hex_rgb(h):
 
 # --------------------------------------------------------------- chromium --
 def find_chromium():
+    if "CHROMIUM" in os.environ:  # a browser to use instead, or "" for none
+        return shutil.which(os.environ["CHROMIUM"]) if os.environ["CHROMIUM"] else None
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         p = shutil.which(name)
         if p:
@@ -269,10 +271,42 @@ def chromium(binary, profile, *args):
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
 
 
+def check_runner(src, goro_peers, tmp):
+    """bench/run's smoke set with goro alone: JSON lines per rep, notes for rows goro cannot run, a report."""
+    out = os.path.join(tmp, "smoke")
+    p = subprocess.run([sys.executable, os.path.join(src, "bench", "run"), "smoke", out, "--no-build", "--impls", "goro",
+                        "--goro-bin", goro_peers, "--reps", "2", "--peers-work", os.path.join(tmp, "peers")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    if not check(p.returncode == 0, f"bench/run smoke exited {p.returncode}: {p.stderr.strip()[-400:]}"):
+        return
+    with open(os.path.join(out, "results.jsonl"), encoding="utf-8") as fh:
+        got = [json.loads(ln) for ln in fh]
+    with open(os.path.join(out, "run.json"), encoding="utf-8") as fh:
+        meta = json.load(fh)
+    listed = subprocess.run([goro_peers, "list"], stdout=subprocess.PIPE, text=True).stdout.split()
+    for label, workload in (("skynet-small", "skynet"), ("pingpong-small", "pingpong"), ("binarytrees-10", "binarytrees"),
+                            ("gc-steady-small", "gcbench-limit")):
+        runs = [r for r in got if r.get("label") == label]
+        if workload in listed:
+            check(sorted(r.get("rep") for r in runs) == [1, 2], f"bench/run smoke: {label}: reps {[r.get('rep') for r in runs]}")
+            check(all(r.get("impl") == "goro" and str(r.get("check")).startswith("ok") and "cpu_avail_probe" in r
+                      for r in runs), f"bench/run smoke: {label}: bad lines {runs}")
+        else:
+            check(not runs and any(label in n and workload in n for n in meta.get("notes", [])),
+                  f"bench/run smoke: {label}: goro has no {workload}, expected a note, got {meta.get('notes')}")
+    page = os.path.join(out, "report.html")
+    if check(os.path.isfile(page), "bench/run smoke wrote no report.html"):
+        with open(page, encoding="utf-8") as fh:
+            exp, ratios = expected(got)
+            check_tables(parse_page(fh.read()), exp, ratios, "bench/run smoke report")
+    check("skynet-small" in p.stdout and "Report:" in p.stdout, "bench/run smoke printed no summary")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--source-dir", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap.add_argument("--keep", help="folder to keep the page and the screenshot in")
+    ap.add_argument("--goro-peers", help="also run bench/run's smoke set with this goro-peers binary")
     args = ap.parse_args()
     src = args.source_dir
     sample = os.path.join(src, "tests", "data", "bench_report_sample.jsonl")
@@ -292,6 +326,8 @@ def main():
             text = fh.read()
         check(not re.search(r"<script|https?://(?!www\.w3\.org/2000/svg)", text),
               "the page must be self-contained: no script, no network address")
+        if args.goro_peers:
+            check_runner(src, args.goro_peers, tmp)
         exp, ratios = expected(lines)
         page = parse_page(text)
         check_tables(page, exp, ratios, "report.html")
