@@ -367,6 +367,7 @@ def main():
             white = colours.get((255, 255, 255), 0)
             check(total - white > total * 0.05, f"screenshot is almost blank ({(total - white) / total:.1%} non-white)")
             sys.path.insert(0, os.path.join(src, "bench"))
+            sys.dont_write_bytecode = True
             import report  # the colours the page promises in its legend
             for name, colour in (("pressure shading", report.STATE_COLOUR["pressure"]),
                                  ("spiral shading", report.STATE_COLOUR["spiral"]),
