@@ -371,6 +371,14 @@ def dur(ns):
     return f"{ns / 1e9:.2f} s"
 
 
+def dur_short(ns):
+    """Axis labels: 3 significant digits, no trailing zeros (10 µs, 56.2 ms, 1 s)."""
+    for unit, name in ((1e9, "s"), (1e6, "ms"), (1e3, "µs"), (1, "ns")):
+        if ns >= unit or unit == 1:
+            return f"{ns / unit:.3g} {name}"
+    return "-"
+
+
 def fixed(digits):
     return lambda x: "-" if x is None else f"{x:.{digits}f}"
 
@@ -380,14 +388,16 @@ def count(x):
 
 
 def ratio_fmt(x):
-    return "-" if x is None else f"{x:.2f}"
+    if x is None:
+        return "-"
+    return f"{x:.2f}" if abs(x) >= 0.1 else f"{x:.2g}"
 
 
 # (key, header, formatter, in text table) of the medians table, in order.
 MEDIAN_COLUMNS = [
     ("n", "n", count, True),
     ("ops_per_s", "ops/s", si, True),
-    ("ops_range", "ops/s min–max", None, True),
+    ("ops_range", "min–max", None, True),
     ("ops_unit", "unit", None, True),
     ("wall_s", "wall s", fixed(3), True),
     ("cpu_s", "CPU s", fixed(2), True),
@@ -399,7 +409,7 @@ MEDIAN_COLUMNS = [
     ("lat_p99", "p99", dur, True),
     ("lat_p999", "p999", dur, True),
     ("pause_max", "max pause", dur, True),
-    ("pause_max_per_live_mb", "max pause per live MiB", dur, True),
+    ("pause_max_per_live_mb", "max pause/live MiB", dur, True),
     ("probe", "CPU probe", fixed(2), True),
     ("check", "check", None, True),
 ]
@@ -597,10 +607,14 @@ def histogram_svg(series, chart_id, xlabel):
     for v in nice_ticks(0, ymax * 100, 4):
         yy = mt + ph - ph * v / 100 / ymax
         s.append(f'<text x="{ml - 4}" y="{yy + 4:.1f}" text-anchor="end" class="tick">{v:g}%</text>')
-    step = max(1, nb // 6)
-    for i in range(0, nb + 1, step):
+    # Label the decades (every fourth edge: the buckets are quarter-decades) or, when
+    # there are few edges, every one of them.
+    decades = [i for i, e in enumerate(edges) if abs(math.log10(e) - round(math.log10(e))) < 1e-6]
+    marks = decades if nb > 6 and decades else range(nb + 1)
+    for i in marks:
         anchor = "end" if i == nb else "start" if i == 0 else "middle"
-        s.append(f'<text x="{ml + i * bw:.1f}" y="{mt + ph + 14}" text-anchor="{anchor}" class="tick">{dur(edges[i])}</text>')
+        s.append(f'<line x1="{ml + i * bw:.1f}" x2="{ml + i * bw:.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" stroke="#888"/>'
+                 f'<text x="{ml + i * bw:.1f}" y="{mt + ph + 15}" text-anchor="{anchor}" class="tick">{dur_short(edges[i])}</text>')
     s.append(f'<text x="{ml + pw}" y="{H - 4}" text-anchor="end" class="axis">{esc(xlabel)} (log scale)</text>')
     s.append("</svg>")
     return "\n".join(s)
@@ -623,7 +637,7 @@ def percentile_svg(series, chart_id, xlabel):
     e = lo
     while e <= hi * 1.0001:
         s.append(f'<line x1="{ml}" x2="{ml + pw}" y1="{yv(e):.1f}" y2="{yv(e):.1f}" stroke="#e4e4e4"/>'
-                 f'<text x="{ml - 4}" y="{yv(e) + 4:.1f}" text-anchor="end" class="tick">{dur(e)}</text>')
+                 f'<text x="{ml - 4}" y="{yv(e) + 4:.1f}" text-anchor="end" class="tick">{dur_short(e)}</text>')
         e *= 10
     gw = pw / len(keys)
     k_n = len(series)
@@ -690,7 +704,7 @@ th{background:#f2f4f7;font-weight:600;white-space:normal;max-width:76px;vertical
 tr.impl-goro td{background:#eef5fc} td.check{max-width:340px;overflow:hidden;text-overflow:ellipsis}
 tr.first td{border-top:2px solid #9aa5b1} td.good{background:#d9f2dd} td.bad{background:#f9d7d3} td.bad-check{background:#f9d7d3;color:#900}
 .charts{display:flex;flex-wrap:wrap;gap:18px} .chart{border:1px solid #e2e2e2;padding:6px 8px;background:#fcfcfc}
-.chart .title{font-weight:600;margin-bottom:2px} .chart .sub{color:#555;font-size:12px}
+.chart .title{font-weight:600;margin-bottom:2px} .chart .sub{color:#555;font-size:12px;max-width:540px}
 svg .tick{font-size:11px;fill:#555} svg .axis{font-size:11px;fill:#333}
 .legend span{display:inline-block;margin-right:14px;font-size:12px} .sw{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:middle}
 .note{color:#555;font-size:13px;max-width:1100px} ul.notes li{color:#7a4b00}
@@ -832,7 +846,7 @@ def html_page(runs, meta, notes):
     # Histograms.
     hist_parts = []
     for label, impls in groups(runs):
-        for kind, what in (("pause", "GC pause"), ("latency", "request latency")):
+        for kind, what, plural in (("pause", "GC pause", "GC pauses"), ("latency", "request latency", "requests")):
             per = [(impl, [d for d in (distribution(r, kind) for r in rs) if d and (d["samples"] or d["hist"])])
                    for impl, rs in impls]
             per = [(i, ds) for i, ds in per if ds]
@@ -856,7 +870,7 @@ def html_page(runs, meta, notes):
             cid = f"hist-{kind}-{label}"
             sub = "; ".join(f"{i}: n={sum(d['count'] or 0 for d in ds):.0f} over {len(ds)} runs" for i, ds in per)
             hist_parts.append(f'<div class="chart"><div class="title">{esc(label)} — {esc(what)}</div>'
-                              f'<div class="sub">{esc(sub)}; bars = share of all {esc(what)}s in the bucket</div>'
+                              f'<div class="sub">{esc(sub)}; bars = share of all {esc(plural)} in the bucket</div>'
                               + histogram_svg(series, cid, what) + "</div>")
     if hist_parts:
         p.append('<h2 id="histograms">Pause and latency histograms</h2>')

@@ -2,10 +2,14 @@
 # Checks bench/report.py's page against the JSON lines it was made from, and
 # that a real browser renders it (CTest: bench_report; tests/CMakeLists.txt).
 #
-#   1. Writes the report for tests/data/bench_report_sample.jsonl (real Go,
-#      Tokio and goro lines from this machine, plus goro gcbench-limit and
-#      garbage lines derived from them by hand before those workloads landed:
-#      they carry pacer_state, limiter_on, pauses_ns, latency_ns and phases).
+#   1. Writes the report for tests/data/bench_report_sample.jsonl: real goro,
+#      Go and Tokio lines from this machine (skynet, pingpong, gcbench-18,
+#      garbage, fanout with their "latency", "gc_pauses" and "phases"; Go's
+#      binarytrees and gcbench-limit), plus lines made by hand to cover the
+#      other documented shapes: goro gcbench-limit and binarytrees lines
+#      derived from Go's (with pacer_state, limiter_on and pauses_ns, before
+#      those goro workloads landed) and "garbage-hist" (latency_ns with
+#      buckets, pauses_ns arrays, a phases object).
 #   2. Recomputes the medians and ratios here, independently of report.py,
 #      and compares them with the medians and ratios tables of the page (the
 #      data-value of each cell, and its text within the rounding shown), and
@@ -138,8 +142,10 @@ def expected(lines):
             "GC cycles": med([r.get("gc_cycles") for r in rs]),
             "GC CPU %": med([r["gc_cpu_fraction"] * 100 if r.get("gc_cpu_fraction") is not None else None
                              for r in rs]),
-            "p99": med([r["latency_ns"]["p99"] for r in rs if "latency_ns" in r]),
-            "max pause": med([max(r["pauses_ns"]) for r in rs if r.get("pauses_ns")]),
+            "p99": med([r["latency_ns"]["p99"] if "latency_ns" in r else r["latency"]["p99_ms"] * 1e6
+                        for r in rs if "latency_ns" in r or "latency" in r]),
+            "max pause": med([max(r["pauses_ns"]) if r.get("pauses_ns") else r["gc_pauses"]["max_ms"] * 1e6
+                              for r in rs if r.get("pauses_ns") or r.get("gc_pauses")]),
         }
         exp[key] = e
     ratios = {}
@@ -199,6 +205,31 @@ def check_charts(page, lines):
             shaded = sum(1 for t, a in svg if t == "rect" and (a.get("class") or "").startswith("state-"))
             want = sum(1 for w in r["windows"] if w.get("pacer_state") in ("pressure", "spiral"))
             check(shaded == want, f"{sid}: {shaded} shaded windows, {want} windows in pressure or spiral")
+    # Lines with only percentiles ("latency", "gc_pauses" objects) get the percentile chart.
+    for kind, key in (("latency", "latency"), ("pause", "gc_pauses")):
+        for label in {r["label"] for r in lines if r.get(key)}:
+            svg = page.svgs.get(f"pct-{kind}-{label}")
+            if check(svg is not None, f"no {kind} percentile chart for {label}"):
+                for impl in {r["impl"] for r in lines if r["label"] == label and r.get(key)}:
+                    bars = [a for t, a in svg if t == "rect" and a.get("class") == f"bar-{impl}"]
+                    check(len(bars) >= 3, f"{kind} percentile chart of {label}: {len(bars)} bars for {impl}")
+    # gcbench's phases: one row per phase and depth, the median of each implementation's runs.
+    for label in {r["label"] for r in lines if r.get("phases")}:
+        table = page.tables.get(f"phases-{label}")
+        if not check(table, f"no phases table for {label}"):
+            continue
+        header = [t for t, _ in table[0][1]]
+        got = {cells[0][0]: dict(zip(header, cells)) for _, cells in table[1:]}
+        for impl in {r["impl"] for r in lines if r["label"] == label and r.get("phases")}:
+            per = {}
+            for r in lines:
+                if r["label"] == label and r["impl"] == impl and isinstance(r.get("phases"), list):
+                    for ph in r["phases"]:
+                        per.setdefault(f"{ph['phase']} depth {ph['depth']}", []).append(ph["s"])
+            for name, xs in per.items():
+                cell = got.get(name, {}).get(f"{impl} s")
+                check(cell is not None and cell[1] is not None and close(float(cell[1]), med(xs), 1e-9),
+                      f"phases {label} {name} {impl}: page {cell}, want {med(xs)}")
     for kind, key in (("latency", "latency_ns"), ("pause", "pauses_ns")):
         for label in {r["label"] for r in lines if r.get(key)}:
             svg = page.svgs.get(f"hist-{kind}-{label}")
