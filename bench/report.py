@@ -312,6 +312,8 @@ RATIO_METRICS = [
     ("wall_s", "wall", "lower"),
     ("cpu_s", "CPU s", "lower"),
     ("rss_mib", "peak RSS", "lower"),
+    ("gc_cycles", "GC cycles", None),  # fewer is not better by itself: shown, not judged
+    ("gc_cpu_pct", "GC CPU %", "lower"),
     ("lat_p50", "p50", "lower"),
     ("lat_p99", "p99", "lower"),
     ("lat_p999", "p999", "lower"),
@@ -336,7 +338,7 @@ def ratio_rows(rows):
                 a, b = g.get(key), p.get(key)
                 ratio = a / b if a is not None and b not in (None, 0) else None
                 rr[key] = ratio
-                if ratio is not None:
+                if ratio is not None and better:
                     # A 5% band counts as a tie on this noisy machine.
                     worse = ratio < 0.95 if better == "higher" else ratio > 1.05
                     if worse:
@@ -445,7 +447,7 @@ def text_summary(rows, ratios, meta):
                           [[r["label"], r["impl"]] + [cell_text(r, k, f)[:60] for k, _, f in cols] for r in rows]))
     if ratios:
         out.append("")
-        out.append("goro / peer (ops/s: >1 = goro faster; wall, CPU, RSS, latency, pause: <1 = goro better):")
+        out.append("goro / peer (ops/s: >1 = goro faster; wall, CPU, RSS, GC CPU, latency, pause: <1 = goro better):")
         ms = [m for m in RATIO_METRICS if any(r.get(m[0]) is not None for r in ratios)]
         out.append(text_table(["label", "peer"] + [n for _, n, _ in ms] + ["goro behind on"],
                               [[r["label"], r["peer"]] + [ratio_fmt(r.get(k)) for k, _, _ in ms]
@@ -793,8 +795,9 @@ def html_page(runs, meta, notes):
     if ratios:
         ms = [m for m in RATIO_METRICS if any(r.get(m[0]) is not None for r in ratios)]
         p.append('<h2>goro ÷ peer</h2><p class="note">ops/s above 1 means goro is faster; wall, CPU, peak RSS, '
-                 "latency and pause below 1 mean goro is better. Green: goro better by more than 5%; red: goro worse "
-                 "by more than 5% — the last column names every metric goro loses on.</p>")
+                 "GC CPU, latency and pause below 1 mean goro is better (GC cycles are shown, not judged). Green: goro "
+                 "better by more than 5%; red: goro worse by more than 5% — the last column names every metric goro "
+                 "loses on.</p>")
         p.append('<table id="ratios"><thead><tr><th class="l">label</th><th class="l">peer</th>'
                  + "".join(f"<th>{esc(n)}</th>" for _, n, _ in ms) + '<th class="l">goro behind on</th></tr></thead><tbody>')
         for r in ratios:
@@ -802,7 +805,7 @@ def html_page(runs, meta, notes):
             for k, _, better in ms:
                 v = r.get(k)
                 cls = ""
-                if v is not None:
+                if v is not None and better:
                     good = v > 1.05 if better == "higher" else v < 0.95
                     bad = v < 0.95 if better == "higher" else v > 1.05
                     cls = "good" if good else "bad" if bad else ""
