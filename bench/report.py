@@ -434,7 +434,25 @@ def text_table(headers, rows):
     return "\n".join(out)
 
 
-def text_summary(rows, ratios, meta):
+def text_pacer(runs):
+    """One line per gcbench-limit run: what the timeline chart shows, in numbers."""
+    out = []
+    for label, impls in groups(runs):
+        for impl, rs in impls:
+            for i, r in enumerate(rs, 1):
+                if r.get("windows"):
+                    s = pacer_summary(r)
+                    out.append([label, impl, str(i), si(s["ops_per_s"]), si(s["rate"]), fixed(2)(s["peak_over"]),
+                                fixed(0)(s["max_gc"]), fixed(1)(s["gc_total"]), fixed(2)(s["limiter_first"]),
+                                fixed(0)(s["pressure"]), fixed(0)(s["spiral"])])
+    if not out:
+        return ""
+    return "\n".join(["", "Pacer, per gcbench-limit run (the report's timelines, in numbers):",
+                      text_table(["label", "impl", "run", "allocs/s", "target/s", "peak mem/limit", "max window GC %",
+                                  "run GC %", "limiter on at s", "% pressure", "% spiral"], out)])
+
+
+def text_summary(rows, ratios, meta, runs=()):
     cols = [(k, h, f) for k, h, f, in_text in MEDIAN_COLUMNS if in_text]
     # Leave out latency/pause columns nobody filled, to keep the text narrow.
     cols = [c for c in cols if not c[0].startswith(("lat_", "pause_")) or any(r.get(c[0]) is not None for r in rows)]
@@ -452,6 +470,9 @@ def text_summary(rows, ratios, meta):
         out.append(text_table(["label", "peer"] + [n for _, n, _ in ms] + ["goro behind on"],
                               [[r["label"], r["peer"]] + [ratio_fmt(r.get(k)) for k, _, _ in ms]
                                + [", ".join(r["losses"]) or "-"] for r in ratios]))
+    pacer = text_pacer(runs)
+    if pacer:
+        out.append(pacer)
     return "\n".join(out)
 
 
@@ -920,7 +941,7 @@ def html_page(runs, meta, notes):
 
 
 def pacer_table(label, impls):
-    t = [f'<table class="pacer" data-label="{esc(label)}"><thead><tr><th class="l">impl</th><th>run</th><th>allocs/s</th>'
+    t = [f'<table class="pacer" id="pacer-{esc(label)}" data-label="{esc(label)}"><thead><tr><th class="l">impl</th><th>run</th><th>allocs/s</th>'
          "<th>target/s</th><th>peak mem ÷ limit</th><th>max window GC CPU %</th><th>run GC CPU %</th>"
          "<th>limiter first on at s</th><th>% windows pressure</th><th>% windows spiral</th></tr></thead><tbody>"]
     for impl, rs in impls:
@@ -952,7 +973,7 @@ def write(outdir, runs, meta=None, notes=None, quiet=False):
     """Writes report.html and summary.txt into outdir; returns the text summary."""
     os.makedirs(outdir, exist_ok=True)
     rows = summary_rows(runs)
-    text = text_summary(rows, ratio_rows(rows), meta)
+    text = text_summary(rows, ratio_rows(rows), meta, runs)
     if notes:
         text += "\n\nNot run:\n" + "\n".join(f"  - {n}" for n in notes)
     with open(os.path.join(outdir, "report.html"), "w", encoding="utf-8") as fh:

@@ -188,6 +188,19 @@ def check_charts(page, lines):
             key = (r["label"], r["impl"])
             timelines.setdefault(key, []).append(r)
     check(timelines, "the sample has no gcbench-limit runs: the fixture is wrong")
+    for label in {lab for lab, _ in timelines}:
+        table = page.tables.get(f"pacer-{label}")
+        if not check(table, f"no pacer table for {label}"):
+            continue
+        header = [t for t, _ in table[0][1]]
+        got = {(cells[0][0], cells[1][0]): dict(zip(header, cells)) for _, cells in table[1:]}
+        want = [(impl, i, r) for (lab, impl), rs in timelines.items() if lab == label for i, r in enumerate(rs, 1)]
+        check(len(got) == len(want), f"pacer table {label}: {len(got)} rows for {len(want)} runs")
+        for impl, i, r in want:
+            gc = [w["gc_cpu_fraction"] * 100 for w in r["windows"] if w.get("gc_cpu_fraction", -1) >= 0]
+            cell = got.get((impl, str(i)), {}).get("max window GC CPU %", ("", None))
+            check(cell[1] is not None and close(float(cell[1]), max(gc), 1e-9),
+                  f"pacer table {label} {impl} run {i}: max window GC CPU {cell}, want {max(gc)}")
     for (label, impl), rs in timelines.items():
         for i, r in enumerate(rs, 1):
             sid = f"timeline-{label}-{impl}-{i}"
