@@ -727,7 +727,7 @@ th{background:#f2f4f7;font-weight:600;white-space:normal;max-width:76px;vertical
 tr.impl-goro td{background:#eef5fc} td.check{max-width:340px;overflow:hidden;text-overflow:ellipsis}
 tr.first td{border-top:2px solid #9aa5b1} td.good{background:#d9f2dd} td.bad{background:#f9d7d3} td.bad-check{background:#f9d7d3;color:#900}
 .charts{display:flex;flex-wrap:wrap;gap:18px} .chart{border:1px solid #e2e2e2;padding:6px 8px;background:#fcfcfc}
-.chart .title{font-weight:600;margin-bottom:2px} .chart .sub{color:#555;font-size:12px;max-width:540px}
+.chart .title{font-weight:600;margin-bottom:2px} .chart .sub{color:#555;font-size:12px;max-width:540px;min-height:32px}
 svg .tick{font-size:11px;fill:#555} svg .axis{font-size:11px;fill:#333}
 .legend span{display:inline-block;margin-right:14px;font-size:12px} .sw{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:middle}
 .note{color:#555;font-size:13px;max-width:1100px} ul.notes li{color:#7a4b00}
