@@ -21,6 +21,10 @@ goro_need_packages() {
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev)
 
+# What the tests need beyond the build: bench_report renders the benchmark
+# report in headless Chromium (tests/bench_report_check.py).
+goro_test_packages=(python3 chromium)
+
 goro_build() { # preset
   local preset=$1
   cmake --preset "$preset" -S "$goro_root" >/dev/null
