@@ -1,5 +1,5 @@
 // Command goro-go-peers: the Go side of goro's allocation workloads that the
-// shared Go peer (../shared/peers/go) lacks: gcbench, garbage and fanout.
+// shared Go peer (../shared/peers/go) lacks: gcbench, garbage, fanout and timers.
 // Each does what bench/peers/<name>.cpp does in goro (same flags, defaults,
 // allocation shapes, sizes and checks) and prints one JSON line with the
 // shared peer's fields, then the workload's own (gc_pauses, phases, latency).
@@ -26,6 +26,7 @@ var workloads = []workload{
 	{"gcbench", "Ellis/Kovac/Boehm GCBench: trees of depth 4-20 top-down and bottom-up, long-lived tree", runGCBench},
 	{"garbage", "service heap: old generation + request trees at a fixed rate; latency and pauses", runGarbage},
 	{"fanout", "requests on a channel fan out to 16 allocating goroutines at a fixed rate; latency", runFanout},
+	{"timers", "N goroutines sleep 1-10 ms in a loop: sleeps/s and wake-up lateness", runTimers},
 }
 
 func usage() {
