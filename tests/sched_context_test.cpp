@@ -20,16 +20,7 @@ using goro::context_error;
 
 using goro::test::procs;
 
-std::size_t queued_timers() {
-  auto* s = goro::detail::sched();
-  std::size_t n = 0;
-  for (int i = 0; i < s->gomaxprocs.load(); ++i) {
-    auto* p = s->all_p[i].load();
-    goro::detail::short_lock_guard lk(p->timers.lock);
-    n += p->timers.heap.size();
-  }
-  return n;
-}
+using goro::test::queued_timers;
 
 TEST(Context, ADeadlineNeedsARunningRuntime) {
   EXPECT_THROW((void)context::background().with_timeout(1s), std::logic_error);

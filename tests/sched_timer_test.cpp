@@ -31,17 +31,7 @@ constexpr int kManySleepers = 20'000;
 constexpr int kManySleepers = 100'000;
 #endif
 
-// Timers still queued on any P (for "leaves no timer behind").
-std::size_t queued_timers() {
-  auto* s = goro::detail::sched();
-  std::size_t n = 0;
-  for (int i = 0; i < s->gomaxprocs.load(); ++i) {
-    auto* p = s->all_p[i].load();
-    goro::detail::short_lock_guard lk(p->timers.lock);
-    n += p->timers.heap.size();
-  }
-  return n;
-}
+using goro::test::queued_timers;
 
 TEST(TimerHeap, PopsInDeadlineOrderAndRemovesFromAnywhere) {
   std::mt19937_64 rng(7);

@@ -5,13 +5,28 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <mutex>
 
 #include "core/spin_lock.hpp"
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/scheduler.hpp"
 #include "sched/runtime_options.hpp"
 
 namespace goro::test {
+
+/// Timers still queued on any P of the running runtime (for "leaves no
+/// timer behind").
+inline std::size_t queued_timers() {
+  auto* s = detail::sched();
+  std::size_t n = 0;
+  for (int i = 0; i < s->gomaxprocs.load(); ++i) {
+    auto* p = s->all_p[i].load();
+    detail::short_lock_guard lk(p->timers.lock);
+    n += p->timers.heap.size();
+  }
+  return n;
+}
 
 /// Options for a runtime with exactly `n` Ps, deaf to GORO_* variables so
 /// the caller's environment cannot change a test.
