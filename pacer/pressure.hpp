@@ -21,7 +21,11 @@
 //                 there is no limit: clearly not limit-bound. Between the two
 //                 neither fact holds (a 10% band against flapping where the
 //                 two goals cross).
-//   fill          live after the collection / the goal it collected for.
+//   fill          live after the collection / the goal it collected for;
+//                 when limit_bound, the limit goal without its overage term
+//                 (heap_goal::limit_goal_settled: what the limit leaves the
+//                 heap once free pages are released), so a goal squeezed by
+//                 transient overage does not read as a full heap.
 //   limited       the limiter refused this collection at least once before
 //                 admitting it (GC CPU was at the cap over the last second).
 //   gc_share      this cycle's GC CPU / (GC + mutator CPU since the previous
