@@ -13,7 +13,8 @@ namespace goro::heap {
 
 /// Installs the policy that decides when to collect and returns the previous
 /// one. Never null: passing null throws std::invalid_argument. The default is
-/// pacer_policy (heap/pacer_policy.hpp), configured by heap/gc_settings.hpp. Thread-safe; takes effect at the next check.
+/// pacer_policy (heap/pacer_policy.hpp), configured by heap/gc_settings.hpp. Thread-safe; takes
+/// effect at the next check.
 std::unique_ptr<collection_policy> set_collection_policy(std::unique_ptr<collection_policy> p);
 
 /// A fresh observation, as a policy would be given it (sampling the GC heap
@@ -35,9 +36,12 @@ namespace detail {
 /// thread attachment calls it when a thread detaches).
 void flush_allocation_count() noexcept;
 
-/// Bookkeeping fed by the other heap files (atomic counters).
-void add_stack_bytes(int64_t delta) noexcept;
-uint64_t stack_bytes() noexcept;
+/// Resident bytes of the attached threads' stacks (thread_attachment.cpp;
+/// measured at most every 10 ms).
+uint64_t attached_stack_bytes() noexcept;
+inline uint64_t stack_bytes() noexcept {
+  return attached_stack_bytes();
+}
 
 }  // namespace detail
 }  // namespace goro::heap

@@ -34,6 +34,12 @@ heap_stats read_heap_stats() {
   s.frames_bytes = o.frames_bytes;
   s.mimalloc_bytes = o.internal_bytes;
   s.thread_stack_bytes = o.stack_bytes;
+  s.collector_metadata_bytes = o.metadata_bytes;
+  const heap::detail::pacer_view v = heap::detail::read_pacer_view();
+  s.heap_goal_bytes = v.goal;
+  s.gc_limiter_engaged = v.limiter_engaged;
+  s.gc_limiter_engagements = v.limiter_engagements;
+  s.gc_limiter_last_engaged_cycle = v.limiter_last_engaged_cycle;
   s.next_trigger_bytes = heap::current_trigger();
   s.gc_cpu_ns = o.gc_cpu_ns;
   s.gc_percent = heap::detail::gc_percent_setting();

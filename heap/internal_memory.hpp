@@ -24,7 +24,9 @@ void* internal_alloc(std::size_t n);
 void internal_free(void* p) noexcept;
 
 /// Bytes of runtime-internal memory committed now (mimalloc's committed
-/// bytes, or glibc malloc's arena and mmap bytes without mimalloc).
+/// bytes, less the never-touched part of the main thread's eagerly
+/// committed first segment, see internal_memory.cpp; or glibc malloc's
+/// arena and mmap bytes without mimalloc).
 uint64_t internal_bytes() noexcept;
 
 /// A standard allocator over internal_alloc for containers of metadata.
