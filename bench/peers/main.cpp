@@ -31,6 +31,8 @@ constexpr workload kWorkloads[] = {
     {"pingpong", "two tasks bounce a message M times (buf=0 unbuffered, >0 buffered)",
      run_pingpong},
     {"chain", "chain of N tasks passing a token R rounds", run_chain},
+    {"gcbench-limit", "live set + fixed-rate churn under gc_percent / the memory limit, timeline",
+     run_gcbench_limit},
     {"calib", "not a peer workload: measures available parallel CPU (speedup over 1 task)",
      run_calib},
 };

@@ -126,6 +126,8 @@ std::string run_report::json() const {
     o += ':';
     if (const int64_t* i = std::get_if<int64_t>(&v))
       append_number(o, *i);
+    else if (const double* d = std::get_if<double>(&v))
+      append_number(o, *d);
     else
       append_string(o, std::get<std::string>(v));
   }

@@ -42,5 +42,6 @@ void run_yield(const args_t& args);
 void run_pingpong(const args_t& args);
 void run_chain(const args_t& args);
 void run_calib(const args_t& args);
+void run_gcbench_limit(const args_t& args);
 
 }  // namespace goro_peers
