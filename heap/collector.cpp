@@ -227,15 +227,26 @@ uint64_t retrigger_locked(const heap_observation& o) {
 
 // Between collections: refresh the samples and the trigger, unless another
 // thread is already doing so.
+void relieve_over_room();
+
 void recheck() {
-  std::unique_lock lk(policy_mu, std::try_to_lock);
-  if (!lk.owns_lock()) return;
-  if (g.allocated_total.load(std::memory_order_relaxed) <
-      g.next_recheck.load(std::memory_order_relaxed))
-    return;  // another thread just did it
-  sample_gc_heap();
-  g.internal.store(internal_bytes(), std::memory_order_relaxed);  // non-heap, at every check
-  retrigger_locked(observation_from_samples());
+  bool over_room = false;
+  {
+    std::unique_lock lk(policy_mu, std::try_to_lock);
+    if (!lk.owns_lock()) return;
+    if (g.allocated_total.load(std::memory_order_relaxed) <
+        g.next_recheck.load(std::memory_order_relaxed))
+      return;  // another thread just did it
+    sample_gc_heap();
+    g.internal.store(internal_bytes(), std::memory_order_relaxed);  // non-heap, at every check
+    const heap_observation o = observation_from_samples();
+    retrigger_locked(o);
+    // The cap bounds growth of the address space only; unmapped blocks
+    // inside it are remapped without asking. See "Holding a memory limit".
+    const uint64_t cap = g.cap.load(std::memory_order_relaxed);
+    over_room = cap != 0 && o.heap_mapped_bytes > cap;
+  }
+  if (over_room) relieve_over_room();
 }
 
 // Runs one collection; caller holds collect_mu.
@@ -298,6 +309,32 @@ void collect_locked(collection_reason why) {
     release_cycles_left = 2;
 
   notify_finalizers_if_ready();
+}
+
+// More heap is mapped than the cap allows (released blocks were remapped):
+// a limit-driven collection that also unmaps, if the limiter admits it.
+void relieve_over_room() {
+  bool collected = false;
+  {
+    std::unique_lock lk(collect_mu, std::try_to_lock);
+    if (!lk.owns_lock()) return;  // a collection is running
+    bool collect_now = false;
+    {
+      std::lock_guard plk(policy_mu);
+      sample_gc_heap();
+      g.internal.store(internal_bytes(), std::memory_order_relaxed);
+      const heap_observation o = observation_from_samples();
+      const uint64_t cap = g.cap.load(std::memory_order_relaxed);
+      if (cap == 0 || o.heap_mapped_bytes <= cap || o.heap_free_bytes == 0) return;
+      collect_now = policy_slot()->collect_when_full(o);
+    }
+    if (collect_now) {
+      release_cycles_left = std::max(release_cycles_left, 2);
+      collect_locked(collection_reason::trigger);
+      collected = true;
+    }
+  }
+  if (collected) detail::deliver_staged_news();
 }
 
 // The heap reached the trigger: ask the policy again with fresh samples (the
