@@ -37,6 +37,35 @@
 // before the previous collection (boehm-probe.md section 1), so one is not
 // enough. Released bytes are Boehm's unmapped bytes.
 //
+// Holding a memory limit. The pacer's trigger compares the heap *estimate*
+// (live blocks + bytes allocated since) with a goal below the limit, but
+// the limit bounds what is *mapped*, and with automatic collection off
+// Boehm maps more whenever an allocation finds no free block of its size,
+// whatever the trigger says: partly-used blocks serve only their own size
+// class (reference/boehm-probe.md section 10: heap 2-4x live + trigger with
+// mixed sizes), blacklisted blocks are skipped, and each expansion takes
+// up to heapsize / GC_free_space_divisor at once (MAXHINCR, 16 MiB, per
+// step). Measured before this: peaks of limit + 30-100% with the trigger
+// never reached. So the driver also caps Boehm's heap: GC_set_max_heap_size
+// gets the room the policy computes (pacer_policy: limit - runtime malloc -
+// stacks - collector metadata - a margin), refreshed at every check. An
+// allocation that would expand past it fails inside Boehm and reaches the
+// out-of-memory hook (out_of_memory.cpp), which calls make_room(): the
+// pacer decides, as for a trigger, whether a limit-driven collection may
+// run now (the GC CPU limiter may say no); if yes the driver collects and
+// the allocation retries, if no (or the collection freed nothing usable)
+// the cap is raised a step (1/32 of the heap, at least 1 MiB) and the
+// allocation retries: the limit stays soft, as GOMEMLIMIT is. A raised cap
+// falls back to the room at the next collection. GC_set_max_heap_size alone
+// is not a soft limit: without the hook Boehm returns null at the cap
+// (boehm-probe.md section 2).
+//   The cap bounds the heap's address space, which includes blocks already
+// returned to the OS; Boehm remaps those without expanding. After a spike
+// or a lowered limit the address space can exceed the room, so every
+// recheck also compares what is mapped with the cap, and when over it runs
+// a limit-driven collection that unmaps (relieve_over_room), again only if
+// the limiter admits it.
+//
 // Rejected: a pacer thread polling GC_get_bytes_since_gc (the probe's
 // section 2 did this): it costs a thread and a wake-up per poll, reacts a
 // poll period late, and that getter is unsynchronised. Collecting on the
