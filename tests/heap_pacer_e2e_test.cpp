@@ -223,7 +223,7 @@ void lower_the_limit() {
   goro::set_memory_limit(static_cast<int64_t>(high));
   set_live_bytes(96 * kMiB);  // gc_percent 100 would allow ~190 MiB: the limit binds
   peak_sampler s;
-  churn(2 * high / kChurnScale, s);  // settle at the high limit
+  churn(2 * high, s);  // settle at the high limit (not scaled: it must get there)
   const goro::heap_stats before = goro::read_heap_stats();
   ASSERT_GT(before.managed_bytes(), low + kSlack) << "the high limit let the heap grow";
 
@@ -270,15 +270,14 @@ void limit_only() {
   EXPECT_EQ(s1.collections, s0.collections) << "no collection while the limit is far";
   // Past it: the limit alone drives collections, each after about
   // (limit - live - other memory) of allocation.
-  churn(4 * limit / kChurnScale, s);
+  churn(4 * limit, s);  // not scaled: it must pass the limit several times
   const goro::heap_stats s2 = goro::read_heap_stats();
   const uint64_t n = s2.collections - s1.collections;
   std::printf("gc_percent off, limit %s: %llu collections for %s churned, peak %s, goal %s\n",
-              mib(limit).c_str(), static_cast<unsigned long long>(n),
-              mib(4 * limit / kChurnScale).c_str(), mib(s.peak()).c_str(),
-              mib(s2.heap_goal_bytes).c_str());
-  EXPECT_GE(n, 1u);
-  EXPECT_LE(n, 4 * limit / kChurnScale / (limit / 4) + 2) << "collections are limit-spaced";
+              mib(limit).c_str(), static_cast<unsigned long long>(n), mib(4 * limit).c_str(),
+              mib(s.peak()).c_str(), mib(s2.heap_goal_bytes).c_str());
+  EXPECT_GE(n, 3u);
+  EXPECT_LE(n, 4 * limit / (limit / 4) + 2) << "collections are limit-spaced";
   EXPECT_LE(s.peak(), limit + kSlack);
   EXPECT_GT(s2.heap_goal_bytes, limit / 2) << "the goal is the limit's, not a ratio's";
   // Without the limit nothing collects at all.
