@@ -47,10 +47,10 @@ void* GC_CALLBACK on_out_of_memory(std::size_t n) {
   void* p = nullptr;
   // The heap cap (the memory limit's room) first: the driver collects or
   // raises the cap, a few times if other threads take the room meanwhile.
-  bool raised = false;
+  // The first round may collect; later rounds (the collection did not free
+  // a fit, or other threads took the room first) raise the cap.
   for (int attempt = 0; attempt < 4 && p == nullptr; ++attempt) {
-    if (!make_room(n, raised)) break;
-    raised = attempt > 0;  // the second round onwards raises for sure
+    if (!make_room(n, attempt > 0)) break;
     p = retry(n);
   }
   if (p == nullptr) {
