@@ -92,7 +92,9 @@ double pacer::pause_charge_cpus(int64_t now) const noexcept {
   if (last_end_ns_ != INT64_MIN && now > last_end_ns_)
     mutator_rate =
         static_cast<double>(mutator_since_cycle_) / static_cast<double>(now - last_end_ns_);
-  return std::clamp(std::max(mutator_rate, last_pause_cpus_), 0.0, procs);
+  // Before any mutator history (the first collection), the measured rate.
+  if (last_end_ns_ == INT64_MIN) return std::clamp(last_pause_cpus_, 0.0, procs);
+  return std::clamp(mutator_rate, 0.0, procs);
 }
 
 decision pacer::check(const check_sample& s) noexcept {

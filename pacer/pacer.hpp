@@ -46,19 +46,21 @@
 //    thread CPU errs the other way: with one marker getting a core, a
 //    busy mutator loses procs × pause but GC is charged 1 × pause, so the
 //    wall time the mutator is stopped can pass 55%.
-//    So a pause is charged at the larger of two rates, in CPUs, at most
-//    procs: the CPU the collecting threads used during it
-//    (c.gc_cpu_in_pause_ns / pause) and the mutator's CPU rate since the
-//    previous collection (what stopping it took away; idle Ps lose nothing,
-//    as Go's idle mark workers are free). A busy mutator on free cores gets
-//    Go's procs × pause; a saturated spiral gets its wall-time share (both
-//    sides see the same CPUs); an idle-heavy service is charged what GC
-//    really used. Without the measurement (c.gc_cpu_in_pause_ns < 0, e.g.
-//    the simulations) it is Go's procs × pause. Admission predicts the
-//    charge with the mutator's rate since the last collection and the last
-//    pause's measured rate. c.gc_cpu_outside_pause_ns adds GC work done with
-//    the world running (eager reclaim, unmapping), if the driver measures
-//    it.
+//    So a pause is charged at the mutator's CPU rate since the previous
+//    collection, in CPUs, at most procs: what stopping the mutator took
+//    away from it. Marking on CPUs the mutator would have left idle costs it
+//    nothing, as Go's idle mark workers are free (a first version charged
+//    max(mutator rate, GC threads' measured rate) and a paced service at
+//    10% CPU with parallel markers on idle cores had the limiter refusing
+//    at a 13% pause share, 64 MiB limit, peak 1.18x). A busy mutator on free
+//    cores gets Go's procs × pause; a saturated spiral its wall-time share
+//    (both sides see the same CPUs). The first collection, with no mutator
+//    history, is charged the collecting threads' measured rate
+//    (c.gc_cpu_in_pause_ns / pause). Without that measurement (< 0, e.g.
+//    the simulations) every pause is Go's procs × pause. Admission predicts
+//    the charge with the mutator's rate since the last collection.
+//    c.gc_cpu_outside_pause_ns adds GC work done with the world running
+//    (eager reclaim, unmapping), if the driver measures it.
 //  * Settings (set_gc_percent, set_memory_limit, set_procs) may change at any
 //    time; the goal and trigger are recomputed from them at every check, so a
 //    change takes effect at the next check, not the next cycle. non_heap is
