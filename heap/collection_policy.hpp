@@ -36,10 +36,14 @@ struct heap_observation {
   uint64_t released_bytes = 0;     ///< GC heap returned to the OS (unmapped)
   uint64_t frames_bytes = 0;       ///< coroutine frames held by the frame pool
   uint64_t internal_bytes = 0;     ///< runtime-internal (mimalloc/malloc) memory
-  uint64_t stack_bytes = 0;        ///< stacks of attached threads (reserved)
-  uint64_t collections = 0;        ///< completed collections so far
-  int64_t last_pause_ns = 0;       ///< stop-the-world time of the last one
-  int64_t total_pause_ns = 0;      ///< sum over all collections
+  /// The collector's own bookkeeping outside the heap (block headers, mark
+  /// bits, mark stacks, the block index): what Boehm obtained from the OS
+  /// beyond its heap.
+  uint64_t metadata_bytes = 0;
+  uint64_t stack_bytes = 0;    ///< stacks of attached threads (resident pages)
+  uint64_t collections = 0;    ///< completed collections so far
+  int64_t last_pause_ns = 0;   ///< stop-the-world time of the last one
+  int64_t total_pause_ns = 0;  ///< sum over all collections
   /// Process CPU time (all threads, CLOCK_PROCESS_CPUTIME_ID) when observed.
   int64_t process_cpu_ns = 0;
   /// Process CPU spent inside driver collections so far (summed deltas of
@@ -55,7 +59,15 @@ struct heap_observation {
   uint64_t heap_live_estimate() const noexcept { return live_bytes + allocated_since_gc; }
   /// Memory goro has mapped that is neither heap objects nor heap free space
   /// (the memory-limit goal subtracts this).
-  uint64_t non_heap_bytes() const noexcept { return frames_bytes + internal_bytes + stack_bytes; }
+  uint64_t non_heap_bytes() const noexcept {
+    return frames_bytes + internal_bytes + stack_bytes + metadata_bytes;
+  }
+  /// Everything goro has mapped and not released: GC heap mapped (frames
+  /// included) + collector metadata + runtime malloc + thread stacks. What
+  /// the memory limit bounds (Go's /memory/classes/total minus released).
+  uint64_t managed_bytes() const noexcept {
+    return heap_mapped_bytes + metadata_bytes + internal_bytes + stack_bytes;
+  }
 };
 
 /// Why a collection ran.
@@ -105,6 +117,16 @@ class collection_policy {
     if (trigger == never) return never;
     return trigger / 2 * 5 + (uint64_t{8} << 20);
   }
+
+  /// How large the GC heap's address space may grow before the driver must
+  /// be asked (heap cap, see collector.cpp "Holding a memory limit"); `never`:
+  /// no cap. Asked with the trigger.
+  virtual uint64_t heap_room(const heap_observation&) { return never; }
+
+  /// The heap has reached its room and an allocation needs more: true to
+  /// collect now, false to let the heap grow past the room instead (the
+  /// driver then raises the cap a step).
+  virtual bool collect_when_full(const heap_observation&) { return true; }
 };
 
 /// GOGC: the next collection starts when the heap has grown by gc_percent% of

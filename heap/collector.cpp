@@ -37,6 +37,35 @@
 // before the previous collection (boehm-probe.md section 1), so one is not
 // enough. Released bytes are Boehm's unmapped bytes.
 //
+// Holding a memory limit. The pacer's trigger compares the heap *estimate*
+// (live blocks + bytes allocated since) with a goal below the limit, but
+// the limit bounds what is *mapped*, and with automatic collection off
+// Boehm maps more whenever an allocation finds no free block of its size,
+// whatever the trigger says: partly-used blocks serve only their own size
+// class (reference/boehm-probe.md section 10: heap 2-4x live + trigger with
+// mixed sizes), blacklisted blocks are skipped, and each expansion takes
+// up to heapsize / GC_free_space_divisor at once (MAXHINCR, 16 MiB, per
+// step). Measured before this: peaks of limit + 30-100% with the trigger
+// never reached. So the driver also caps Boehm's heap: GC_set_max_heap_size
+// gets the room the policy computes (pacer_policy: limit - runtime malloc -
+// stacks - collector metadata - a margin), refreshed at every check. An
+// allocation that would expand past it fails inside Boehm and reaches the
+// out-of-memory hook (out_of_memory.cpp), which calls make_room(): the
+// pacer decides, as for a trigger, whether a limit-driven collection may
+// run now (the GC CPU limiter may say no); if yes the driver collects and
+// the allocation retries, if no (or the collection freed nothing usable)
+// the cap is raised a step (1/32 of the heap, at least 1 MiB) and the
+// allocation retries: the limit stays soft, as GOMEMLIMIT is. A raised cap
+// falls back to the room at the next collection. GC_set_max_heap_size alone
+// is not a soft limit: without the hook Boehm returns null at the cap
+// (boehm-probe.md section 2).
+//   The cap bounds the heap's address space, which includes blocks already
+// returned to the OS; Boehm remaps those without expanding. After a spike
+// or a lowered limit the address space can exceed the room, so every
+// recheck also compares what is mapped with the cap, and when over it runs
+// a limit-driven collection that unmaps (relieve_over_room), again only if
+// the limiter admits it.
+//
 // Rejected: a pacer thread polling GC_get_bytes_since_gc (the probe's
 // section 2 did this): it costs a thread and a wake-up per poll, reacts a
 // poll period late, and that getter is unsynchronised. Collecting on the
@@ -121,7 +150,13 @@ struct driver_shared {
   std::atomic<uint64_t> free{0};
   std::atomic<uint64_t> released{0};
   std::atomic<uint64_t> internal{0};
-  std::atomic<int64_t> stacks{0};  // atomic: attach/detach add and subtract
+  std::atomic<uint64_t> metadata{0};
+  std::atomic<uint64_t> heapsize{0};  // Boehm's heap address space, unmapped part included
+  // The heap cap in force (GC_set_max_heap_size; 0: none) and how far the
+  // out-of-memory path raised it above the policy's room since the last
+  // collection. Written under policy_mu.
+  std::atomic<uint64_t> cap{0};
+  std::atomic<uint64_t> raised_cap{0};
   // Process CPU spent inside driver collections. Written under collect_mu.
   std::atomic<int64_t> gc_cpu{0};
 };
@@ -148,12 +183,22 @@ uint64_t heap_estimate() noexcept {
   return g.live.load(std::memory_order_relaxed) + static_cast<uint64_t>(allocated_since_gc());
 }
 
+// One read of Boehm's counters under its lock. heapsize_full and
+// free_bytes_full include the unmapped blocks; obtained_from_os counts the
+// heap (unmapped part included) plus the collector's own metadata.
 void sample_gc_heap() noexcept {
-  GC_word mapped = 0, free = 0, unmapped = 0;
-  GC_get_heap_usage_safe(&mapped, &free, &unmapped, nullptr, nullptr);
-  g.mapped.store(mapped, std::memory_order_relaxed);
-  g.free.store(free, std::memory_order_relaxed);
+  GC_prof_stats_s st{};
+  GC_get_prof_stats(&st, sizeof st);
+  const uint64_t unmapped = st.unmapped_bytes;
+  g.mapped.store(st.heapsize_full - unmapped, std::memory_order_relaxed);
+  g.free.store(st.free_bytes_full > unmapped ? st.free_bytes_full - unmapped : 0,
+               std::memory_order_relaxed);
   g.released.store(unmapped, std::memory_order_relaxed);
+  g.heapsize.store(st.heapsize_full, std::memory_order_relaxed);
+  g.metadata.store(st.obtained_from_os_bytes > st.heapsize_full
+                       ? st.obtained_from_os_bytes - st.heapsize_full
+                       : 0,
+                   std::memory_order_relaxed);
 }
 
 // CPU time of the whole process (every thread), ns. A syscall-free vDSO read
@@ -175,6 +220,7 @@ heap_observation observation_from_samples() noexcept {
   o.released_bytes = g.released.load(std::memory_order_relaxed);
   o.frames_bytes = detail::frames_bytes();
   o.internal_bytes = g.internal.load(std::memory_order_relaxed);
+  o.metadata_bytes = g.metadata.load(std::memory_order_relaxed);
   o.stack_bytes = detail::stack_bytes();
   o.collections = p.collections;
   o.last_pause_ns = p.last_pause_ns;
@@ -184,8 +230,23 @@ heap_observation observation_from_samples() noexcept {
   return o;
 }
 
-// Asks the policy for the trigger; caller holds policy_mu.
+// Sets Boehm's heap cap to the policy's room (or what the out-of-memory
+// path raised it to since the last collection, if more); caller holds
+// policy_mu.
+void apply_cap_locked(const heap_observation& o) {
+  const uint64_t room = policy_slot()->heap_room(o);
+  const uint64_t cap = room == collection_policy::never
+                           ? 0
+                           : std::max(room, g.raised_cap.load(std::memory_order_relaxed));
+  if (cap != g.cap.load(std::memory_order_relaxed)) {
+    g.cap.store(cap, std::memory_order_relaxed);
+    GC_set_max_heap_size(static_cast<GC_word>(cap));
+  }
+}
+
+// Asks the policy for the trigger and the heap cap; caller holds policy_mu.
 uint64_t retrigger_locked(const heap_observation& o) {
+  apply_cap_locked(o);
   const uint64_t t = policy_slot()->trigger(o);
   g.trigger.store(t, std::memory_order_relaxed);
   g.next_recheck.store(g.allocated_total.load(std::memory_order_relaxed) + kRecheckBytes,
@@ -195,15 +256,26 @@ uint64_t retrigger_locked(const heap_observation& o) {
 
 // Between collections: refresh the samples and the trigger, unless another
 // thread is already doing so.
+void relieve_over_room();
+
 void recheck() {
-  std::unique_lock lk(policy_mu, std::try_to_lock);
-  if (!lk.owns_lock()) return;
-  if (g.allocated_total.load(std::memory_order_relaxed) <
-      g.next_recheck.load(std::memory_order_relaxed))
-    return;  // another thread just did it
-  sample_gc_heap();
-  g.internal.store(internal_bytes(), std::memory_order_relaxed);  // non-heap, at every check
-  retrigger_locked(observation_from_samples());
+  bool over_room = false;
+  {
+    std::unique_lock lk(policy_mu, std::try_to_lock);
+    if (!lk.owns_lock()) return;
+    if (g.allocated_total.load(std::memory_order_relaxed) <
+        g.next_recheck.load(std::memory_order_relaxed))
+      return;  // another thread just did it
+    sample_gc_heap();
+    g.internal.store(internal_bytes(), std::memory_order_relaxed);  // non-heap, at every check
+    const heap_observation o = observation_from_samples();
+    retrigger_locked(o);
+    // The cap bounds growth of the address space only; unmapped blocks
+    // inside it are remapped without asking. See "Holding a memory limit".
+    const uint64_t cap = g.cap.load(std::memory_order_relaxed);
+    over_room = cap != 0 && o.heap_mapped_bytes > cap;
+  }
+  if (over_room) relieve_over_room();
 }
 
 // Runs one collection; caller holds collect_mu.
@@ -251,6 +323,7 @@ void collect_locked(collection_reason why) {
   heap_observation o;
   {
     std::lock_guard lk(policy_mu);
+    g.raised_cap.store(0, std::memory_order_relaxed);  // a new cycle starts at the room
     r.after = observation_from_samples();
     policy_slot()->collected(r);
     o = observation_from_samples();
@@ -265,6 +338,32 @@ void collect_locked(collection_reason why) {
     release_cycles_left = 2;
 
   notify_finalizers_if_ready();
+}
+
+// More heap is mapped than the cap allows (released blocks were remapped):
+// a limit-driven collection that also unmaps, if the limiter admits it.
+void relieve_over_room() {
+  bool collected = false;
+  {
+    std::unique_lock lk(collect_mu, std::try_to_lock);
+    if (!lk.owns_lock()) return;  // a collection is running
+    bool collect_now = false;
+    {
+      std::lock_guard plk(policy_mu);
+      sample_gc_heap();
+      g.internal.store(internal_bytes(), std::memory_order_relaxed);
+      const heap_observation o = observation_from_samples();
+      const uint64_t cap = g.cap.load(std::memory_order_relaxed);
+      if (cap == 0 || o.heap_mapped_bytes <= cap || o.heap_free_bytes == 0) return;
+      collect_now = policy_slot()->collect_when_full(o);
+    }
+    if (collect_now) {
+      release_cycles_left = std::max(release_cycles_left, 2);
+      collect_locked(collection_reason::trigger);
+      collected = true;
+    }
+  }
+  if (collected) detail::deliver_staged_news();
 }
 
 // The heap reached the trigger: ask the policy again with fresh samples (the
@@ -329,6 +428,48 @@ void collect(collection_reason why) {
   detail::deliver_staged_news();
 }
 
+namespace detail {
+
+bool make_room(std::size_t request, bool must_grow) {
+  init();
+  flush_allocation_count();
+  const GC_word gc_before = GC_get_gc_no();
+  bool collected = false;
+  {
+    std::unique_lock lk(collect_mu);  // waits for a collection in progress
+    if (g.cap.load(std::memory_order_relaxed) == 0) return false;  // no cap: the OS refused
+    // Someone collected while this thread waited: retry against that.
+    if (!must_grow && GC_get_gc_no() != gc_before) return true;
+    bool collect_now = false;
+    {
+      std::lock_guard plk(policy_mu);
+      sample_gc_heap();
+      g.internal.store(internal_bytes(), std::memory_order_relaxed);
+      const heap_observation o = observation_from_samples();
+      if (!must_grow) collect_now = policy_slot()->collect_when_full(o);
+      if (!collect_now) {
+        // Let the heap pass its room by one step: what Boehm would expand
+        // by at most (MAXHINCR, 16 MiB) is too coarse near a limit, so a
+        // 32nd of the heap, at least 1 MiB, and always the request.
+        const uint64_t heap = g.heapsize.load(std::memory_order_relaxed);
+        const uint64_t need = (static_cast<uint64_t>(request) + 2 * kBlock) & ~uint64_t{kBlock - 1};
+        const uint64_t step = std::max({need, heap / 32, uint64_t{1} << 20});
+        const uint64_t base = std::max(g.cap.load(std::memory_order_relaxed), heap);
+        g.raised_cap.store(base + step, std::memory_order_relaxed);
+        apply_cap_locked(o);
+      }
+    }
+    if (collect_now) {
+      collect_locked(collection_reason::trigger);
+      collected = true;
+    }
+  }
+  if (collected) deliver_staged_news();
+  return true;
+}
+
+}  // namespace detail
+
 uint64_t current_trigger() noexcept {
   return g.trigger.load(std::memory_order_relaxed);
 }
@@ -385,15 +526,6 @@ void flush_allocation_count() noexcept {
   if (tl_pending == 0) return;
   g.allocated_total.fetch_add(tl_pending, std::memory_order_relaxed);
   tl_pending = 0;
-}
-
-void add_stack_bytes(int64_t delta) noexcept {
-  g.stacks.fetch_add(delta, std::memory_order_relaxed);
-}
-
-uint64_t stack_bytes() noexcept {
-  const int64_t s = g.stacks.load(std::memory_order_relaxed);
-  return s > 0 ? static_cast<uint64_t>(s) : 0;
 }
 
 }  // namespace detail

@@ -40,9 +40,12 @@ void flush_allocation_count() noexcept;
 /// refills) toward the trigger; may run a collection.
 void charge_allocation(int64_t bytes);
 
-/// Bookkeeping fed by the other heap files (atomic counters).
-void add_stack_bytes(int64_t delta) noexcept;
-uint64_t stack_bytes() noexcept;
+/// Resident bytes of the attached threads' stacks (thread_attachment.cpp;
+/// measured at most every 10 ms).
+uint64_t attached_stack_bytes() noexcept;
+inline uint64_t stack_bytes() noexcept {
+  return attached_stack_bytes();
+}
 
 }  // namespace detail
 }  // namespace goro::heap

@@ -37,11 +37,13 @@ heap_stats read_heap_stats() {
   s.frames_bytes = o.frames_bytes;
   s.mimalloc_bytes = heap::internal_bytes_in_use();
   s.process_malloc_bytes = o.internal_bytes;
-  GC_prof_stats_s ps{};
-  if (GC_get_prof_stats(&ps, sizeof ps) >= sizeof ps &&
-      ps.obtained_from_os_bytes > ps.heapsize_full)
-    s.gc_metadata_bytes = ps.obtained_from_os_bytes - ps.heapsize_full;
   s.thread_stack_bytes = o.stack_bytes;
+  s.collector_metadata_bytes = o.metadata_bytes;
+  const heap::detail::pacer_view v = heap::detail::read_pacer_view();
+  s.heap_goal_bytes = v.goal;
+  s.gc_limiter_engaged = v.limiter_engaged;
+  s.gc_limiter_engagements = v.limiter_engagements;
+  s.gc_limiter_last_engaged_cycle = v.limiter_last_engaged_cycle;
   s.next_trigger_bytes = heap::current_trigger();
   s.gc_cpu_ns = o.gc_cpu_ns;
   s.gc_percent = heap::detail::gc_percent_setting();

@@ -50,17 +50,28 @@ struct heap_stats {
   uint64_t mimalloc_bytes = 0;
   /// Everything the process's malloc has committed, goro's metadata and the
   /// program's own malloc/new alike (mimalloc replaces malloc process-wide,
-  /// so it cannot tell them apart). The memory limit counts this. Reads 0
+  /// so it cannot tell them apart), less the untouched part of mimalloc's
+  /// eagerly committed first segment. The memory limit counts this. Reads 0
   /// under ASan, whose malloc does not report through mallinfo2.
   uint64_t process_malloc_bytes = 0;
-  /// The collector's own bookkeeping outside the heap (block headers, mark
-  /// stack, root tables): Boehm's bytes obtained from the OS minus its heap.
-  uint64_t gc_metadata_bytes = 0;
-  /// Stacks of threads attached to the runtime (reserved size): workers, the
-  /// finalizer thread, and any thread the program attached. Not counted:
-  /// the monitor thread and Boehm's parallel-mark helper threads, which
-  /// goro does not start itself (one default-size stack each).
+  /// Stacks of threads attached to the runtime: their resident pages (the
+  /// reservation, 8 MiB each by default, is mostly never touched). Not
+  /// counted: the monitor thread and Boehm's parallel-mark helper threads,
+  /// which goro does not start itself.
   uint64_t thread_stack_bytes = 0;
+  /// The collector's own bookkeeping outside the heap: block headers, mark
+  /// bits and stacks, the block index (what Boehm obtained from the OS
+  /// beyond its heap; it never returns it).
+  uint64_t collector_metadata_bytes = 0;
+  /// The heap goal the pacer computed at its last check (UINT64_MAX: none).
+  uint64_t heap_goal_bytes = UINT64_MAX;
+  /// Whether the GC CPU limiter refused the last collection the pacer wanted
+  /// (it is holding collections back), how many times it started doing so,
+  /// and the collection count when it last did (Go's
+  /// /gc/limiter/last-enabled:gc-cycle; 0: never).
+  bool gc_limiter_engaged = false;
+  uint64_t gc_limiter_engagements = 0;
+  uint64_t gc_limiter_last_engaged_cycle = 0;
   /// The heap size at which the driver will start the next collection
   /// (UINT64_MAX: none, e.g. gc_percent off and no limit, or the GC CPU
   /// limiter deferring collections until the next check).
@@ -74,6 +85,16 @@ struct heap_stats {
   /// state transitions there have been (heap/gc_pressure.hpp).
   pacer::pressure_state gc_pressure = pacer::pressure_state::normal;
   uint64_t gc_pressure_transitions = 0;
+
+  /// Everything goro has mapped and not returned to the OS: the GC heap
+  /// mapped (frames included), collector metadata, the process's malloc
+  /// (goro's metadata is part of it) and thread stacks. The quantity the
+  /// memory limit bounds, goro's counterpart of Go's /memory/classes/total
+  /// minus heap/released.
+  uint64_t managed_bytes() const noexcept {
+    return heap_mapped_bytes + collector_metadata_bytes + process_malloc_bytes +
+           thread_stack_bytes;
+  }
 };
 
 /// Reads the statistics without stopping the world (takes Boehm's

@@ -32,8 +32,10 @@ void internal_free(void* p) noexcept;
 uint64_t internal_bytes_in_use() noexcept;
 
 /// Bytes the process's malloc has committed now, goro's and the program's
-/// (mimalloc's committed bytes, or glibc malloc's arena and mmap bytes
-/// without mimalloc). The memory-limit policy counts this as non-heap.
+/// (mimalloc's committed bytes, less the never-touched part of the main
+/// thread's eagerly committed first segment, see internal_memory.cpp; or
+/// glibc malloc's arena and mmap bytes without mimalloc). The memory-limit
+/// policy counts this as non-heap.
 uint64_t process_malloc_bytes() noexcept;
 
 /// Same as process_malloc_bytes (the name the collector's observation uses).

@@ -37,11 +37,28 @@ namespace {
 constinit thread_local retry_kind tl_retry_kind = retry_kind::normal;  // owner thread
 constinit thread_local bool tl_in_hook = false;                        // owner thread
 
+void* retry(std::size_t n) {
+  return tl_retry_kind == retry_kind::uncollectable ? GC_MALLOC_UNCOLLECTABLE(n) : GC_MALLOC(n);
+}
+
 void* GC_CALLBACK on_out_of_memory(std::size_t n) {
   if (tl_in_hook || collecting_on_this_thread()) return nullptr;  // nested: let the outer call die
   tl_in_hook = true;
-  collect(collection_reason::out_of_memory);
-  void* p = tl_retry_kind == retry_kind::uncollectable ? GC_MALLOC_UNCOLLECTABLE(n) : GC_MALLOC(n);
+  void* p = nullptr;
+  // The heap cap (the memory limit's room) first: the driver collects or
+  // raises the cap, a few times if other threads take the room meanwhile.
+  // The first round may collect; later rounds (the collection did not free
+  // a fit, or other threads took the room first) raise the cap.
+  for (int attempt = 0; attempt < 4 && p == nullptr; ++attempt) {
+    if (!make_room(n, attempt > 0)) break;
+    p = retry(n);
+  }
+  if (p == nullptr) {
+    // No cap in the way: the OS refused. Collect once and retry, as before
+    // the cap existed.
+    collect(collection_reason::out_of_memory);
+    p = retry(n);
+  }
   tl_in_hook = false;
   if (p == nullptr) die_out_of_memory(n);
   return p;

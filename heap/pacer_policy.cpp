@@ -7,7 +7,8 @@
 //   heap_free  = GC heap mapped - frames - heap_alloc (never below 0: the
 //                estimate counts reused free slots, so it can exceed what is
 //                mapped; memory_sample::total() then errs high, i.e. safe)
-//   non_heap   = frames + runtime malloc (mimalloc commit) + thread stacks,
+//   non_heap   = frames + runtime malloc (mimalloc commit) + thread stacks
+//                + the collector's metadata,
 //                re-read at every check, as DESIGN.md asks
 //   mutator CPU = process CPU - process CPU spent inside collections
 //   a collection = [start_ns, end_ns] of the driver's GC_gcollect call, whole
@@ -31,6 +32,7 @@
 #include "heap/pacer_policy.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "heap/detail/gc_knobs.hpp"
@@ -41,6 +43,16 @@ namespace {
 constexpr uint64_t mb(uint64_t bytes) noexcept {
   return bytes >> 20;
 }
+
+// The published pacer_view (detail/gc_knobs.hpp). Written under the
+// driver's policy lock, read anywhere.
+struct published_view {
+  std::atomic<uint64_t> goal{UINT64_MAX};
+  std::atomic<bool> engaged{false};
+  std::atomic<uint64_t> engagements{0};
+  std::atomic<uint64_t> last_engaged_cycle{0};
+};
+published_view g_view;
 
 const char* reason_name(const collection_record& r, const pacer::cycle_report& rep) noexcept {
   switch (r.reason) {
@@ -57,6 +69,28 @@ const char* reason_name(const collection_record& r, const pacer::cycle_report& r
 }
 
 }  // namespace
+
+namespace detail {
+pacer_view read_pacer_view() noexcept {
+  pacer_view v;
+  v.goal = g_view.goal.load(std::memory_order_relaxed);
+  v.limiter_engaged = g_view.engaged.load(std::memory_order_relaxed);
+  v.limiter_engagements = g_view.engagements.load(std::memory_order_relaxed);
+  v.limiter_last_engaged_cycle = g_view.last_engaged_cycle.load(std::memory_order_relaxed);
+  return v;
+}
+}  // namespace detail
+
+void pacer_policy::publish() noexcept {
+  const pacer::limiter& l = pacer_.gc_limiter();
+  g_view.goal.store(pacer_.last_goal().bytes, std::memory_order_relaxed);
+  g_view.engaged.store(l.engaged(), std::memory_order_relaxed);
+  if (l.engagements() != g_view.engagements.load(std::memory_order_relaxed)) {
+    // Go's /gc/limiter/last-enabled:gc-cycle: the cycle it was enabled in.
+    g_view.last_engaged_cycle.store(pacer_.cycles() + 1, std::memory_order_relaxed);
+    g_view.engagements.store(l.engagements(), std::memory_order_relaxed);
+  }
+}
 
 pacer::memory_sample memory_sample_of(const heap_observation& o) noexcept {
   pacer::memory_sample m;
@@ -84,6 +118,7 @@ uint64_t pacer_policy::trigger(const heap_observation& now) {
   sync_settings();
   const pacer::memory_sample m = memory_sample_of(now);
   last_ = pacer_.check({now.now_ns, m, now.mutator_cpu_ns()});
+  publish();
   if (last_.collect) {
     admit_heap_ = m.heap_alloc;
     return std::min(last_.trigger, m.heap_alloc);
@@ -104,8 +139,10 @@ void pacer_policy::collected(const collection_record& r) {
   c.live = r.live_after;
   c.roots = r.roots_bytes;
   c.memory_after = memory_sample_of(r.after);
+  c.gc_cpu_in_pause_ns = r.cpu_ns;
   c.forced = r.reason != collection_reason::trigger;
   const pacer::cycle_report rep = pacer_.end_cycle(c);
+  publish();
 
   const uint64_t transitions = pacer_.classifier().transitions();
   detail::publish_pressure_state(pacer_.state(), transitions);
@@ -130,6 +167,30 @@ uint64_t pacer_policy::retained_heap(const heap_observation& now, uint64_t trigg
   const uint64_t in_use =
       now.heap_mapped_bytes > now.heap_free_bytes ? now.heap_mapped_bytes - now.heap_free_bytes : 0;
   return std::min(base, std::max(room, in_use));
+}
+
+// The heap cap (collector.cpp, "Holding a memory limit"): the GC heap's
+// address space may take what the limit leaves after the other memory goro
+// has mapped (runtime malloc, stacks, collector metadata), less a margin of
+// 1/64 of the limit (at least 1 MiB) for that other memory growing between
+// two checks. Frames are heap blocks, so they are inside the room.
+uint64_t pacer_policy::heap_room(const heap_observation& now) {
+  const int64_t limit = pacer_.memory_limit();
+  if (limit == pacer::no_limit) return never;
+  const uint64_t l = static_cast<uint64_t>(limit);
+  const uint64_t other = now.internal_bytes + now.stack_bytes + now.metadata_bytes +
+                         std::max<uint64_t>(l / 64, uint64_t{1} << 20);
+  // Never 0: Boehm reads a zero cap as "no cap". One block is a cap that
+  // every expansion hits.
+  return l > other + 4096 ? l - other : 4096;
+}
+
+bool pacer_policy::collect_when_full(const heap_observation& now) {
+  sync_settings();
+  last_ = pacer_.check_heap_full({now.now_ns, memory_sample_of(now), now.mutator_cpu_ns()});
+  publish();
+  if (last_.collect) admit_heap_ = memory_sample_of(now).heap_alloc;
+  return last_.collect;
 }
 
 // gctrace (GORO_DEBUG=gctrace=1): one line per collection, Go's shape with

@@ -20,6 +20,8 @@ class pacer_policy final : public collection_policy {
   uint64_t trigger(const heap_observation& now) override;
   void collected(const collection_record& r) override;
   uint64_t retained_heap(const heap_observation& now, uint64_t trigger) override;
+  uint64_t heap_room(const heap_observation& now) override;
+  bool collect_when_full(const heap_observation& now) override;
 
   /// The model, for tests and metrics.
   const pacer::pacer& model() const noexcept { return pacer_; }
@@ -28,6 +30,7 @@ class pacer_policy final : public collection_policy {
 
  private:
   void sync_settings() noexcept;
+  void publish() noexcept;
 
   pacer::pacer pacer_;
   pacer::decision last_;

@@ -22,7 +22,6 @@ class thread_attachment {
 
  private:
   bool registered_here_ = false;
-  int64_t stack_bytes_ = 0;
 };
 
 }  // namespace goro::heap

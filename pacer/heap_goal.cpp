@@ -68,6 +68,14 @@ heap_goal compute_goal(int gc_percent, int64_t memory_limit, const goal_inputs& 
   heap_goal g;
   g.gc_percent_goal = gc_percent_goal(gc_percent, in.live, in.roots);
   g.limit_goal_unfloored = limit_goal_unfloored(memory_limit, in.memory);
+  if (memory_limit != no_limit) {
+    // The same with nothing mapped beyond heap objects and non-heap memory:
+    // no overage from free heap pages still mapped.
+    memory_sample settled = in.memory;
+    settled.heap_free = 0;
+    settled.heap_alloc = 0;
+    g.limit_goal_settled = limit_goal_unfloored(memory_limit, settled);
+  }
   g.limit_goal =
       g.limit_goal_unfloored == no_goal ? no_goal : std::max(g.limit_goal_unfloored, in.live);
   if (g.gc_percent_goal == no_goal && g.limit_goal == no_goal) {

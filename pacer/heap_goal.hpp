@@ -91,6 +91,10 @@ struct heap_goal {
   /// limit; 0 when overheads alone exceed the limit.
   uint64_t limit_goal_unfloored = no_goal;
   goal_source source = goal_source::none;  ///< which rule won
+  /// The memory-limit goal without the overage term (what the limit leaves
+  /// the heap once free-but-mapped memory is given back); no_goal without a
+  /// limit. The classifier measures fill against this: see pressure.hpp.
+  uint64_t limit_goal_settled = no_goal;
 };
 
 /// The gc_percent goal: max(live + (live + roots) * p / 100, 4 MiB * p / 100),

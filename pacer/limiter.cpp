@@ -98,6 +98,11 @@ void limiter::add_pause(int64_t start, int64_t end) noexcept {
   if (end > start) add(start, end, procs_ * (end - start), true);
 }
 
+void limiter::add_pause(int64_t start, int64_t end, double cpus) noexcept {
+  cpus = std::clamp(cpus, 0.0, static_cast<double>(procs_));
+  if (end > start) add(start, end, round_ns(cpus * static_cast<double>(end - start)), true);
+}
+
 cpu_totals limiter::sum(int64_t from, int64_t to, bool pessimistic) const noexcept {
   cpu_totals t;
   if (to <= from) return t;
@@ -140,19 +145,21 @@ double limiter::gc_share(int64_t now) const noexcept {
   return all > 0 ? static_cast<double>(t.gc_ns) / static_cast<double>(all) : 0.0;
 }
 
-bool limiter::would_admit(int64_t now, int64_t predicted_pause_ns) const noexcept {
+bool limiter::would_admit(int64_t now, int64_t predicted_pause_ns, double cpus) const noexcept {
   if (!tuning_.enabled) return true;
   const int64_t w = tuning_.window_ns;
   const int64_t p = std::clamp<int64_t>(predicted_pause_ns, 0, w);
+  const double rate = cpus < 0 ? procs_ : std::min(cpus, static_cast<double>(procs_));
   // The window that ends when the predicted pause ends: its past part.
   const cpu_totals past = sum(now + p - w, now, true);
-  if (past.gc_ns + procs_ * p - past.mutator_ns <= capacity()) return true;
+  if (past.gc_ns + round_ns(rate * static_cast<double>(p)) - past.mutator_ns <= capacity())
+    return true;
   // A pause that cannot fit: alone in its own window (see the file comment).
   return sum(now - std::max(w - p, p), now, true).gc_ns == 0;
 }
 
-bool limiter::admit(int64_t now, int64_t predicted_pause_ns) noexcept {
-  const bool ok = would_admit(now, predicted_pause_ns);
+bool limiter::admit(int64_t now, int64_t predicted_pause_ns, double cpus) noexcept {
+  const bool ok = would_admit(now, predicted_pause_ns, cpus);
   if (!ok && !engaged_) {
     ++engagements_;
     last_engaged_ns_ = now;

@@ -112,13 +112,17 @@ class limiter {
   void add_gc(int64_t from, int64_t to, int64_t cpu_ns) noexcept;
   /// The world was stopped over [start, end): procs × (end - start) of GC CPU.
   void add_pause(int64_t start, int64_t end) noexcept;
+  /// The same, charged at `cpus` CPUs (0 < cpus <= procs) instead of procs:
+  /// see pacer.hpp, "What a pause costs".
+  void add_pause(int64_t start, int64_t end, double cpus) noexcept;
 
   /// Whether a collection starting at `now` and pausing `predicted_pause_ns`
   /// fits (see the rule above). Always true when disabled.
-  bool would_admit(int64_t now, int64_t predicted_pause_ns) const noexcept;
+  /// `cpus` is the rate the pause will be charged at (default: procs).
+  bool would_admit(int64_t now, int64_t predicted_pause_ns, double cpus = -1) const noexcept;
   /// would_admit, recording the answer as the engaged state: a refusal
   /// engages the limiter, an admission disengages it.
-  bool admit(int64_t now, int64_t predicted_pause_ns) noexcept;
+  bool admit(int64_t now, int64_t predicted_pause_ns, double cpus = -1) noexcept;
 
   /// True from a refused admission until the next admitted one.
   bool engaged() const noexcept { return engaged_; }

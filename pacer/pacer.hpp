@@ -33,9 +33,34 @@
 //    is whatever procs × wall time it does not cover. Pass -1 when there is
 //    no fresh reading; p.observe_cpu() feeds it between checks (e.g. from a
 //    timer while allocation is quiet).
-//  * A stop-the-world pause counts as procs × pause of GC CPU (as Go's
-//    /cpu/classes/gc/pause); c.gc_cpu_outside_pause_ns adds GC work done with
-//    the world running (eager reclaim, unmapping), if the driver measures it.
+//  * What a pause costs. Go charges a stop-the-world phase as procs × its
+//    wall time (/cpu/classes/gc/pause): every P is taken from the mutator.
+//    goro is all stop-the-world, so that rule alone charges a pause the
+//    same whether the Ps would have run mutator code or sat idle, and
+//    whether the markers got the CPUs or a loaded machine gave the process
+//    one. Measured on the 2-vCPU machine: a rate-limited service (25% CPU)
+//    with 256 MiB live had 450 ms pauses while other processes held the
+//    CPUs; procs × pause called that 70% GC, the limiter deferred
+//    limit-driven collections and the heap went 27% over the limit, though
+//    GC threads had used 10% of the CPUs. Charging only the measured GC
+//    thread CPU errs the other way: with one marker getting a core, a
+//    busy mutator loses procs × pause but GC is charged 1 × pause, so the
+//    wall time the mutator is stopped can pass 55%.
+//    So a pause is charged at the mutator's CPU rate since the previous
+//    collection, in CPUs, at most procs: what stopping the mutator took
+//    away from it. Marking on CPUs the mutator would have left idle costs it
+//    nothing, as Go's idle mark workers are free (a first version charged
+//    max(mutator rate, GC threads' measured rate) and a paced service at
+//    10% CPU with parallel markers on idle cores had the limiter refusing
+//    at a 13% pause share, 64 MiB limit, peak 1.18x). A busy mutator on free
+//    cores gets Go's procs × pause; a saturated spiral its wall-time share
+//    (both sides see the same CPUs). The first collection, with no mutator
+//    history, is charged the collecting threads' measured rate
+//    (c.gc_cpu_in_pause_ns / pause). Without that measurement (< 0, e.g.
+//    the simulations) every pause is Go's procs × pause. Admission predicts
+//    the charge with the mutator's rate since the last collection.
+//    c.gc_cpu_outside_pause_ns adds GC work done with the world running
+//    (eager reclaim, unmapping), if the driver measures it.
 //  * Settings (set_gc_percent, set_memory_limit, set_procs) may change at any
 //    time; the goal and trigger are recomputed from them at every check, so a
 //    change takes effect at the next check, not the next cycle. non_heap is
@@ -120,6 +145,7 @@ struct cycle_sample {
   int64_t start_ns = 0;                 ///< when the world stopped
   int64_t end_ns = 0;                   ///< when it restarted
   int64_t gc_cpu_outside_pause_ns = 0;  ///< GC CPU spent with the world running
+  int64_t gc_cpu_in_pause_ns = -1;      ///< process CPU during the pause; -1: unknown
   int64_t mutator_cpu_ns = -1;          ///< cumulative mutator CPU at start_ns; -1: unknown
   uint64_t heap_before = 0;             ///< heap_alloc when the world stopped
   uint64_t live = 0;                    ///< bytes marked live
@@ -168,6 +194,14 @@ class pacer {
   void observe_cpu(int64_t now_ns, int64_t mutator_cpu_ns) noexcept;
   /// The allocation check: recomputes goal and trigger and decides.
   decision check(const check_sample& s) noexcept;
+  /// The heap cannot grow without passing the room the memory limit leaves
+  /// (the driver's heap cap, see heap/pacer_policy.cpp): a limit-driven
+  /// collection is due whatever the trigger says, if the limiter admits it.
+  /// Without a limit, the same as check().
+  decision check_heap_full(const check_sample& s) noexcept;
+  /// The CPUs a pause starting at `now` would be charged at (see "What a
+  /// pause costs"); procs until the driver measures pauses.
+  double pause_charge_cpus(int64_t now) const noexcept;
   /// Reports a finished collection; updates live heap, models, classifier.
   cycle_report end_cycle(const cycle_sample& c) noexcept;
 
@@ -201,6 +235,7 @@ class pacer {
 
  private:
   cycle_facts facts_for(const heap_goal& g, uint64_t live, double gc_share) const noexcept;
+  decision decide(const check_sample& s, bool heap_full) noexcept;
 
   pacer_settings settings_;
   pacer_tuning tuning_;
@@ -221,6 +256,8 @@ class pacer {
   int64_t cpu_time_ = INT64_MIN;     // time of the last mutator reading
   int64_t mutator_total_ = -1;       // the last cumulative mutator reading
   int64_t mutator_since_cycle_ = 0;  // mutator CPU since the last collection
+  int64_t last_end_ns_ = INT64_MIN;  // when the last collection ended
+  double last_pause_cpus_ = -1;      // measured CPU rate of the last pause; -1: unknown
 
   // This cycle, between collections.
   bool limited_ = false;          // a check was deferred

@@ -27,6 +27,8 @@ bool pressure_classifier::spiral_holding(const cycle_facts& f) const noexcept {
 pressure_change pressure_classifier::observe(const cycle_facts& f) noexcept {
   ++cycles_;
   spiral_streak_ = spiral_like(f) ? spiral_streak_ + 1 : 0;
+  certain_streak_ =
+      f.limit_bound && f.limited && f.fill >= tuning_.spiral_certain_fill ? certain_streak_ + 1 : 0;
   calm_streak_ = spiral_holding(f) ? 0 : calm_streak_ + 1;
   limit_streak_ = f.limit_bound ? limit_streak_ + 1 : 0;
   gc_streak_ = f.gc_bound && !f.limit_bound ? gc_streak_ + 1 : 0;
@@ -35,7 +37,8 @@ pressure_change pressure_classifier::observe(const cycle_facts& f) noexcept {
   switch (state_) {
     case pressure_state::normal:
     case pressure_state::pressure:
-      if (spiral_streak_ >= tuning_.spiral_enter_cycles) {
+      if (spiral_streak_ >= tuning_.spiral_enter_cycles ||
+          certain_streak_ >= tuning_.spiral_certain_cycles) {
         c.to = pressure_state::spiral;
       } else if (state_ == pressure_state::normal &&
                  limit_streak_ >= tuning_.pressure_enter_cycles) {
@@ -57,7 +60,7 @@ pressure_change pressure_classifier::observe(const cycle_facts& f) noexcept {
     // The streak that leads out of the new state starts from zero; the
     // others keep counting (normal -> pressure must not delay a spiral).
     if (c.to == pressure_state::spiral) calm_streak_ = 0;
-    if (c.from == pressure_state::spiral) spiral_streak_ = 0;
+    if (c.from == pressure_state::spiral) spiral_streak_ = certain_streak_ = 0;
     if (c.to == pressure_state::pressure) gc_streak_ = 0;
     if (c.to == pressure_state::normal) limit_streak_ = 0;
   }

@@ -21,7 +21,11 @@
 //                 there is no limit: clearly not limit-bound. Between the two
 //                 neither fact holds (a 10% band against flapping where the
 //                 two goals cross).
-//   fill          live after the collection / the goal it collected for.
+//   fill          live after the collection / the goal it collected for;
+//                 when limit_bound, the limit goal without its overage term
+//                 (heap_goal::limit_goal_settled: what the limit leaves the
+//                 heap once free pages are released), so a goal squeezed by
+//                 transient overage does not read as a full heap.
 //   limited       the limiter refused this collection at least once before
 //                 admitting it (GC CPU was at the cap over the last second).
 //   gc_share      this cycle's GC CPU / (GC + mutator CPU since the previous
@@ -30,8 +34,16 @@
 //   spiral-like when limit_bound && fill >= 0.90 && (limited || gc_share >= 0.50);
 //   spiral-holding when limit_bound && fill >= 0.80 && (limited || gc_share >= 0.40).
 //
+// A cycle is spiral-certain when limit_bound && fill >= 1.0 && limited: the
+// live heap alone fills what the limit leaves and the limiter is holding
+// collections back.
+//
 // Transitions (each streak counts consecutive cycles; any other cycle resets it):
-//   normal|pressure -> spiral    after 3 spiral-like cycles in a row
+//   normal|pressure -> spiral    after 3 spiral-like cycles in a row, or 2
+//                                spiral-certain ones (a starved machine
+//                                stretched pauses to 1.2 s in the gc-spiral
+//                                benchmark: 5 collections in 9 s, so 3 cycles
+//                                of evidence arrived after the run ended)
 //   spiral -> pressure|normal    after 3 cycles in a row that are not
 //                                spiral-holding; to pressure if the last was
 //                                limit_bound, else normal
@@ -79,6 +91,8 @@ struct pressure_tuning {
   double spiral_hold_gc_share = 0.40;   ///< gc_share that holds spiral without a refusal
   double gc_bound_ratio = 0.90;         ///< gc_percent goal < this × limit goal: gc_bound
   int spiral_enter_cycles = 3;          ///< spiral-like streak to enter spiral
+  double spiral_certain_fill = 1.0;     ///< fill for a spiral-certain cycle (with a refusal)
+  int spiral_certain_cycles = 2;        ///< spiral-certain streak to enter spiral
   int spiral_exit_cycles = 3;           ///< non-holding streak to leave spiral
   int pressure_enter_cycles = 2;        ///< limit_bound streak to enter pressure
   int pressure_exit_cycles = 3;         ///< gc_bound streak to return to normal
@@ -126,10 +140,11 @@ class pressure_classifier {
  private:
   pressure_tuning tuning_;
   pressure_state state_ = pressure_state::normal;
-  int spiral_streak_ = 0;  // consecutive spiral-like cycles
-  int calm_streak_ = 0;    // consecutive non-holding cycles (in spiral)
-  int limit_streak_ = 0;   // consecutive limit_bound cycles
-  int gc_streak_ = 0;      // consecutive gc_bound cycles
+  int spiral_streak_ = 0;   // consecutive spiral-like cycles
+  int certain_streak_ = 0;  // consecutive spiral-certain cycles
+  int calm_streak_ = 0;     // consecutive non-holding cycles (in spiral)
+  int limit_streak_ = 0;    // consecutive limit_bound cycles
+  int gc_streak_ = 0;       // consecutive gc_bound cycles
   uint64_t transitions_ = 0;
   uint64_t cycles_ = 0;
   uint64_t last_transition_cycle_ = 0;

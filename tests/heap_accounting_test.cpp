@@ -60,7 +60,7 @@ TEST(HeapAccounting, ARunningRuntimeIsAccountedFor) {
   // The root task's frame is in the frame pool, inside the mapped heap.
   EXPECT_GT(inside.frames_bytes, 0u);
   EXPECT_LE(inside.frames_bytes, inside.heap_mapped_bytes);
-  EXPECT_GT(inside.gc_metadata_bytes, 0u);
+  EXPECT_GT(inside.collector_metadata_bytes, 0u);
   // Shut down: the scheduler's metadata is freed again.
   EXPECT_LT(goro::read_heap_stats().mimalloc_bytes, inside.mimalloc_bytes);
 }

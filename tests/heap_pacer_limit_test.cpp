@@ -48,8 +48,41 @@ void drop_live() {
   g_live_chunks = 0;
 }
 
+// A pointer-rich live set: lists of 1024 small linked nodes (a 64-byte
+// object each). Marking it costs per object, as real heaps do, so once it
+// outgrows the limit GC CPU exceeds half whatever the allocator's speed
+// (ASan slows goro's allocation path ~10x but not Boehm's marker).
+struct node {
+  node* next;
+  uint64_t pad[5];
+};
+constexpr uint64_t kNodesPerList = 1024;
+constexpr uint64_t kListBytes = kNodesPerList * 64;
+node** volatile g_lists = nullptr;
+uint64_t g_list_count = 0;
+
+void set_linked_live_bytes(uint64_t bytes, uint64_t capacity) {
+  if (g_lists == nullptr) g_lists = goro::gc_new_array<node*>(capacity / kListBytes + 1);
+  const uint64_t want = bytes / kListBytes;
+  while (g_list_count < want) {
+    node* head = nullptr;
+    for (uint64_t i = 0; i < kNodesPerList; ++i) {
+      node* n = goro::gc_new<node>();
+      n->next = head;
+      head = n;
+    }
+    g_lists[g_list_count++] = head;
+  }
+  while (g_list_count > want) g_lists[--g_list_count] = nullptr;
+}
+
+void drop_linked_live() {
+  g_lists = nullptr;
+  g_list_count = 0;
+}
+
 uint64_t managed_minus_released(const goro::heap_stats& s) {
-  return s.heap_mapped_bytes + s.process_malloc_bytes + s.thread_stack_bytes;
+  return s.managed_bytes();
 }
 
 struct peak_tracker {
@@ -73,6 +106,7 @@ __attribute__((noinline)) void churn(uint64_t bytes, peak_tracker& t) {
 struct restore_settings {
   ~restore_settings() {
     drop_live();
+    drop_linked_live();
     goro::set_gc_percent(100);
     goro::set_memory_limit(goro::no_memory_limit);
     goro::free_os_memory();
@@ -100,14 +134,11 @@ TEST(HeapPacerLimit, LimitOnlyCollectorKeepsTheHeapUnderTheLimit) {
       goro::pacer::to_string(s1.gc_pressure),
       static_cast<unsigned long long>(s1.released_bytes / kMiB));
   EXPECT_GT(s1.collections - s0.collections, 3u);  // the limit alone drove collections
-  // Measured on an idle 2-core machine: peak heap mapped 112-139 MiB under
-  // the 128 MiB limit (Boehm maps ~2x what is allocated between
-  // collections; the free part counts against the limit and is unmapped
-  // only over two collections). On a loaded machine pauses stretch in wall
-  // time, the limiter (procs x wall pause) engages and defers, and the peak
-  // reached 215-259 MiB. The issue's limit + 16 MiB is NOT met yet; this
-  // bound only catches a runaway heap (no limit at all would map GiBs).
-  EXPECT_LE(t.peak_heap, 2 * limit + 64 * kMiB / kScale);
+  // Go's end-to-end bound. The live set is pointer-free, so GC CPU stays
+  // low and the limiter (which may let the heap pass the limit on purpose)
+  // stays out of it; the heap cap holds the rest (collector.cpp, "Holding
+  // a memory limit"). Sampled every MiB of churn.
+  EXPECT_LE(t.peak_total, limit + 16 * kMiB);
 }
 
 TEST(HeapPacerLimit, LiveSetOutgrowingTheLimitReportsPressureThenSpiral) {
@@ -117,15 +148,19 @@ TEST(HeapPacerLimit, LiveSetOutgrowingTheLimitReportsPressureThenSpiral) {
   goro::set_memory_limit(static_cast<int64_t>(limit));
   std::vector<goro::gc_pressure_event> events;
   events.reserve(64);
-  const auto id =
-      goro::on_gc_pressure([&](const goro::gc_pressure_event& e) { events.push_back(e); });
+  uint64_t live_at_spiral = 0;
+  const auto id = goro::on_gc_pressure([&](const goro::gc_pressure_event& e) {
+    events.push_back(e);
+    if (e.to == goro::gc_pressure_state::spiral && live_at_spiral == 0)
+      live_at_spiral = goro::read_heap_stats().live_bytes;
+  });
   bool saw_pressure = false, saw_spiral = false;
   peak_tracker t;
   const uint64_t cap = limit * 3 / 2;
   // Live set steps up by 1/16 of the limit to 1.25x the limit, with garbage
   // churned between steps, then stays there.
   for (uint64_t live = limit / 16; live <= limit * 5 / 4 && !saw_spiral; live += limit / 16) {
-    set_live_bytes(live, cap);
+    set_linked_live_bytes(live, cap);
     for (int i = 0; i < 4 && !saw_spiral; ++i) {
       churn(limit / 4, t);
       saw_pressure |= goro::gc_pressure() == goro::gc_pressure_state::pressure;
@@ -155,6 +190,10 @@ TEST(HeapPacerLimit, LiveSetOutgrowingTheLimitReportsPressureThenSpiral) {
   bool spiral_event = false;
   for (const auto& e : events) spiral_event |= e.to == goro::gc_pressure_state::spiral;
   EXPECT_TRUE(spiral_event);
+  // A spiral is a live heap filling what the limit leaves, not a goal
+  // squeezed by overheads or by free pages still mapped (what the limit
+  // leaves is smaller for small limits: 79% of a 24 MiB one under ASan).
+  EXPECT_GE(live_at_spiral, limit * 7 / 10);
   EXPECT_GE(s.gc_pressure_transitions, events.size());
 }
 

@@ -213,3 +213,47 @@ TEST(PacerModel, ReasonNames) {
 }
 
 }  // namespace
+
+namespace {
+
+// pacer.hpp, "What a pause costs": with the driver's measurement a pause is
+// charged at max(mutator CPU rate since the last collection, the GC
+// threads' measured rate), at most procs; without it, Go's procs x pause.
+TEST(PacerModel, APauseIsChargedAtTheMutatorsRateOrTheMeasuredOne) {
+  pacer p(2);
+  EXPECT_DOUBLE_EQ(p.pause_charge_cpus(0), 2.0);  // nothing measured yet
+  cycle_sample c;
+  c.start_ns = 0;
+  c.end_ns = 100 * ms;
+  c.mutator_cpu_ns = 0;
+  c.gc_cpu_in_pause_ns = 30 * ms;  // the markers got 0.3 CPUs
+  c.live = 8 * MiB;
+  c.memory_after = {8 * MiB, 0, 0};
+  p.end_cycle(c);
+  EXPECT_EQ(p.gc_limiter().total_gc_ns(), 30 * ms);  // no mutator history: measured
+  // A mostly idle mutator: 0.5 CPUs over the next second.
+  p.observe_cpu(1100 * ms, 500 * ms);
+  EXPECT_NEAR(p.pause_charge_cpus(1100 * ms), 0.5, 1e-9);
+  c.start_ns = 1100 * ms;
+  c.end_ns = 1200 * ms;
+  c.mutator_cpu_ns = 500 * ms;
+  c.gc_cpu_in_pause_ns = 20 * ms;
+  p.end_cycle(c);
+  EXPECT_EQ(p.gc_limiter().total_gc_ns(), 30 * ms + 50 * ms);  // 0.5 CPUs x 100 ms
+  // A busy mutator (2 CPUs): Go's procs x pause.
+  p.observe_cpu(2200 * ms, 2500 * ms);
+  EXPECT_NEAR(p.pause_charge_cpus(2200 * ms), 2.0, 1e-9);
+}
+
+// The classifier's fill is measured against the limit goal without the
+// overage term (pressure.hpp): free heap pages still mapped push the goal
+// down for a cycle or two, and that alone must not read as a full heap.
+TEST(PacerModel, SettledLimitGoalIgnoresOverage) {
+  const memory_sample m{30 * MiB, 40 * MiB, 10 * MiB};  // total 80 MiB over a 64 MiB limit
+  const heap_goal g = compute_goal(-1, static_cast<int64_t>(64 * MiB), {30 * MiB, 0, m});
+  EXPECT_EQ(g.limit_goal_settled, apply_limit_headroom(54 * MiB));
+  EXPECT_EQ(g.limit_goal_unfloored, apply_limit_headroom(38 * MiB));
+  EXPECT_EQ(compute_goal(100, no_limit, {30 * MiB, 0, m}).limit_goal_settled, no_goal);
+}
+
+}  // namespace

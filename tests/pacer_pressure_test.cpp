@@ -288,3 +288,40 @@ TEST(PacerPressureSim, NoFlappingWhenLiveJittersAroundTheThreshold) {
 }
 
 }  // namespace
+
+namespace {
+
+// A live heap over what the limit leaves (fill >= 1) with the limiter
+// refusing is spiral-certain: two in a row are enough (pressure.hpp), one
+// alone is not.
+TEST(PacerPressure, TwoSpiralCertainCyclesEnterSpiral) {
+  goro::pacer::cycle_facts certain;
+  certain.limit_bound = true;
+  certain.gc_bound = false;
+  certain.limited = true;
+  certain.fill = 1.05;
+  goro::pacer::cycle_facts calm = certain;
+  calm.limited = false;
+  calm.fill = 0.5;
+  calm.gc_share = 0.1;
+  goro::pacer::pressure_classifier c;
+  EXPECT_FALSE(c.observe(certain).changed());
+  c.observe(calm);
+  EXPECT_FALSE(c.observe(certain).changed()) << "the streak restarted";
+  EXPECT_NE(c.state(), goro::pacer::pressure_state::spiral);
+  const goro::pacer::pressure_change ch = c.observe(certain);
+  EXPECT_TRUE(ch.changed());
+  EXPECT_EQ(ch.to, goro::pacer::pressure_state::spiral);
+  // Without the refusal the same fill takes the 3-cycle path.
+  goro::pacer::pressure_classifier d;
+  goro::pacer::cycle_facts unlimited = certain;
+  unlimited.limited = false;
+  unlimited.gc_share = 0.6;
+  d.observe(unlimited);
+  d.observe(unlimited);
+  EXPECT_NE(d.state(), goro::pacer::pressure_state::spiral);
+  d.observe(unlimited);
+  EXPECT_EQ(d.state(), goro::pacer::pressure_state::spiral);
+}
+
+}  // namespace

@@ -73,7 +73,7 @@ class heap_sampler {
   void sample() {
     const goro::heap_stats s = goro::read_heap_stats();
     const uint64_t objects = s.heap_mapped_bytes - s.heap_free_bytes;
-    const uint64_t mem = s.heap_mapped_bytes + s.mimalloc_bytes + s.gc_metadata_bytes;
+    const uint64_t mem = s.heap_mapped_bytes + s.mimalloc_bytes + s.collector_metadata_bytes;
     if (objects > peak_objects_) peak_objects_ = objects;
     if (mem > peak_mem_) peak_mem_ = mem;
   }

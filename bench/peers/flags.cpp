@@ -1,5 +1,6 @@
 #include "bench/peers/flags.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,12 @@ const int64_t* flag_set::add_int(const std::string& name, int64_t def, const std
   flag& f = flags_[name];
   f = flag{name, usage, def, def};
   return &std::get<int64_t>(f.value);
+}
+
+const double* flag_set::add_float(const std::string& name, double def, const std::string& usage) {
+  flag& f = flags_[name];
+  f = flag{name, usage, def, def};
+  return &std::get<double>(f.value);
 }
 
 const std::string* flag_set::add_string(const std::string& name, std::string def,
@@ -39,6 +46,9 @@ void flag_set::print_usage() const {
     } else if (std::holds_alternative<int64_t>(f.def)) {
       std::fprintf(stderr, "  -%s int\n    \t%s (default %lld)\n", name.c_str(), f.usage.c_str(),
                    static_cast<long long>(std::get<int64_t>(f.def)));
+    } else if (std::holds_alternative<double>(f.def)) {
+      std::fprintf(stderr, "  -%s float\n    \t%s (default %g)\n", name.c_str(), f.usage.c_str(),
+                   std::get<double>(f.def));
     } else {
       std::fprintf(stderr, "  -%s string\n    \t%s (default \"%s\")\n", name.c_str(),
                    f.usage.c_str(), std::get<std::string>(f.def).c_str());
@@ -131,6 +141,15 @@ void flag_set::parse(const std::vector<std::string>& args) {
     if (std::holds_alternative<int64_t>(f->value)) {
       int64_t v = 0;
       if (!parse_int64(value, &v))
+        fail("invalid value \"" + value + "\" for flag -" + name + ": parse error");
+      f->value = v;
+    } else if (std::holds_alternative<double>(f->value)) {
+      // Go's strconv.ParseFloat(s, 64): the whole string, finite or not.
+      errno = 0;
+      char* end = nullptr;
+      const double v = value.empty() ? 0 : std::strtod(value.c_str(), &end);
+      if (value.empty() || errno != 0 || end != value.c_str() + value.size() ||
+          std::isspace(static_cast<unsigned char>(value[0])))
         fail("invalid value \"" + value + "\" for flag -" + name + ": parse error");
       f->value = v;
     } else {

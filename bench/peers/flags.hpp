@@ -16,8 +16,9 @@
 
 namespace goro_peers {
 
-/// A flag's value: integers are int64 (Go's int and int64 alike).
-using flag_value = std::variant<int64_t, std::string, bool>;
+/// A flag's value: integers are int64 (Go's int and int64 alike), floats
+/// double (Go's fs.Float64: "2e6", "0.5", "512" all parse), booleans bool.
+using flag_value = std::variant<int64_t, std::string, double, bool>;
 
 class flag_set {
  public:
@@ -26,6 +27,8 @@ class flag_set {
   /// Declares an integer flag and returns a pointer to its value, valid for
   /// the flag_set's lifetime (Go's fs.Int).
   const int64_t* add_int(const std::string& name, int64_t def, const std::string& usage);
+  /// Declares a floating-point flag (Go's fs.Float64).
+  const double* add_float(const std::string& name, double def, const std::string& usage);
   /// Declares a string flag (Go's fs.String).
   const std::string* add_string(const std::string& name, std::string def, const std::string& usage);
 

@@ -41,6 +41,8 @@ constexpr workload kWorkloads[] = {
      run_garbage},
     {"fanout", "requests on a channel fan out to 16 allocating tasks at a fixed rate; latency",
      run_fanout},
+    {"gcbench-limit", "live set + fixed-rate churn under gc_percent / the memory limit, timeline",
+     run_gcbench_limit},
     {"calib", "not a peer workload: measures available parallel CPU (speedup over 1 task)",
      run_calib},
 };

@@ -128,6 +128,8 @@ std::string run_report::json() const {
       append_number(o, *i);
     else if (const bool* b = std::get_if<bool>(&v))
       o += *b ? "true" : "false";
+    else if (const double* d = std::get_if<double>(&v))
+      append_number(o, *d);
     else
       append_string(o, std::get<std::string>(v));
   }

@@ -49,6 +49,10 @@ class run_report {
   /// value (json_writer makes one).
   void add_field(std::string name, std::string raw_json);
 
+  /// Wall seconds and VmHWM recorded by end().
+  double wall_s() const { return wall_s_; }
+  int64_t peak_rss() const { return peak_rss_bytes_; }
+
   /// The JSON line (no trailing newline).
   std::string json() const;
 

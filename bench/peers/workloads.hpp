@@ -47,5 +47,6 @@ void run_binarytrees(const args_t& args);
 void run_gcbench(const args_t& args);
 void run_garbage(const args_t& args);
 void run_fanout(const args_t& args);
+void run_gcbench_limit(const args_t& args);
 
 }  // namespace goro_peers

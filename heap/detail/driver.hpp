@@ -23,6 +23,14 @@ void install_out_of_memory_handling() noexcept;
 /// Which allocator an out-of-memory retry must use on this thread: the frame
 /// pool sets `uncollectable` around its own Boehm calls (retrying a frame
 /// request as a collectable object would let the collector free a live frame).
+/// The out-of-memory hook's first resort (collector.cpp, "Holding a memory
+/// limit"): an allocation of `request` bytes found the heap at its cap.
+/// Either collects (the policy admits a limit-driven collection) or raises
+/// the cap a step, then returns so the caller retries. Returns false when
+/// neither can help (no cap is set, or it was already raised for this
+/// request): the failure is the OS's, and the caller reports it.
+bool make_room(std::size_t request, bool already_raised);
+
 enum class retry_kind { normal, uncollectable };
 void set_retry_kind(retry_kind k) noexcept;
 

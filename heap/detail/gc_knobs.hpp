@@ -33,6 +33,16 @@ void stage_pressure_change(pacer::pressure_change c, uint64_t cycle, uint64_t tr
 /// The classifier's state after each collection (atomics for readers).
 void publish_pressure_state(pacer::pressure_state s, uint64_t transitions) noexcept;
 
+/// What the pacer decided last (heap_stats, metrics), published by the
+/// default policy at every check and collection; relaxed atomics.
+struct pacer_view {
+  uint64_t goal = UINT64_MAX;
+  bool limiter_engaged = false;
+  uint64_t limiter_engagements = 0;
+  uint64_t limiter_last_engaged_cycle = 0;
+};
+pacer_view read_pacer_view() noexcept;
+
 /// After the locks are released, on the same thread: prints the staged
 /// gctrace line to stderr and calls the pressure subscribers.
 void deliver_staged_news();

@@ -1,0 +1,291 @@
+// End to end in a real process: the soft memory limit holds what goro has
+// mapped (goro::heap_stats::managed_bytes(): GC heap mapped, collector
+// metadata, runtime malloc, thread stacks) while the live set steps up, a
+// limit lowered at run time binds at the next collection, and gc_percent
+// off with a limit collects only for the limit. This is Go's own end-to-end
+// check (runtime TestMemoryLimit: peak <= limit + 16 MiB), with the limit
+// and the live-set curve as parameters.
+//
+// Sampling: the allocating thread reads the total after every 64 KiB batch
+// and a poller thread every millisecond; the poller blocks while the world
+// is stopped, so it also samples right after every collection.
+//
+// The live set is pointer-free chunks: marking them is nearly free, so GC
+// CPU stays far below the limiter's 50% even on a loaded CI machine and the
+// limiter (which may let the heap pass the limit on purpose) stays out of
+// what these tests measure; the spiral, where it must engage, is
+// heap_pacer_limit_test's. Sizes shrink under AddressSanitizer.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "heap/gc.hpp"
+#include "heap/gc_new.hpp"
+#include "heap/gc_settings.hpp"
+#include "heap/heap_stats.hpp"
+
+namespace {
+
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kChurnScale = 8;  // ASan allocation is ~10x slower
+#else
+constexpr uint64_t kChurnScale = 1;
+#endif
+constexpr uint64_t kChunk = 64 << 10;  // a live-set chunk, pointer-free
+// Go's end-to-end allowance over the limit (runtime/testdata/testprog/gc.go).
+constexpr uint64_t kSlack = 16 * kMiB;
+
+struct blob {
+  uint64_t words[6];  // 48 bytes: a 64-byte object with interior pointers
+};
+
+// The live set: a GC array of chunk pointers, reachable from this global
+// (Boehm scans the data segment).
+char** volatile g_live = nullptr;
+uint64_t g_live_chunks = 0, g_live_capacity = 0;
+
+void set_live_bytes(uint64_t bytes) {
+  const uint64_t want = bytes / kChunk;
+  if (g_live == nullptr || want > g_live_capacity) {
+    const uint64_t cap = std::max<uint64_t>(want, 1);
+    char** fresh = goro::gc_new_array<char*>(cap);
+    for (uint64_t i = 0; i < g_live_chunks; ++i) fresh[i] = g_live[i];
+    g_live = fresh;
+    g_live_capacity = cap;
+  }
+  while (g_live_chunks < want) g_live[g_live_chunks++] = goro::gc_new_array_noscan<char>(kChunk);
+  while (g_live_chunks > want) g_live[--g_live_chunks] = nullptr;
+}
+
+void drop_live() {
+  g_live = nullptr;
+  g_live_chunks = g_live_capacity = 0;
+}
+
+// The peak of managed_bytes(), from the test thread and a 1 ms poller.
+class peak_sampler {
+ public:
+  peak_sampler() {
+    poller_ = std::thread([this] {
+      while (!stop_.load(std::memory_order_relaxed)) {
+        sample();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  ~peak_sampler() { stop(); }
+  void stop() {
+    if (!poller_.joinable()) return;
+    stop_.store(true, std::memory_order_relaxed);
+    poller_.join();
+  }
+  void sample() {
+    const uint64_t m = goro::read_heap_stats().managed_bytes();
+    uint64_t p = peak_.load(std::memory_order_relaxed);
+    while (m > p && !peak_.compare_exchange_weak(p, m, std::memory_order_relaxed)) {
+    }
+  }
+  void reset() { peak_.store(0, std::memory_order_relaxed); }
+  uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> peak_{0};
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
+
+// Allocates `bytes` of short-lived 64-byte objects, sampling every 64 KiB.
+__attribute__((noinline)) void churn(uint64_t bytes, peak_sampler& s) {
+  constexpr uint64_t kBatch = 64 << 10;
+  for (uint64_t done = 0; done < bytes; done += kBatch) {
+    for (uint64_t b = 0; b < kBatch; b += 64) {
+      blob* x = goro::gc_new<blob>();
+      x->words[0] = b;
+    }
+    s.sample();
+  }
+}
+
+struct restore_settings {
+  ~restore_settings() {
+    drop_live();
+    goro::set_gc_percent(100);
+    goro::set_memory_limit(goro::no_memory_limit);
+    goro::free_os_memory();
+  }
+};
+
+std::string mib(uint64_t b) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / kMiB);
+  return buf;
+}
+
+// Each scenario runs in a fresh child process (a death test in the
+// re-executing style): what an earlier scenario left behind in this process
+// (the heap's address space, the collector's metadata, which Boehm never
+// returns) would otherwise count against a smaller limit. The child exits
+// 0 when every expectation held.
+template <class F>
+void in_fresh_process(F body) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        body();
+        std::fflush(stdout);
+        std::_Exit(testing::Test::HasFailure() ? 1 : 0);
+      },
+      testing::ExitedWithCode(0), "");
+}
+
+// A live-set curve: fractions of the limit, one per step.
+struct curve {
+  const char* name;
+  std::vector<double> steps;
+};
+
+struct limit_case {
+  uint64_t limit;
+  curve live;
+};
+
+class HeapPacerE2E : public testing::TestWithParam<limit_case> {};
+
+// The scenario for each parameter: the live set follows the curve
+// (by default +10% of the limit per step up to 80%); at every step 2x the
+// limit of garbage is churned through. managed - released must stay within
+// limit + 16 MiB the whole time.
+void live_set_steps(const limit_case& c);
+
+TEST_P(HeapPacerE2E, ManagedMemoryStaysUnderTheLimitAsTheLiveSetSteps) {
+  in_fresh_process([this] { live_set_steps(GetParam()); });
+}
+
+void live_set_steps(const limit_case& c) {
+  goro::free_os_memory();
+  goro::set_memory_limit(static_cast<int64_t>(c.limit));
+  peak_sampler s;
+  const goro::heap_stats s0 = goro::read_heap_stats();
+  for (double f : c.live.steps) {
+    set_live_bytes(static_cast<uint64_t>(f * static_cast<double>(c.limit)));
+    s.sample();
+    churn(2 * c.limit / kChurnScale, s);
+    const goro::heap_stats h = goro::read_heap_stats();
+    std::printf(
+        "limit %s, live %.0f%%: peak %s, now %s (heap %s, metadata %s, malloc %s, "
+        "stacks %s, released %s), collections %llu\n",
+        mib(c.limit).c_str(), f * 100, mib(s.peak()).c_str(), mib(h.managed_bytes()).c_str(),
+        mib(h.heap_mapped_bytes).c_str(), mib(h.collector_metadata_bytes).c_str(),
+        mib(h.mimalloc_bytes).c_str(), mib(h.thread_stack_bytes).c_str(),
+        mib(h.released_bytes).c_str(),
+        static_cast<unsigned long long>(h.collections - s0.collections));
+    ASSERT_LE(s.peak(), c.limit + kSlack) << "live " << f * 100 << "% of the limit";
+  }
+  s.stop();
+  const goro::heap_stats s1 = goro::read_heap_stats();
+  EXPECT_GT(s1.collections - s0.collections, c.live.steps.size());  // the limit drove them
+  EXPECT_FALSE(s1.gc_limiter_engaged);
+}
+
+const curve kStepUp{"step_up_10pct_to_80pct", {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}};
+const curve kUpDown{"up_then_down", {0.7, 0.2, 0.75, 0.4, 0.8, 0.05}};
+
+INSTANTIATE_TEST_SUITE_P(Limits, HeapPacerE2E,
+                         testing::Values(limit_case{256 * kMiB, kStepUp},
+                                         limit_case{64 * kMiB, kStepUp},
+                                         limit_case{128 * kMiB, kUpDown}),
+                         [](const testing::TestParamInfo<limit_case>& i) {
+                           return std::to_string(i.param.limit / kMiB) + "MiB_" + i.param.live.name;
+                         });
+
+// Lowering the limit at run time: the next collection already aims at the
+// new limit (the goal is recomputed at the next allocation check, not the
+// next cycle), and once that collection has run the total falls to the new
+// limit + 16 MiB by the end of the cycle after (Boehm unmaps a block once it
+// has stayed free across a collection).
+void lower_the_limit();
+TEST(HeapPacerE2ESettings, LoweringTheLimitTakesEffectWithinOneCycle) {
+  in_fresh_process(lower_the_limit);
+}
+
+void lower_the_limit() {
+  restore_settings r;
+  const uint64_t high = 256 * kMiB, low = 160 * kMiB;
+  goro::free_os_memory();
+  goro::set_memory_limit(static_cast<int64_t>(high));
+  set_live_bytes(96 * kMiB);  // gc_percent 100 would allow ~190 MiB: the limit binds
+  peak_sampler s;
+  churn(2 * high, s);  // settle at the high limit (not scaled: it must get there)
+  const goro::heap_stats before = goro::read_heap_stats();
+  ASSERT_GT(before.managed_bytes(), low + kSlack) << "the high limit let the heap grow";
+
+  goro::set_memory_limit(static_cast<int64_t>(low));
+  const goro::heap_stats now = goro::read_heap_stats();
+  EXPECT_LE(now.heap_goal_bytes, low) << "the goal follows the new limit at once";
+  EXPECT_LE(now.next_trigger_bytes, low);
+  // Allocate until two collections have run, then check the total.
+  uint64_t churned = 0;
+  while (goro::read_heap_stats().collections < before.collections + 2 && churned < 4 * high) {
+    churn(kMiB, s);
+    churned += kMiB;
+  }
+  ASSERT_GE(goro::read_heap_stats().collections, before.collections + 2);
+  s.reset();
+  churn(low / kChurnScale, s);
+  const goro::heap_stats after = goro::read_heap_stats();
+  std::printf("lowered %s -> %s: before %s, after %s (released %s), peak since %s\n",
+              mib(high).c_str(), mib(low).c_str(), mib(before.managed_bytes()).c_str(),
+              mib(after.managed_bytes()).c_str(), mib(after.released_bytes).c_str(),
+              mib(s.peak()).c_str());
+  EXPECT_LE(s.peak(), low + kSlack);
+}
+
+// gc_percent off with a limit: no collection while the heap is far below
+// the limit, and collections as the limit needs them once it binds.
+void limit_only();
+TEST(HeapPacerE2ESettings, GcPercentOffWithALimitCollectsOnlyForTheLimit) {
+  in_fresh_process(limit_only);
+}
+
+void limit_only() {
+  restore_settings r;
+  const uint64_t limit = 128 * kMiB;
+  goro::gc();
+  goro::set_gc_percent(-1);
+  goro::set_memory_limit(static_cast<int64_t>(limit));
+  set_live_bytes(8 * kMiB);
+  peak_sampler s;
+  const goro::heap_stats s0 = goro::read_heap_stats();
+  // Well below the limit: gc_percent=100 would collect every ~8-16 MiB here.
+  churn(limit / 4, s);
+  const goro::heap_stats s1 = goro::read_heap_stats();
+  EXPECT_EQ(s1.collections, s0.collections) << "no collection while the limit is far";
+  // Past it: the limit alone drives collections, each after about
+  // (limit - live - other memory) of allocation.
+  churn(4 * limit, s);  // not scaled: it must pass the limit several times
+  const goro::heap_stats s2 = goro::read_heap_stats();
+  const uint64_t n = s2.collections - s1.collections;
+  std::printf("gc_percent off, limit %s: %llu collections for %s churned, peak %s, goal %s\n",
+              mib(limit).c_str(), static_cast<unsigned long long>(n), mib(4 * limit).c_str(),
+              mib(s.peak()).c_str(), mib(s2.heap_goal_bytes).c_str());
+  EXPECT_GE(n, 3u);
+  EXPECT_LE(n, 4 * limit / (limit / 4) + 2) << "collections are limit-spaced";
+  EXPECT_LE(s.peak(), limit + kSlack);
+  EXPECT_GT(s2.heap_goal_bytes, limit / 2) << "the goal is the limit's, not a ratio's";
+  // Without the limit nothing collects at all.
+  goro::set_memory_limit(goro::no_memory_limit);
+  const goro::heap_stats s3 = goro::read_heap_stats();
+  churn(limit / 2, s);
+  EXPECT_EQ(goro::read_heap_stats().collections, s3.collections);
+  EXPECT_EQ(s3.heap_goal_bytes, UINT64_MAX);
+}
+
+}  // namespace
