@@ -39,9 +39,6 @@ class run_report {
   /// what was wrong.
   void end(double ops, std::string ops_unit, std::string check);
 
-  /// The measured wall time, seconds (valid after end()).
-  double wall_s() const { return wall_s_; }
-
   /// The collector's share of the run, as the Go peer reports it.
   void set_gc(uint64_t cycles, double cpu_fraction, std::string source);
 
