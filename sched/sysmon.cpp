@@ -5,7 +5,8 @@
 //     (scheddetail=1 adds one line per P and per M);
 //   - unless max_procs was set explicitly, it re-reads the cgroup CPU quota
 //     once a second and resizes the Ps when it changed (Go 1.25 does the
-//     same for container-aware GOMAXPROCS).
+//     same for container-aware GOMAXPROCS);
+//   - once a second it joins blocking-pool threads that retired.
 // It is not registered with the collector and touches no GC memory.
 
 #include <cinttypes>
@@ -64,6 +65,7 @@ void sysmon_main(scheduler* s) {
   const int64_t recheck_ns = 1'000'000'000;  // Go 1.25: GOMAXPROCS re-check every second
   int64_t next_trace = trace_ns > 0 ? s->start_ns + trace_ns : INT64_MAX;
   int64_t next_recheck = s->start_ns + recheck_ns;
+  int64_t next_reap = s->start_ns + recheck_ns;
   while (!s->stopping.load(std::memory_order_acquire)) {
     int64_t now = nanotime();
     if (now >= next_trace) {
@@ -86,6 +88,10 @@ void sysmon_main(scheduler* s) {
         }
       }
     }
+    if (now >= next_reap) {  // join blocking threads that retired
+      next_reap = now + recheck_ns;
+      reap_blocking_pool(*s);
+    }
     int64_t wake = std::min(next_trace, next_recheck);
     s->sysmon.park.wait(std::max<int64_t>(0, wake - nanotime()));
   }
@@ -94,13 +100,16 @@ void sysmon_main(scheduler* s) {
 }  // namespace
 
 void start_sysmon(scheduler& s) {
-  s.nthreads.fetch_add(1, std::memory_order_relaxed);
+  add_thread(s, thread_kind::sysmon);
   s.sysmon.thread = std::thread(sysmon_main, &s);
 }
 
 void stop_sysmon(scheduler& s) {
   s.sysmon.park.post();
-  if (s.sysmon.thread.joinable()) s.sysmon.thread.join();
+  if (s.sysmon.thread.joinable()) {
+    s.sysmon.thread.join();
+    remove_thread(s, thread_kind::sysmon);
+  }
 }
 
 }  // namespace goro::detail

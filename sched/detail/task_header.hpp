@@ -17,6 +17,7 @@
 namespace goro::detail {
 
 struct task_header;
+struct machine;
 
 /// Join-state bits of a root task. Written with atomic RMW by the task that
 /// completes and by the join handle's owner.
@@ -50,6 +51,10 @@ struct task_header {
   bool is_root = false;
   /// The exception a task body ended with, if any.
   std::exception_ptr exception;
+  /// The M this root task is pinned to by lock_os_thread, or null. Written
+  /// only by the task itself while it runs; read by whichever M dequeues it
+  /// (the queue hand-off orders the two).
+  machine* locked_m = nullptr;
 };
 
 }  // namespace goro::detail

@@ -1,0 +1,178 @@
+// The thread and stack safety nets (Go's debug.SetMaxThreads and
+// debug.SetMaxStack) and goro's thread accounting.
+//
+// Threads. Every thread goro creates is counted by kind in the scheduler
+// (workers, blocking, locked, sysmon) and in one total, nthreads, which the
+// limit is checked against: a single fetch_add decides, so a pinned M
+// changing kind (move_thread) can never make the sum look one too high.
+// Like Go's checkmcount, the check happens when a thread is about to be
+// created and when the limit is lowered, and exceeding it ends the process:
+// a program creating threads without bound is broken, and queueing instead
+// would turn it into a silent stall.
+//
+// Stack. Coroutine frames are heap blocks, so a runaway recursion of
+// awaited tasks would not overflow anything until memory ran out. Each
+// promise carries its chain's byte total (sched/task.hpp); this file only
+// prints the report when it passes the limit. The report walks the chain
+// from the innermost frame outwards through the promises' parent links and
+// names each frame by its resume function: with GCC and Clang the first
+// word of a coroutine frame is that function's address (the coroutine ABI
+// both share), and dladdr plus demangling turns it into "f(int) [clone
+// .actor]". Names of functions in the executable need it to export its
+// symbols (-rdynamic, CMake ENABLE_EXPORTS); otherwise the line shows
+// module+offset for addr2line.
+
+#include "sched/limits.hpp"
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "core/fatal.hpp"
+#include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/scheduler.hpp"
+#include "sched/task.hpp"
+
+namespace goro::detail {
+namespace {
+
+std::atomic<int> g_max_threads{10000};  // Go's default maxmcount
+
+std::atomic<int>& counter(scheduler& s, thread_kind k) noexcept {
+  switch (k) {
+    case thread_kind::worker:
+      return s.nworkers;
+    case thread_kind::blocking:
+      return s.nblocking;
+    case thread_kind::locked:
+      return s.nlocked;
+    case thread_kind::sysmon:
+      return s.nsysmon;
+  }
+  return s.nworkers;
+}
+
+// Threads goro created: all but the one that called goro::run.
+int created(const scheduler& s) noexcept {
+  return s.nthreads.load(std::memory_order_seq_cst) - 1;
+}
+
+[[noreturn]] void thread_limit_exceeded(scheduler& s, int limit, int count) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "program exceeds %d-thread limit (%d threads: %d workers, %d blocking, %d locked, "
+                "%d sysmon)",
+                limit, count, s.nworkers.load(), s.nblocking.load(), s.nlocked.load(),
+                s.nsysmon.load());
+  die(buf, 2);
+}
+
+std::string frame_name(void* resume_fn) {
+  char buf[64];
+  if (!resume_fn) return "?";
+  Dl_info info{};
+  if (dladdr(resume_fn, &info) == 0) {
+    std::snprintf(buf, sizeof buf, "%p", resume_fn);
+    return buf;
+  }
+  if (info.dli_sname) {
+    int st = 0;
+    char* dm = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &st);
+    std::string out = st == 0 && dm ? dm : info.dli_sname;
+    std::free(dm);
+    return out;
+  }
+  std::snprintf(
+      buf, sizeof buf, "+0x%" PRIxPTR,
+      reinterpret_cast<uintptr_t>(resume_fn) - reinterpret_cast<uintptr_t>(info.dli_fbase));
+  return std::string(info.dli_fname ? info.dli_fname : "?") + buf;
+}
+
+}  // namespace
+
+void add_thread(scheduler& s, thread_kind k) {
+  counter(s, k).fetch_add(1, std::memory_order_seq_cst);
+  const int now = s.nthreads.fetch_add(1, std::memory_order_seq_cst);  // +1 new, -1 run thread
+  const int limit = g_max_threads.load(std::memory_order_relaxed);
+  if (now > limit) thread_limit_exceeded(s, limit, now);
+}
+
+void remove_thread(scheduler& s, thread_kind k) noexcept {
+  s.nthreads.fetch_sub(1, std::memory_order_seq_cst);
+  counter(s, k).fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void move_thread(scheduler& s, thread_kind from, thread_kind to) noexcept {
+  counter(s, from).fetch_sub(1, std::memory_order_seq_cst);
+  counter(s, to).fetch_add(1, std::memory_order_seq_cst);
+}
+
+void stack_exceeded(const promise_base* top, void* top_frame) noexcept {
+  constexpr int kInner = 16;  // innermost frames printed, then the root
+  const uint64_t limit = g_max_stack_bytes.load(std::memory_order_relaxed);
+  uint64_t depth = 0;
+  for (const promise_base* p = top; p; p = p->parent_) ++depth;
+  task_header* t = current_task();
+  std::string msg = "task stack exceeds " + std::to_string(limit) + "-byte limit (task " +
+                    std::to_string(t ? t->id : 0) + ": " + std::to_string(depth) +
+                    " awaited frames, " + std::to_string(top->chain_bytes_) + " bytes)";
+  auto line = [&](uint64_t i, const promise_base* p, void* frame) {
+    const uint64_t own = p->chain_bytes_ - (p->parent_ ? p->parent_->chain_bytes_ : 0);
+    msg += "\n  #" + std::to_string(i) + " " + frame_name(*static_cast<void**>(frame)) + " (" +
+           std::to_string(own) + "-byte frame)";
+  };
+  const promise_base* p = top;
+  void* frame = top_frame;
+  for (uint64_t i = 0; p; ++i) {
+    if (i < kInner || i + 1 == depth) {
+      line(i, p, frame);
+    } else if (i == kInner) {
+      msg += "\n  ... " + std::to_string(depth - kInner - 1) + " frames elided ...";
+    }
+    frame = p->continuation_.address();
+    p = p->parent_;
+  }
+  die(msg, 2);
+}
+
+}  // namespace goro::detail
+
+namespace goro {
+
+int set_max_threads(int n) {
+  if (n < 1)
+    throw std::invalid_argument("goro::set_max_threads(" + std::to_string(n) +
+                                "): want a thread count >= 1");
+  const int old = detail::g_max_threads.exchange(n, std::memory_order_seq_cst);
+  if (detail::scheduler* s = detail::sched()) {
+    const int now = detail::created(*s);
+    if (now > n) detail::thread_limit_exceeded(*s, n, now);  // as Go's checkmcount
+  }
+  return old;
+}
+
+int64_t set_max_stack(int64_t bytes) {
+  if (bytes < 1)
+    throw std::invalid_argument("goro::set_max_stack(" + std::to_string(bytes) +
+                                "): want a byte count >= 1");
+  return static_cast<int64_t>(
+      detail::g_max_stack_bytes.exchange(static_cast<uint64_t>(bytes), std::memory_order_relaxed));
+}
+
+thread_count thread_counts() noexcept {
+  thread_count c;
+  if (detail::scheduler* s = detail::sched()) {
+    c.workers = s->nworkers.load();
+    c.blocking = s->nblocking.load();
+    c.locked = s->nlocked.load();
+    c.sysmon = s->nsysmon.load();
+  }
+  return c;
+}
+
+}  // namespace goro
