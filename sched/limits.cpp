@@ -17,19 +17,25 @@
 // from the innermost frame outwards through the promises' parent links and
 // names each frame by its resume function: with GCC and Clang the first
 // word of a coroutine frame is that function's address (the coroutine ABI
-// both share), and dladdr plus demangling turns it into "f(int) [clone
-// .actor]". Names of functions in the executable need it to export its
-// symbols (-rdynamic, CMake ENABLE_EXPORTS); otherwise the line shows
-// module+offset for addr2line.
+// both share). That function is a local symbol, which dladdr's dynamic
+// symbol table never has, so the name comes from the module's ELF .symtab
+// (present unless the binary is stripped; then the line shows module+offset
+// for addr2line), demangled and shortened to "f(int) [coroutine]".
 
 #include "sched/limits.hpp"
 
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -72,6 +78,74 @@ int created(const scheduler& s) noexcept {
   die(buf, 2);
 }
 
+// The name of the function containing `addr` from the ELF symbol table of
+// the file `path` (loaded at `base`): .symtab has the local symbols that
+// dladdr's dynamic table lacks (a coroutine's resume function is local:
+// "f(int) [clone .actor]"). Empty when the file has no such symbol
+// (stripped) or cannot be read. Only used on the way to a fatal exit.
+std::string symtab_name(const char* path, uintptr_t base, uintptr_t addr) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  void* map = MAP_FAILED;
+  if (::fstat(fd, &st) == 0 && st.st_size > static_cast<off_t>(sizeof(Elf64_Ehdr)))
+    map = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return {};
+  const auto* bytes = static_cast<const char*>(map);
+  const auto size = static_cast<uint64_t>(st.st_size);
+  std::string out;
+  const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(bytes);
+  const bool ok = std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
+                  eh->e_ident[EI_CLASS] == ELFCLASS64 && eh->e_shoff > 0 &&
+                  eh->e_shoff + uint64_t{eh->e_shnum} * sizeof(Elf64_Shdr) <= size;
+  // Symbol values are offsets from the load address in a PIE or shared
+  // object, absolute addresses in a fixed-address executable.
+  const uint64_t want = eh->e_type == ET_DYN ? addr - base : addr;
+  const auto* sh = ok ? reinterpret_cast<const Elf64_Shdr*>(bytes + eh->e_shoff) : nullptr;
+  for (unsigned i = 0; ok && i < eh->e_shnum && out.empty(); ++i) {
+    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
+    const Elf64_Shdr& strs = sh[sh[i].sh_link];
+    if (sh[i].sh_offset + sh[i].sh_size > size || strs.sh_offset + strs.sh_size > size) continue;
+    const auto* syms = reinterpret_cast<const Elf64_Sym*>(bytes + sh[i].sh_offset);
+    const uint64_t n = sh[i].sh_size / sizeof(Elf64_Sym);
+    for (uint64_t k = 0; k < n; ++k) {
+      if (ELF64_ST_TYPE(syms[k].st_info) != STT_FUNC || syms[k].st_name >= strs.sh_size) continue;
+      if (want >= syms[k].st_value && want - syms[k].st_value < syms[k].st_size) {
+        out = bytes + strs.sh_offset + syms[k].st_name;
+        break;
+      }
+    }
+  }
+  ::munmap(map, static_cast<size_t>(st.st_size));
+  return out;
+}
+
+std::string demangled(const char* name) {
+  int st = 0;
+  char* dm = abi::__cxa_demangle(name, nullptr, nullptr, &st);
+  std::string out = st == 0 && dm ? dm : name;
+  std::free(dm);
+  return out;
+}
+
+// GCC names a coroutine's resume function after the coroutine, with its
+// frame type as the parameter: "f(f(int)::_Z1fi.Frame*) [clone .actor]".
+// The mangled name inside is the coroutine's own: "f(int) [coroutine]".
+std::string coroutine_name(const std::string& actor) {
+  const auto at = actor.find("::_Z");
+  const auto end = actor.find(".Frame*", at == std::string::npos ? 0 : at);
+  if (at == std::string::npos || end == std::string::npos) return actor;
+  const std::string mangled = actor.substr(at + 2, end - at - 2);
+  int st = 0;
+  char* dm = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &st);
+  std::string out = st == 0 && dm ? std::string(dm) + " [coroutine]" : actor;
+  std::free(dm);
+  return out;
+}
+
+// "f(int) [coroutine]" for a coroutine's resume function; module+offset
+// (for addr2line) when no symbol covers it.
 std::string frame_name(void* resume_fn) {
   char buf[64];
   if (!resume_fn) return "?";
@@ -80,16 +154,13 @@ std::string frame_name(void* resume_fn) {
     std::snprintf(buf, sizeof buf, "%p", resume_fn);
     return buf;
   }
-  if (info.dli_sname) {
-    int st = 0;
-    char* dm = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &st);
-    std::string out = st == 0 && dm ? dm : info.dli_sname;
-    std::free(dm);
-    return out;
-  }
-  std::snprintf(
-      buf, sizeof buf, "+0x%" PRIxPTR,
-      reinterpret_cast<uintptr_t>(resume_fn) - reinterpret_cast<uintptr_t>(info.dli_fbase));
+  if (info.dli_sname) return demangled(info.dli_sname);
+  const auto base = reinterpret_cast<uintptr_t>(info.dli_fbase);
+  const auto at = reinterpret_cast<uintptr_t>(resume_fn);
+  std::string name = info.dli_fname ? symtab_name(info.dli_fname, base, at) : "";
+  if (name.empty()) name = symtab_name("/proc/self/exe", base, at);
+  if (!name.empty()) return coroutine_name(demangled(name.c_str()));
+  std::snprintf(buf, sizeof buf, "+0x%" PRIxPTR, at - base);
   return std::string(info.dli_fname ? info.dli_fname : "?") + buf;
 }
 
