@@ -28,7 +28,9 @@
 
 #include "sched/detail/blocking_pool.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 
 #include "core/fatal.hpp"
@@ -121,7 +123,9 @@ void start_blocking_pool(scheduler& s) {
                                 std::to_string(s.opts.blocking_keep_alive.count()) +
                                 "ns: want a duration >= 0");
   s.pool = std::make_unique<blocking_pool>();
-  s.pool->keep_alive_ns = s.opts.blocking_keep_alive.count();
+  // Capped at ~31 years so the deadline arithmetic cannot overflow.
+  s.pool->keep_alive_ns =
+      std::min<int64_t>(s.opts.blocking_keep_alive.count(), 1'000'000'000'000'000'000);
 }
 
 void submit_blocking(blocking_job* j) {

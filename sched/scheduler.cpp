@@ -36,6 +36,12 @@
 //   - Idle Ms park inside the collector's blocking region so a collection
 //     neither signals nor waits for them.
 //
+// lock_os_thread (section "locked Ms") follows Go: a pinned task's M runs
+// only that task, handing its P away whenever the task suspends
+// (stoplockedm) and receiving one from whichever M dequeues the task
+// (startlockedm); a task that ends pinned ends its M. Blocking calls run on
+// the pool in blocking_pool.cpp, or on the pinned M after it handed off.
+//
 // Locking: `scheduler::lock` (Go's sched.lock) protects the global queue,
 // the idle P and idle M lists and M creation. Everything on the task fast
 // path (ring push/pop, runnext) is lock-free and touches only the owner's P.
