@@ -87,18 +87,22 @@ TEST(LockOSThread, PinnedTaskStaysOnItsThreadAndTheThreadRunsNothingElse) {
         std::atomic<bool> stop{false};
         std::vector<goro::join_handle<void>> others;
         for (int i = 0; i < 6; ++i) others.push_back(goro::spawn(busy_logger(&log, &stop)));
-        goro::test::baton ping;
-        auto pinger = goro::spawn([](goro::test::baton* b) -> goro::task<void> {
-          for (int i = 0; i < 200; ++i) {
-            b->post();
-            co_await goro::yield();
-          }
-        }(&ping));
+        // A strict ping-pong (a baton holds one post), so no wake-up is lost.
+        goro::test::baton ping, pong;
+        auto pinger =
+            goro::spawn([](goro::test::baton* ping, goro::test::baton* pong) -> goro::task<void> {
+              for (int i = 0; i < 200; ++i) {
+                ping->post();
+                co_await pong->wait();
+              }
+            }(&ping, &pong));
         for (int i = 0; i < 400; ++i) {
-          if (i % 2 == 0)
+          if (i % 2 == 0) {
             co_await goro::yield();
-          else if (i < 400)
+          } else {
             co_await ping.wait();  // woken from other threads
+            pong.post();
+          }
           if (this_thread_id() != mine) out.same_thread = false;
           if (read_tl() != 4242) out.tl_kept = false;
         }
