@@ -491,8 +491,8 @@ task_header* stoplockedm(scheduler& s, machine* m) {
 // whatever the task left in the thread (thread_local state, signal masks,
 // a C library's per-thread context) dies with it.
 void exit_locked_m(scheduler& s, machine* m) {
+  remove_thread(s, thread_kind::locked);  // first: handoffp may start an M
   release_p(s, m);
-  remove_thread(s, thread_kind::locked);
   std::lock_guard lk(s.lock);
   s.mdead.push_back(m);  // joined by the next startm, or at shutdown
 }

@@ -57,6 +57,13 @@ uint64_t pool_threads_started() {
   return s->pool->started_total;
 }
 
+// Pool threads not yet joined (live, or retired and waiting for the reaper).
+std::size_t pool_threads_held() {
+  auto* s = goro::detail::sched();
+  std::lock_guard lk(s->pool->lock);
+  return s->pool->threads.size();
+}
+
 TEST(Blocking, ReturnsTheResultOfFn) {
   auto r = goro::run([]() -> goro::task<std::string> {
     int a = co_await goro::blocking([] { return 40; });
@@ -175,15 +182,18 @@ TEST(Blocking, IdleThreadsRetireAfterTheKeepAlive) {
         co_await goro::blocking([] {});
         out.push_back(goro::thread_counts().blocking);  // 1: idle, not yet retired
         out.push_back(co_await yield_until([] { return goro::thread_counts().blocking == 0; }));
+        // sysmon joins the retired thread within about a second.
+        out.push_back(co_await yield_until([] { return pool_threads_held() == 0; }));
         co_await goro::blocking([] {});  // a fresh thread
         out.push_back(static_cast<int>(pool_threads_started()));
         co_return out;
       }(),
       o);
-  ASSERT_EQ(r.size(), 3u);
+  ASSERT_EQ(r.size(), 4u);
   EXPECT_EQ(r[0], 1);
   EXPECT_EQ(r[1], 1) << "the idle blocking thread did not retire after the keep-alive";
-  EXPECT_EQ(r[2], 2);
+  EXPECT_EQ(r[2], 1) << "the retired thread was not joined";
+  EXPECT_EQ(r[3], 2);
 }
 
 TEST(Blocking, NegativeKeepAliveIsRejected) {

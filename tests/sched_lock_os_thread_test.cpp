@@ -155,6 +155,28 @@ TEST(LockOSThread, LocksNestAndTooManyUnlocksThrow) {
       << r[3];
 }
 
+goro::task<void> lock_in_a_callee() {
+  co_await goro::lock_os_thread();
+}
+
+// The lock belongs to the goroutine (the spawned task), not to the awaited
+// coroutine that took it.
+TEST(LockOSThread, ALockTakenInAnAwaitedCalleePinsTheWholeTask) {
+  auto r = goro::run(
+      []() -> goro::task<std::string> {
+        co_await lock_in_a_callee();
+        const auto mine = this_thread_id();
+        for (int i = 0; i < 100; ++i) {
+          co_await goro::yield();
+          if (this_thread_id() != mine) co_return "moved";
+        }
+        goro::unlock_os_thread();
+        co_return std::to_string(goro::thread_counts().locked);
+      }(),
+      procs(2));
+  EXPECT_EQ(r, "0");
+}
+
 TEST(LockOSThread, UnlockOutsideATaskThrows) {
   EXPECT_THROW(goro::unlock_os_thread(), std::logic_error);
 }
