@@ -507,19 +507,25 @@ void worker_main(machine* m) {
   m->next_spinning = false;
   for (;;) {
     bool inherit = false;
-    // A pinned M runs only its task (Go's schedule: lockedg → stoplockedm).
-    task_header* t = m->lockedg ? stoplockedm(s, m) : find_runnable(s, m, &inherit);
-    if (!t) break;
-    if (m->spinning) reset_spinning(s, m);
-    if (t->locked_m != nullptr && t->locked_m != m) {
-      startlockedm(m, t);  // our P goes to the task's own M; we go idle
-      continue;
+    task_header* t;
+    if (m->lockedg) [[unlikely]] {
+      // A pinned M runs only its task (Go's schedule: lockedg →
+      // stoplockedm), and leaves with it.
+      if (m->exit_locked) {
+        exit_locked_m(s, m);
+        break;
+      }
+      if (!(t = stoplockedm(s, m))) break;
+    } else {
+      if (!(t = find_runnable(s, m, &inherit))) break;
+      if (m->spinning) reset_spinning(s, m);
+      // An unpinned M never dequeues a task pinned to itself.
+      if (t->locked_m) [[unlikely]] {
+        startlockedm(m, t);  // our P goes to the task's own M; we go idle
+        continue;
+      }
     }
     execute(m, t, inherit);
-    if (m->exit_locked) {  // the task ended pinned: the thread goes with it
-      exit_locked_m(s, m);
-      break;
-    }
   }
   tl_m = nullptr;
 }
@@ -697,9 +703,9 @@ void spawn_root(task_header* t, std::source_location site) {
 std::coroutine_handle<> root_complete(task_header* t) noexcept {
   if (machine* m = t->locked_m) {  // ended while pinned: its M exits after this
     t->locked_m = nullptr;
-    m->lockedg = nullptr;
     m->lock_count = 0;
-    m->exit_locked = true;
+    m->exit_locked = true;  // m->lockedg stays set (never followed again) so the
+                            // worker loop's one pinned check sees the exit
   }
   const bool failed = t->exception != nullptr;
   uint32_t st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);

@@ -35,6 +35,11 @@ struct task_header {
   /// its await chain. Written by the awaitable that suspends it, before the
   /// task is made runnable; read by the worker that runs it.
   std::coroutine_handle<> resume;
+  /// The M this root task is pinned to by lock_os_thread, or null. Written
+  /// only by the task itself while it runs; read by whichever M dequeues it
+  /// (the queue hand-off orders the two). Beside `resume`: both are read on
+  /// every schedule.
+  machine* locked_m = nullptr;
   /// The root frame itself (for destroy). Set by spawn.
   std::coroutine_handle<> self;
   /// Task awaiting this one's join handle; valid when kWaiter is set.
@@ -51,10 +56,6 @@ struct task_header {
   bool is_root = false;
   /// The exception a task body ended with, if any.
   std::exception_ptr exception;
-  /// The M this root task is pinned to by lock_os_thread, or null. Written
-  /// only by the task itself while it runs; read by whichever M dequeues it
-  /// (the queue hand-off orders the two).
-  machine* locked_m = nullptr;
 };
 
 }  // namespace goro::detail
