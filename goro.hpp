@@ -11,6 +11,9 @@
 //   goro::gc_pause_log                     every pause, as debug.ReadGCStats' Pause (heap/)
 //   goro::set_gc_percent, set_memory_limit  GOGC, GOMEMLIMIT (heap/gc_settings.hpp)
 //   goro::on_gc_pressure, gc_pressure()    pressure state (heap/gc_pressure.hpp)
+//   co_await goro::blocking(fn)            run a blocking call off the Ps (sched/blocking.hpp)
+//   goro::lock_os_thread/unlock_os_thread  LockOSThread (sched/lock_os_thread.hpp)
+//   goro::set_max_threads, set_max_stack   SetMaxThreads, SetMaxStack (sched/limits.hpp)
 
 #include "core/env.hpp"
 #include "core/fatal.hpp"
@@ -28,6 +31,9 @@
 #include "sched/task.hpp"
 #include "sched/timer.hpp"
 #include "sched/yield.hpp"
+#include "sched/blocking.hpp"
+#include "sched/limits.hpp"
+#include "sched/lock_os_thread.hpp"
 #include "sched/chan.hpp"
 #include "sched/context.hpp"
 #include "sched/mutex.hpp"

@@ -2,6 +2,7 @@
 // Knobs for one goro::run. Defaults are Go's; tests shrink them to reach
 // the overflow, steal and fairness paths quickly.
 
+#include <chrono>
 #include <cstdint>
 
 namespace goro {
@@ -23,6 +24,10 @@ struct runtime_options {
   /// Passes over the victims when stealing; runnext is stolen only on the
   /// last. Go: stealTries = 4.
   uint32_t steal_passes = 4;
+  /// How long an idle goro::blocking thread waits for another call before
+  /// it exits; >= 0. Tokio's blocking pool: 10 s (Go has no pool: a thread
+  /// blocked in a syscall returns to the idle M list and stays forever).
+  std::chrono::nanoseconds blocking_keep_alive = std::chrono::seconds(10);
   /// Read GORO_* environment variables (GORO_MAXPROCS, GORO_DEBUG). A
   /// malformed value ends start-up with one line on stderr and exit code 2.
   bool read_environment = true;

@@ -36,6 +36,12 @@
 //   - Idle Ms park inside the collector's blocking region so a collection
 //     neither signals nor waits for them.
 //
+// lock_os_thread (section "locked Ms") follows Go: a pinned task's M runs
+// only that task, handing its P away whenever the task suspends
+// (stoplockedm) and receiving one from whichever M dequeues the task
+// (startlockedm); a task that ends pinned ends its M. Blocking calls run on
+// the pool in blocking_pool.cpp, or on the pinned M after it handed off.
+//
 // Locking: `scheduler::lock` (Go's sched.lock) protects the global queue,
 // the idle P and idle M lists and M creation. Everything on the task fast
 // path (ring push/pop, runnext) is lock-free and touches only the owner's P.
@@ -57,9 +63,11 @@
 #include "heap/collector_init.hpp"
 #include "heap/detail/gc_knobs.hpp"
 #include "heap/thread_attachment.hpp"
+#include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/join_handle.hpp"
+#include "sched/lock_os_thread.hpp"
 #include "sched/maxprocs.hpp"
 #include "sched/run.hpp"
 
@@ -126,8 +134,31 @@ task_header* global_get(scheduler& s, processor* p, uint32_t max) {
 
 void worker_main(machine* m);
 
+// Requires s.lock. Takes the exited pinned Ms out of all_m to be joined.
+std::vector<std::unique_ptr<machine>> take_dead_ms(scheduler& s) {
+  std::vector<std::unique_ptr<machine>> out;
+  for (machine* d : s.mdead) {
+    for (auto it = s.all_m.begin(); it != s.all_m.end(); ++it) {
+      if (it->get() == d) {
+        out.push_back(std::move(*it));
+        s.all_m.erase(it);
+        break;
+      }
+    }
+  }
+  s.mdead.clear();
+  return out;
+}
+
 void startm(scheduler& s, processor* p, bool spinning) {
+  std::vector<std::unique_ptr<machine>> dead;
   std::unique_lock lk(s.lock);
+  if (s.stopping.load(std::memory_order_relaxed)) {
+    // Shutting down: goro::run is joining all_m, so no M may start now.
+    pidleput(s, p);
+    if (spinning) s.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
   if (machine* m = s.midle) {
     s.midle = m->idle_link;
     m->idle_link = nullptr;
@@ -139,14 +170,17 @@ void startm(scheduler& s, processor* p, bool spinning) {
     m->park.post();
     return;
   }
+  add_thread(s, thread_kind::worker);  // ends the process past set_max_threads
+  dead = take_dead_ms(s);
   auto owned = std::make_unique<machine>();
   machine* m = owned.get();
-  m->id = static_cast<int>(s.all_m.size());
+  m->id = s.next_m_id++;
   m->nextp = p;
   m->next_spinning = spinning;
   s.all_m.push_back(std::move(owned));
-  s.nthreads.fetch_add(1, std::memory_order_relaxed);
   m->thread = std::thread(worker_main, m);
+  lk.unlock();
+  for (auto& d : dead) d->thread.join();  // exited already: joining is quick
 }
 
 // Go's wakep: start a spinning M if there is an idle P and nobody spins.
@@ -540,6 +574,105 @@ void execute(machine* m, task_header* t, bool inherit) {
   m->current = nullptr;
 }
 
+// ------------------------------------------------------------- locked Ms --
+// lock_os_thread, Go's way (proc.go: LockOSThread, stoplockedm,
+// startlockedm, handoffp). A pinned task's M runs nothing else. When the
+// task suspends, the M gives its P away (handoffp) and sleeps on its own
+// parker; whichever M later dequeues the task hands it its P (startlockedm)
+// and goes idle itself. The task is in at most one queue at a time, so at
+// most one M hands over a P per suspension; the P travels in m->nextp,
+// written before the post and read after the wait.
+
+// Go's handoffp: give away a P this M no longer uses, to an M that will
+// run its work, or to the idle list when there is none.
+void handoffp(scheduler& s, processor* p) {
+  if (!p->runq.empty() || p->runnext.load(std::memory_order_acquire) != nullptr ||
+      s.global_size.load(std::memory_order_seq_cst) > 0) {
+    startm(s, p, false);
+    return;
+  }
+  // No work here: start a spinner only if nobody is looking for work
+  // (Go: "no local work, check that there are no spinning/idle M's").
+  if (s.nmspinning.load(std::memory_order_seq_cst) + s.npidle.load(std::memory_order_seq_cst) ==
+      0) {
+    int zero = 0;
+    if (s.nmspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) {
+      startm(s, p, true);
+      return;
+    }
+  }
+  std::unique_lock lk(s.lock);
+  if (s.global.size() > 0 && !s.stopping.load(std::memory_order_relaxed)) {
+    lk.unlock();
+    startm(s, p, false);
+    return;
+  }
+  // The P's timers need a watcher once it is idle (Go: handoffp's
+  // wakeNetPoller). If no parked M waits for a deadline this early, give the
+  // P to an M: finding nothing to run, it parks timed (stopm).
+  if (const int64_t w = p->timers.when0.load(std::memory_order_acquire);
+      w != 0 && w < s.timer_sleep_when && !s.stopping.load(std::memory_order_relaxed)) {
+    lk.unlock();
+    startm(s, p, false);
+    return;
+  }
+  pidleput(s, p);
+}
+
+// The M gives up its P before it sleeps or exits (retiring it if
+// set_max_procs shrank meanwhile).
+void release_p(scheduler& s, machine* m) {
+  if (!m->p) return;
+  if (m->p->id >= s.gomaxprocs.load(std::memory_order_acquire)) retire_p(s, m);
+  if (processor* p = std::exchange(m->p, nullptr)) handoffp(s, p);
+}
+
+// Go's startlockedm: `t` is pinned to another M; hand it our P.
+void startlockedm(machine* m, task_header* t) {
+  machine* lm = t->locked_m;
+  lm->nextp = std::exchange(m->p, nullptr);
+  lm->park.post();
+}
+
+// Go's stoplockedm (and exitsyscall for a pinned task's blocking call): the
+// pinned task is not running; give the P away, run its blocking call if it
+// made one, then sleep until an M hands over a P with the task. Returns the
+// task to run, or null when the runtime stops.
+task_header* stoplockedm(scheduler& s, machine* m) {
+  release_p(s, m);
+  if (blocking_job* j = std::exchange(m->pending_job, nullptr)) {
+    task_header* t = j->task;
+    j->run(j);  // holds no P: the other tasks run meanwhile
+    {
+      std::lock_guard lk(s.lock);  // Go's exitsyscallfast: an idle P, if any
+      if (!s.stopping.load(std::memory_order_relaxed)) {
+        if (processor* p = pidleget(s)) {
+          m->p = p;
+          return t;
+        }
+      }
+    }
+    ready(t);  // global queue: its taker hands us a P
+  }
+  for (;;) {
+    heap::blocking_region([m] { m->park.wait(); });
+    if (s.stopping.load(std::memory_order_acquire)) return nullptr;
+    if (m->nextp) break;
+  }
+  m->p = std::exchange(m->nextp, nullptr);
+  return m->lockedg;
+}
+
+// The pinned task ended: the M leaves (Go's goexit0 with lockedInt set), so
+// whatever the task left in the thread (thread_local state, signal masks,
+// a C library's per-thread context) dies with it.
+void exit_locked_m(scheduler& s, machine* m) {
+  remove_thread(s, thread_kind::locked);  // first: handoffp may start an M
+  release_p(s, m);
+  std::lock_guard lk(s.lock);
+  s.mdead.push_back(m);  // joined by the next startm, or at shutdown
+}
+
 void worker_main(machine* m) {
   heap::thread_attachment attach;
   tl_m = m;
@@ -550,9 +683,24 @@ void worker_main(machine* m) {
   m->next_spinning = false;
   for (;;) {
     bool inherit = false;
-    task_header* t = find_runnable(s, m, &inherit);
-    if (!t) break;
-    if (m->spinning) reset_spinning(s, m);
+    task_header* t;
+    if (m->lockedg) [[unlikely]] {
+      // A pinned M runs only its task (Go's schedule: lockedg →
+      // stoplockedm), and leaves with it.
+      if (m->exit_locked) {
+        exit_locked_m(s, m);
+        break;
+      }
+      if (!(t = stoplockedm(s, m))) break;
+    } else {
+      if (!(t = find_runnable(s, m, &inherit))) break;
+      if (m->spinning) reset_spinning(s, m);
+      // An unpinned M never dequeues a task pinned to itself.
+      if (t->locked_m) [[unlikely]] {
+        startlockedm(m, t);  // our P goes to the task's own M; we go idle
+        continue;
+      }
+    }
     execute(m, t, inherit);
   }
   tl_m = nullptr;
@@ -644,6 +792,30 @@ scheduler* sched() noexcept {
 }
 
 scheduler::scheduler(const runtime_options& o) : opts(o) {}
+scheduler::~scheduler() = default;
+
+void run_blocking_locked(blocking_job* j) {
+  machine* m = tl_m;
+  if (!m || m->lockedg != j->task) fatal("run_blocking_locked: task not pinned to this M");
+  m->pending_job = j;  // run by stoplockedm once the task has suspended
+}
+
+void lock_current_task() {
+  machine* m = tl_m;
+  task_header* t = m ? m->current : nullptr;
+  if (!t) throw std::logic_error("goro::lock_os_thread: not inside a goro task");
+  if (m->lockedg == t) {
+    if (m->lock_count == UINT32_MAX)
+      throw std::overflow_error("goro::lock_os_thread: nested more than 2^32-1 times");
+    ++m->lock_count;
+    return;
+  }
+  if (m->lockedg) fatal("lock_current_task: M pinned to another task");
+  m->lockedg = t;
+  m->lock_count = 1;
+  t->locked_m = m;
+  move_thread(*g_sched.load(std::memory_order_acquire), thread_kind::worker, thread_kind::locked);
+}
 
 processor* current_p() noexcept {
   machine* m = tl_m;
@@ -721,6 +893,12 @@ void spawn_root(task_header* t, std::source_location site) {
 }
 
 std::coroutine_handle<> root_complete(task_header* t) noexcept {
+  if (machine* m = t->locked_m) {  // ended while pinned: its M exits after this
+    t->locked_m = nullptr;
+    m->lock_count = 0;
+    m->exit_locked = true;  // m->lockedg stays set (never followed again) so the
+                            // worker loop's one pinned check sees the exit
+  }
   const bool failed = t->exception != nullptr;
   uint32_t st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);
   // From here on `t` may be destroyed by the handle's owner unless we still
@@ -820,6 +998,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
     set_procs_locked(*s, procs);
   }
   s->nthreads.store(1, std::memory_order_relaxed);  // the thread in goro::run
+  start_blocking_pool(*s);                          // validates blocking_keep_alive
   g_sched.store(s.get(), std::memory_order_release);
   start_sysmon(*s);
 
@@ -843,6 +1022,9 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
     m->park.post();
     if (m->thread.joinable()) m->thread.join();
   }
+  // No task runs any more; blocking calls still running are waited for and
+  // queued ones dropped (sched/blocking_pool.cpp), before frames go away.
+  stop_blocking_pool(*s);
   g_destroying.store(true, std::memory_order_seq_cst);
   for (auto& r : s->registry) {
     for (task_header*& slot : r.slots) {
@@ -909,6 +1091,21 @@ uint64_t this_task::id() noexcept {
 
 bool running() noexcept {
   return detail::sched() != nullptr;
+}
+
+void unlock_os_thread() {
+  detail::machine* m = detail::tl_m;
+  detail::task_header* t = m ? m->current : nullptr;
+  if (!t) throw std::logic_error("goro::unlock_os_thread: not inside a goro task");
+  if (m->lockedg != t || m->lock_count == 0)
+    throw std::logic_error(
+        "goro::unlock_os_thread: the task is not locked to its thread (more unlock_os_thread "
+        "calls than lock_os_thread)");
+  if (--m->lock_count == 0) {
+    m->lockedg = nullptr;
+    t->locked_m = nullptr;
+    detail::move_thread(*detail::sched(), detail::thread_kind::locked, detail::thread_kind::worker);
+  }
 }
 
 }  // namespace goro

@@ -9,7 +9,8 @@
 //   - once a second it lets the heap return free memory to the OS if the
 //     program has gone quiet (heap/background_release.hpp: Go's scavenger,
 //     which also runs off sysmon's clock). That check is cheap; the release
-//     itself runs at most a few collections per quiet period.
+//     itself runs at most a few collections per quiet period;
+//   - once a second it joins blocking-pool threads that retired.
 // It touches no GC memory; it is registered with the collector only while a
 // release collection runs.
 
@@ -70,6 +71,7 @@ void sysmon_main(scheduler* s) {
   const int64_t recheck_ns = 1'000'000'000;  // Go 1.25: GOMAXPROCS re-check every second
   int64_t next_trace = trace_ns > 0 ? s->start_ns + trace_ns : INT64_MAX;
   int64_t next_recheck = s->start_ns + recheck_ns;
+  int64_t next_reap = s->start_ns + recheck_ns;
   while (!s->stopping.load(std::memory_order_acquire)) {
     int64_t now = nanotime();
     if (now >= next_trace) {
@@ -93,6 +95,10 @@ void sysmon_main(scheduler* s) {
         }
       }
     }
+    if (now >= next_reap) {  // join blocking threads that retired
+      next_reap = now + recheck_ns;
+      reap_blocking_pool(*s);
+    }
     int64_t wake = std::min(next_trace, next_recheck);
     s->sysmon.park.wait(std::max<int64_t>(0, wake - nanotime()));
   }
@@ -101,13 +107,16 @@ void sysmon_main(scheduler* s) {
 }  // namespace
 
 void start_sysmon(scheduler& s) {
-  s.nthreads.fetch_add(1, std::memory_order_relaxed);
+  add_thread(s, thread_kind::sysmon);
   s.sysmon.thread = std::thread(sysmon_main, &s);
 }
 
 void stop_sysmon(scheduler& s) {
   s.sysmon.park.post();
-  if (s.sysmon.thread.joinable()) s.sysmon.thread.join();
+  if (s.sysmon.thread.joinable()) {
+    s.sysmon.thread.join();
+    remove_thread(s, thread_kind::sysmon);
+  }
 }
 
 }  // namespace goro::detail

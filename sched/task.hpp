@@ -11,6 +11,12 @@
 // Frames come from heap::frame_alloc: scanned by the collector (a GC pointer
 // held in a suspended task's locals keeps its object alive), never collected,
 // freed when the task object that owns the frame is destroyed.
+//
+// Stack accounting (goro::set_max_stack): every promise knows its frame's
+// size; awaiting a task adds the awaiter's chain total to it, and a chain
+// past the limit ends the process (sched/detail/stack_accounting.hpp). That
+// is an add, a compare and two stores per await, no extra memory access
+// beyond the two promises the await touches anyway.
 
 #include <coroutine>
 #include <exception>
@@ -20,6 +26,7 @@
 
 #include "heap/frame_pool.hpp"
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/stack_accounting.hpp"
 #include "sched/detail/task_header.hpp"
 
 namespace goro {
@@ -31,7 +38,11 @@ namespace detail {
 
 class promise_base : public task_header {
  public:
-  static void* operator new(std::size_t n) { return heap::frame_alloc(n); }
+  static void* operator new(std::size_t n) {
+    void* p = heap::frame_alloc(n);
+    tl_new_frame = frame_note{reinterpret_cast<uintptr_t>(p), n};
+    return p;
+  }
   static void operator delete(void* p, std::size_t n) noexcept { heap::frame_free(p, n); }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -51,9 +62,24 @@ class promise_base : public task_header {
 
   void unhandled_exception() noexcept { exception = std::current_exception(); }
 
+  promise_base() noexcept : chain_bytes_(own_frame_bytes(this)) {}
+
   /// The awaiting coroutine to resume when this one completes (null for a
   /// spawned root).
   std::coroutine_handle<> continuation_;
+  /// The awaiting task's promise when the awaiter is a goro task, else null
+  /// (for the stack-limit report).
+  promise_base* parent_ = nullptr;
+  /// Frame bytes of this task plus every task awaiting it, up to the root
+  /// of its chain (set_max_stack).
+  uint64_t chain_bytes_;
+
+ private:
+  static uint64_t own_frame_bytes(const promise_base* self) noexcept {
+    const frame_note f = tl_new_frame;
+    const auto at = reinterpret_cast<uintptr_t>(self);
+    return at >= f.addr && at - f.addr < f.bytes ? f.bytes : sizeof(promise_base);
+  }
 };
 
 template <class T>
@@ -126,8 +152,18 @@ class [[nodiscard]] task {
   struct awaiter {
     handle_type h;
     bool await_ready() const noexcept { return false; }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-      h.promise().continuation_ = parent;
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+      detail::promise_base& child = h.promise();
+      child.continuation_ = parent;
+      if constexpr (std::is_base_of_v<detail::promise_base, P>) {
+        detail::promise_base& up = parent.promise();
+        child.parent_ = &up;
+        child.chain_bytes_ += up.chain_bytes_;
+        if (child.chain_bytes_ > detail::g_max_stack_bytes.load(std::memory_order_relaxed))
+            [[unlikely]]
+          detail::stack_exceeded(&child, h.address());
+      }
       return h;  // symmetric transfer into the child
     }
     T await_resume() { return h.promise().take_result(); }

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "goro.hpp"
@@ -215,6 +216,32 @@ TEST(Sleep, TimersOfARemovedPStillFire) {
         EXPECT_EQ(sum, 399L * 400 / 2);
       }(),
       procs(4));
+}
+
+// A task pinned to its thread sleeps while nothing else runs: its P goes
+// idle with the timer on it when the pinned M hands it off, and some M must
+// still wake for the deadline (Go: handoffp's wakeNetPoller).
+TEST(Sleep, APinnedTaskWakesFromItsSleepsOnAnIdleRuntime) {
+  for (int procs_n : {1, 2}) {
+    goro::run(
+        []() -> goro::task<void> {
+          auto pinned = goro::spawn([]() -> goro::task<int> {
+            co_await goro::lock_os_thread();
+            const auto me = std::this_thread::get_id();
+            int same = 0;
+            for (int i = 0; i < 5; ++i) {
+              auto t0 = clock::now();
+              co_await goro::sleep_for(10ms);
+              EXPECT_GE(clock::now() - t0, 10ms);
+              same += std::this_thread::get_id() == me;
+            }
+            goro::unlock_os_thread();
+            co_return same;
+          }());
+          EXPECT_EQ(co_await pinned, 5);
+        }(),
+        procs(procs_n));
+  }
 }
 
 TEST(SelectTimeout, FiresWhenNothingElseIsReady) {

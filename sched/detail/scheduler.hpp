@@ -15,6 +15,7 @@
 #include "core/futex.hpp"
 #include "core/spin_lock.hpp"
 #include "heap/internal_memory.hpp"
+#include "sched/detail/blocking_job.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/detail/task_fifo.hpp"
 #include "sched/detail/task_header.hpp"
@@ -65,6 +66,12 @@ struct machine : heap::internal_object {
   machine* idle_link = nullptr;  // protected by sched lock
   bool in_midle = false;         // protected by sched lock
   std::thread thread;
+  // lock_os_thread (Go's m.lockedg / lockedExt). Owner only, except that
+  // `nextp` is also how startlockedm hands this M a P.
+  task_header* lockedg = nullptr;       // the task pinned to this M, or null
+  uint32_t lock_count = 0;              // nesting of lock_os_thread
+  blocking_job* pending_job = nullptr;  // blocking(fn) of lockedg, run after handoff
+  bool exit_locked = false;             // lockedg ended while pinned: the thread exits
 };
 
 /// Registry of live root tasks (spawned and not yet destroyed), sharded to
@@ -82,8 +89,11 @@ struct registry_shard {
   uint64_t count = 0;                // protected by lock
 };
 
+struct blocking_pool;
+
 struct scheduler : heap::internal_object {
   explicit scheduler(const runtime_options& o);
+  ~scheduler();
 
   runtime_options opts;
   static constexpr int kMaxProcs = 1024;  // Go: _MaxGomaxprocs was 256, now 1024
@@ -98,6 +108,7 @@ struct scheduler : heap::internal_object {
   // none); an M going idle with an earlier timer parks timed too.
   int64_t timer_sleep_when = INT64_MAX;
   std::vector<std::unique_ptr<machine>> all_m;
+  int next_m_id = 0;
   std::vector<std::unique_ptr<processor>> owned_p;  // every P ever made; freed at shutdown
   startup_config debug;                             // GORO_DEBUG settings, read-only after start
   bool procs_explicit = false;                      // GORO_MAXPROCS / set_max_procs / options
@@ -113,7 +124,12 @@ struct scheduler : heap::internal_object {
   std::atomic<uint64_t> global_size{0};  // mirror of global.size for lock-free peeks
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> next_id_block{1};
-  std::atomic<int> nthreads{0};
+  std::atomic<int> nthreads{0};  // every thread incl. the one in goro::run (schedtrace)
+  // Threads created by goro, by kind (see sched/limits.hpp). Atomic; changed
+  // with add_thread / remove_thread / move_thread so the limit is checked.
+  std::atomic<int> nworkers{0}, nblocking{0}, nlocked{0}, nsysmon{0};
+  std::vector<machine*> mdead;             // exited pinned Ms not yet joined; protected by lock
+  std::unique_ptr<blocking_pool> pool;     // sched/detail/blocking_pool.hpp
   std::atomic<int> store_load_barrier{0};  // TSan builds only, see ready()
 
   static constexpr int kRegistryShards = 64;
@@ -140,5 +156,23 @@ void wake_idle_for_work();
 /// with; returns the previous pending (or default) value.
 int set_pending_max_procs(int n);
 void stop_sysmon(scheduler& s);
+
+/// Thread accounting (sched/limits.cpp). add_thread ends the process with
+/// Go's "program exceeds N-thread limit" message when the new thread would
+/// pass set_max_threads.
+enum class thread_kind { worker, blocking, locked, sysmon };
+void add_thread(scheduler& s, thread_kind k);
+void remove_thread(scheduler& s, thread_kind k) noexcept;
+void move_thread(scheduler& s, thread_kind from, thread_kind to) noexcept;
+
+/// The blocking pool (sched/blocking_pool.cpp): created with the scheduler,
+/// stopped at shutdown after the Ms (waits for running calls, drops queued
+/// ones), reaped (retired threads joined) by sysmon.
+void start_blocking_pool(scheduler& s);
+void stop_blocking_pool(scheduler& s);
+void reap_blocking_pool(scheduler& s);
+/// Runs a blocking job on the calling M after it handed its P off, for a
+/// task pinned by lock_os_thread (scheduler.cpp).
+void run_blocking_locked(blocking_job* j);
 
 }  // namespace goro::detail

@@ -17,6 +17,7 @@
 namespace goro::detail {
 
 struct task_header;
+struct machine;
 
 /// Join-state bits of a root task. Written with atomic RMW by the task that
 /// completes and by the join handle's owner.
@@ -34,6 +35,11 @@ struct task_header {
   /// its await chain. Written by the awaitable that suspends it, before the
   /// task is made runnable; read by the worker that runs it.
   std::coroutine_handle<> resume;
+  /// The M this root task is pinned to by lock_os_thread, or null. Written
+  /// only by the task itself while it runs; read by whichever M dequeues it
+  /// (the queue hand-off orders the two). Beside `resume`: both are read on
+  /// every schedule.
+  machine* locked_m = nullptr;
   /// The root frame itself (for destroy). Set by spawn.
   std::coroutine_handle<> self;
   /// Task awaiting this one's join handle; valid when kWaiter is set.

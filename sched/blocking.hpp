@@ -1,0 +1,104 @@
+#pragma once
+// co_await goro::blocking(fn): run a blocking call (a file read, a DNS
+// lookup, a thread-affine C library) without stalling a P.
+//
+//   std::string text = co_await goro::blocking([&] { return read_file(path); });
+//
+// The task suspends; `fn` runs on a thread that holds no P (a blocking-pool
+// thread; or, for a task pinned with lock_os_thread, its own thread after it
+// handed its P to another worker, as Go's entersyscall/handoffp does); then
+// the task is made ready again and co_await gives fn's result or rethrows
+// its exception. Meanwhile the P keeps running other tasks.
+//
+// Pool threads are created on demand, reused, and retire after
+// runtime_options::blocking_keep_alive of idleness (default 10 s, Tokio's
+// blocking-pool keep-alive). Each counts against goro::set_max_threads; as in
+// Go, exceeding the limit ends the process rather than queueing. Pool
+// threads are registered with the collector, so fn may allocate and hold GC
+// objects.
+//
+// `fn` (moved into the awaiter) and its result live in the awaiting
+// coroutine's frame, which the collector scans. fn must not co_await (it is
+// a plain function) and must not touch the awaiting task's frame other than
+// through what it captured.
+//
+// At shutdown (the root task returned), goro::run waits for calls already
+// running to return (as dropping a Tokio runtime does) — their tasks are not
+// resumed — and calls queued but not started are dropped without running.
+
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "sched/detail/blocking_job.hpp"
+#include "sched/detail/runtime_hooks.hpp"
+
+namespace goro {
+
+template <class F>
+class [[nodiscard]] blocking_awaiter : private detail::blocking_job {
+  using result_type = std::invoke_result_t<F&>;
+  static_assert(!std::is_rvalue_reference_v<result_type>,
+                "goro::blocking: fn must not return an rvalue reference (return a value)");
+  using stored_type =
+      std::conditional_t<std::is_reference_v<result_type>,
+                         std::reference_wrapper<std::remove_reference_t<result_type>>,
+                         std::conditional_t<std::is_void_v<result_type>, bool, result_type>>;
+
+ public:
+  explicit blocking_awaiter(F fn) : fn_(std::move(fn)) {}
+  blocking_awaiter(blocking_awaiter&&) = default;
+  blocking_awaiter(const blocking_awaiter&) = delete;
+
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) {
+    detail::task_header* t = detail::current_task();
+    if (t == nullptr) throw std::logic_error("goro::blocking: not inside a goro task");
+    t->resume = h;
+    this->task = t;
+    this->run = &invoke;
+    detail::submit_blocking(this);  // `this` may be resumed and gone from here on
+  }
+  result_type await_resume() {
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    if constexpr (std::is_reference_v<result_type>) {
+      return result_->get();
+    } else if constexpr (!std::is_void_v<result_type>) {
+      return std::move(*result_);
+    }
+  }
+
+ private:
+  static void invoke(detail::blocking_job* j) noexcept {
+    auto* self = static_cast<blocking_awaiter*>(j);
+    try {
+      if constexpr (std::is_void_v<result_type>) {
+        std::invoke(self->fn_);
+        self->result_.emplace(true);
+      } else {
+        self->result_.emplace(std::invoke(self->fn_));
+      }
+    } catch (...) {
+      self->error_ = std::current_exception();
+    }
+  }
+
+  F fn_;
+  std::optional<stored_type> result_;
+  std::exception_ptr error_;
+};
+
+/// Runs `fn()` on a thread that holds no P and gives its result (or
+/// rethrows its exception) to the awaiting task. Throws std::logic_error
+/// when awaited outside a goro task.
+template <class F>
+requires std::is_invocable_v < std::decay_t<F>
+& > blocking_awaiter<std::decay_t<F>> blocking(F&& fn) {
+  return blocking_awaiter<std::decay_t<F>>(std::forward<F>(fn));
+}
+
+}  // namespace goro
