@@ -202,6 +202,19 @@ void wakep(scheduler& s) {
   startm(s, p, true);
 }
 
+// After a task was published to a queue: a #StoreLoad between that store
+// and reading nmspinning/npidle (see the top comment), then Go's wakep.
+// TSan does not model fences, so there the same barrier is a seq_cst
+// read-modify-write.
+void wake_for_published(scheduler& s) {
+#if defined(__SANITIZE_THREAD__)
+  s.store_load_barrier.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+  wakep(s);
+}
+
 void reset_spinning(scheduler& s, machine* m) {
   m->spinning = false;
   if (s.nmspinning.fetch_sub(1, std::memory_order_seq_cst) <= 0)
@@ -291,14 +304,7 @@ uint32_t run_timers(scheduler& s, processor* p, processor* victim, int64_t now) 
     if (n < limit) break;
   }
   if (total) victim->timers.fired_total.fetch_add(total, std::memory_order_relaxed);
-  if (readied) {
-#if defined(__SANITIZE_THREAD__)
-    s.store_load_barrier.fetch_add(0, std::memory_order_seq_cst);
-#else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-    wakep(s);
-  }
+  if (readied) wake_for_published(s);
   return total;
 }
 
@@ -852,17 +858,7 @@ void ready(task_header* t) noexcept {
     std::lock_guard lk(s.lock);
     global_push(s, t);
   }
-  if (notify) {
-    // #StoreLoad between publishing the task and reading nmspinning/npidle
-    // (see the top comment). TSan does not model fences, so there the same
-    // barrier is a seq_cst read-modify-write.
-#if defined(__SANITIZE_THREAD__)
-    s.store_load_barrier.fetch_add(0, std::memory_order_seq_cst);
-#else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-    wakep(s);
-  }
+  if (notify) wake_for_published(s);
 }
 
 void yield_current(task_header* t) noexcept {
