@@ -62,9 +62,16 @@
 //   The cap bounds the heap's address space, which includes blocks already
 // returned to the OS; Boehm remaps those without expanding. After a spike
 // or a lowered limit the address space can exceed the room, so every
-// recheck also compares what is mapped with the cap, and when over it runs
-// a limit-driven collection that unmaps (relieve_over_room), again only if
-// the limiter admits it.
+// recheck and every paced collection also compares what is mapped with the
+// cap, and when over it runs limit-driven collections that unmap
+// (relieve_over_room), each only if the limiter admits it. They run back to
+// back, up to two: Boehm unmaps a block only in the second collection after
+// the one that freed it (boehm-probe.md section 1: drop, collect, then the
+// first GC_gcollect_and_unmap unmaps almost nothing and the second all of
+// it). Spaced a recheck apart instead, a limit lowered just before a
+// collection took one collection longer to hold than one lowered just
+// after it (the end-to-end test caught it when the small-object path made
+// its churn objects 48 bytes instead of 64 and moved the phase).
 //
 // Rejected: a pacer thread polling GC_get_bytes_since_gc (the probe's
 // section 2 did this): it costs a thread and a wake-up per poll, reacts a
@@ -340,30 +347,36 @@ void collect_locked(collection_reason why) {
   notify_finalizers_if_ready();
 }
 
-// More heap is mapped than the cap allows (released blocks were remapped):
-// a limit-driven collection that also unmaps, if the limiter admits it.
+// Collections in a row that relieving the cap may take: the first may only
+// age the blocks the previous collection freed, the second unmaps them.
+constexpr int kReliefCollections = 2;
+
+// More heap is mapped than the cap allows (a lowered limit, or released
+// blocks remapped): limit-driven collections that also unmap, back to back
+// while the heap is still over the cap and holds free blocks, each if the
+// limiter admits it. The locks are dropped between them so that each one's
+// gctrace line and pressure change are delivered.
 void relieve_over_room() {
-  bool collected = false;
-  {
-    std::unique_lock lk(collect_mu, std::try_to_lock);
-    if (!lk.owns_lock()) return;  // a collection is running
-    bool collect_now = false;
+  for (int round = 0; round < kReliefCollections; ++round) {
     {
-      std::lock_guard plk(policy_mu);
-      sample_gc_heap();
-      g.internal.store(internal_bytes(), std::memory_order_relaxed);
-      const heap_observation o = observation_from_samples();
-      const uint64_t cap = g.cap.load(std::memory_order_relaxed);
-      if (cap == 0 || o.heap_mapped_bytes <= cap || o.heap_free_bytes == 0) return;
-      collect_now = policy_slot()->collect_when_full(o);
-    }
-    if (collect_now) {
+      std::unique_lock lk(collect_mu, std::try_to_lock);
+      if (!lk.owns_lock()) return;  // a collection is running
+      bool collect_now = false;
+      {
+        std::lock_guard plk(policy_mu);
+        sample_gc_heap();
+        g.internal.store(internal_bytes(), std::memory_order_relaxed);
+        const heap_observation o = observation_from_samples();
+        const uint64_t cap = g.cap.load(std::memory_order_relaxed);
+        if (cap == 0 || o.heap_mapped_bytes <= cap || o.heap_free_bytes == 0) return;
+        collect_now = policy_slot()->collect_when_full(o);
+      }
+      if (!collect_now) return;
       release_cycles_left = std::max(release_cycles_left, 2);
       collect_locked(collection_reason::trigger);
-      collected = true;
     }
+    detail::deliver_staged_news();
   }
-  if (collected) detail::deliver_staged_news();
 }
 
 // The heap reached the trigger: ask the policy again with fresh samples (the
@@ -384,6 +397,9 @@ void collect_if_due() {
     collect_locked(collection_reason::trigger);
   }
   detail::deliver_staged_news();
+  // A collection that left more mapped than the cap (the limit was lowered)
+  // starts the unmapping ones now rather than a recheck later.
+  relieve_over_room();
 }
 
 void flush_and_check() {

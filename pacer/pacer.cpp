@@ -122,7 +122,9 @@ decision pacer::decide(const check_sample& s, bool heap_full) noexcept {
     cross_overshoot_ = s.memory.heap_alloc > trigger_ ? s.memory.heap_alloc - trigger_ : 0;
   }
   d.predicted_pause_ns = predicted_pause_ns(s.memory.heap_alloc);
-  const bool gated = d.reason == gc_reason::limit || tuning_.limit_gc_percent_collections;
+  const bool gated = d.reason == gc_reason::limit || tuning_.gating == gc_percent_gating::always ||
+                     (tuning_.gating == gc_percent_gating::with_memory_limit &&
+                      settings_.memory_limit != no_limit);
   if (gated && !limiter_.admit(s.now_ns, d.predicted_pause_ns, pause_charge_cpus(s.now_ns))) {
     d.deferred = true;
     limited_ = true;

@@ -120,6 +120,19 @@ TEST(HeapReclaim, DroppedStructureIsReturnedToTheOs) {
   // The first collection finds the structure dead and frees its blocks; the
   // driver sees the heap shrink and unmaps free blocks in the next two.
   for (int i = 0; i < 3; ++i) goro::gc();
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan the third collection sometimes unmaps almost nothing
+  // ("released 0 -> 5 MiB" in ~40% of runs, at the merge commit too), though
+  // the driver asked for unmapping in the last two and the structure was
+  // freed in the first. Likely cause (not proven): a block next to the freed
+  // region, kept one collection longer by ASan's stack bookkeeping, is freed
+  // late and Boehm's coalescing restamps the merged free region as freed
+  // then. The driver re-arms its unmapping collections while the heap is
+  // over what it keeps, so two more must release it.
+  for (int i = 0;
+       i < 2 && goro::read_heap_stats().released_bytes < full.released_bytes + size * 3 / 4; ++i)
+    goro::gc();
+#endif
   const goro::heap_stats after = goro::read_heap_stats();
   const uint64_t rss_after = rss_bytes();
   std::printf("live %llu -> %llu MiB, released %llu -> %llu MiB, RSS %llu -> %llu MiB\n",

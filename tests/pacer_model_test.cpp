@@ -9,6 +9,7 @@
 namespace {
 
 using namespace goro::pacer;
+using sim::GiB;
 using sim::MiB;
 using sim::ms;
 using sim::sec;
@@ -149,9 +150,38 @@ TEST(PacerModel, LimiterDefersAndTheCycleReportsIt) {
   EXPECT_EQ(p.end_cycle(f).reason, gc_reason::forced);
 }
 
+namespace {
+
+// gc_percent 0 (collect continuously) with 100 ms pauses on one proc, the
+// mutator busy between them: how many checks the limiter deferred.
+int deferred_gc_percent_checks(pacer& q) {
+  int64_t t = 0;
+  int deferred = 0;
+  for (int i = 0; i < 2000; ++i) {
+    t += ms;
+    const decision d = q.check({t, {10 * MiB, 0, 0}, t});
+    if (d.collect || d.deferred) {
+      EXPECT_EQ(d.reason, gc_reason::gc_percent) << i;
+    }
+    deferred += d.deferred;
+    if (!d.collect) continue;
+    cycle_sample c;
+    c.start_ns = t;
+    c.end_ns = t + 100 * ms;
+    c.mutator_cpu_ns = t;
+    c.live = 10 * MiB;
+    c.memory_after = {10 * MiB, 0, 0};
+    t = c.end_ns;
+    q.end_cycle(c);
+  }
+  return deferred;
+}
+
+}  // namespace
+
 TEST(PacerModel, GcPercentCollectionsCanBeLeftUngated) {
   pacer_tuning tuning;
-  tuning.limit_gc_percent_collections = false;
+  tuning.gating = gc_percent_gating::never;
   pacer p(1, {0, no_limit}, tuning);  // gc_percent 0: collect continuously
   int64_t t = 0;
   for (int i = 0; i < 20; ++i) {
@@ -165,25 +195,27 @@ TEST(PacerModel, GcPercentCollectionsCanBeLeftUngated) {
     t = c.end_ns;
     p.end_cycle(c);
   }
-  // The default gates them: continuous GC is held near the cap.
-  pacer q(1, {0, no_limit});
-  t = 0;
-  int deferred = 0;
-  for (int i = 0; i < 2000; ++i) {
-    t += ms;
-    const decision d = q.check({t, {10 * MiB, 0, 0}, t});
-    deferred += d.deferred;
-    if (!d.collect) continue;
-    cycle_sample c;
-    c.start_ns = t;
-    c.end_ns = t + 100 * ms;
-    c.mutator_cpu_ns = t;
-    c.live = 10 * MiB;
-    c.memory_after = {10 * MiB, 0, 0};
-    t = c.end_ns;
-    q.end_cycle(c);
-  }
-  EXPECT_GT(deferred, 0);
+  pacer never(1, {0, GiB}, tuning);
+  EXPECT_EQ(deferred_gc_percent_checks(never), 0) << "never: not even with a limit";
+}
+
+TEST(PacerModel, GcPercentCollectionsAreGatedOnlyUnderAMemoryLimitByDefault) {
+  // Without a limit gc_percent is the only bound asked for: not deferred.
+  pacer free_running(1, {0, no_limit});
+  EXPECT_EQ(deferred_gc_percent_checks(free_running), 0);
+  // With a limit (far above the heap, so gc_percent still sets the goal)
+  // continuous GC is held near the cap.
+  pacer limited(1, {0, GiB});
+  EXPECT_GT(deferred_gc_percent_checks(limited), 0);
+  // A limit set at run time gates from the next check.
+  pacer later(1, {0, no_limit});
+  later.set_memory_limit(GiB);
+  EXPECT_GT(deferred_gc_percent_checks(later), 0);
+  // `always` gates without a limit too.
+  pacer_tuning tuning;
+  tuning.gating = gc_percent_gating::always;
+  pacer always(1, {0, no_limit}, tuning);
+  EXPECT_GT(deferred_gc_percent_checks(always), 0);
 }
 
 TEST(PacerModel, ProcsScaleTheLimiter) {
