@@ -106,6 +106,17 @@ void pidleput(scheduler& s, processor* p) {
   s.npidle.fetch_add(1, std::memory_order_seq_cst);
 }
 
+// Go's mget: an idle M off the list, or null.
+machine* mget(scheduler& s) {
+  machine* m = s.midle;
+  if (!m) return nullptr;
+  s.midle = m->idle_link;
+  m->idle_link = nullptr;
+  m->in_midle = false;
+  --s.nmidle;
+  return m;
+}
+
 void global_push(scheduler& s, task_header* t) {
   s.global.push_back(t);
   s.global_size.store(s.global.size(), std::memory_order_seq_cst);
@@ -159,11 +170,7 @@ void startm(scheduler& s, processor* p, bool spinning) {
     if (spinning) s.nmspinning.fetch_sub(1, std::memory_order_seq_cst);
     return;
   }
-  if (machine* m = s.midle) {
-    s.midle = m->idle_link;
-    m->idle_link = nullptr;
-    m->in_midle = false;
-    --s.nmidle;
+  if (machine* m = mget(s)) {
     m->nextp = p;
     m->next_spinning = spinning;
     lk.unlock();
@@ -470,11 +477,7 @@ void stopm(scheduler& s, machine* m) {
       }
       wait_post = !posted;  // picked just as the wait timed out: a post is coming
       if (s.timer_sleep_when == INT64_MAX && s.midle && earliest_timer(s) != 0) {
-        heir = s.midle;
-        s.midle = heir->idle_link;
-        heir->idle_link = nullptr;
-        heir->in_midle = false;
-        --s.nmidle;
+        heir = mget(s);
         heir->nextp = nullptr;
         heir->next_spinning = false;
       }
@@ -1055,6 +1058,7 @@ void set_procs_locked(scheduler& s, int n) {
       if (p->state == processor::status::dead) pidleput(s, p);
     }
   }
+  bool moved_timers = false;
   if (n < old) {
     // Idle Ps beyond n leave the idle list now; running ones retire
     // themselves at their next schedule (find_runnable → retire_p).
@@ -1065,9 +1069,23 @@ void set_procs_locked(scheduler& s, int n) {
         p->idle_link = nullptr;
         p->state = processor::status::dead;
         s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+        // Its timers would be seen by nobody (only Ps below gomaxprocs are
+        // looked at): they go to P 0, as retire_p does for a running P.
+        move_timers(p, s.all_p[0].load(std::memory_order_relaxed));
+        moved_timers = true;
       } else {
         link = &p->idle_link;
       }
+    }
+  }
+  // A parked M may be waiting for a later deadline than the moved timers'
+  // (or for none): send one round again so it parks for the earliest.
+  if (moved_timers) {
+    const int64_t w = s.all_p[0].load(std::memory_order_relaxed)->timers.when0.load();
+    if (machine* m = w != 0 && w < s.timer_sleep_when ? mget(s) : nullptr) {
+      m->nextp = nullptr;
+      m->next_spinning = false;
+      m->park.post();
     }
   }
 }
