@@ -17,16 +17,14 @@
 #include "goro.hpp"
 #include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "tests/test_support.hpp"
 
 namespace {
 
-using namespace std::chrono_literals;
+using goro::test::procs;
+using goro::test::yield_until;
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  return o;
-}
+using namespace std::chrono_literals;
 
 // Waits (bounded) on a plain thread until `cond` holds; true if it did.
 template <class Cond>
@@ -37,18 +35,6 @@ bool wait_until(Cond cond, std::chrono::seconds limit = 20s) {
     std::this_thread::sleep_for(1ms);
   }
   return true;
-}
-
-// Yields (bounded) inside a task until `cond` holds; true if it did.
-template <class Cond>
-goro::task<bool> yield_until(Cond cond, std::chrono::seconds limit = 20s) {
-  const int64_t end = goro::nanotime() + std::chrono::nanoseconds(limit).count();
-  while (!cond()) {
-    if (goro::nanotime() > end) co_return false;
-    std::this_thread::sleep_for(100us);
-    co_await goro::yield();
-  }
-  co_return true;
 }
 
 uint64_t pool_threads_started() {

@@ -26,12 +26,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  o.read_environment = false;
-  return o;
-}
+using goro::test::procs;
 
 class Limits : public ::testing::Test {
  protected:

@@ -21,24 +21,10 @@
 
 namespace {
 
+using goro::test::procs;
+using goro::test::yield_until;
+
 using namespace std::chrono_literals;
-
-goro::runtime_options procs(int n) {
-  goro::runtime_options o;
-  o.max_procs = n;
-  return o;
-}
-
-template <class Cond>
-goro::task<bool> yield_until(Cond cond, std::chrono::seconds limit = 20s) {
-  const int64_t end = goro::nanotime() + std::chrono::nanoseconds(limit).count();
-  while (!cond()) {
-    if (goro::nanotime() > end) co_return false;
-    std::this_thread::sleep_for(100us);
-    co_await goro::yield();
-  }
-  co_return true;
-}
 
 // Thread-local state reached through functions the compiler cannot inline,
 // so a coroutine that moved threads could not read a cached TLS address.

@@ -4,14 +4,19 @@
 // export surface) so the executor can be tested before channels exist.
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <mutex>
+#include <thread>
 
+#include "core/clock.hpp"
 #include "core/spin_lock.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
 #include "sched/runtime_options.hpp"
+#include "sched/task.hpp"
+#include "sched/yield.hpp"
 
 namespace goro::test {
 
@@ -26,6 +31,19 @@ inline std::size_t queued_timers() {
     n += p->timers.heap.size();
   }
   return n;
+}
+
+/// Yields (bounded, sleeping 100 us between yields so another worker gets
+/// the CPU) inside a task until `cond` holds; true if it did.
+template <class Cond>
+task<bool> yield_until(Cond cond, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  const int64_t end = nanotime() + std::chrono::nanoseconds(limit).count();
+  while (!cond()) {
+    if (nanotime() > end) co_return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    co_await yield();
+  }
+  co_return true;
 }
 
 /// Options for a runtime with exactly `n` Ps, deaf to GORO_* variables so
