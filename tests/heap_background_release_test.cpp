@@ -17,8 +17,12 @@
 #include "heap/gc_containers.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/heap_stats.hpp"
+#include "tests/heap_test_support.hpp"
 
 namespace {
+
+using goro::test::clear_stack;
+using goro::test::rss_bytes;
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr uint64_t kScale = 4;
@@ -27,20 +31,6 @@ constexpr uint64_t kScale = 1;
 #endif
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr int64_t kSecond = 1'000'000'000;
-
-uint64_t rss_bytes() {
-  long pages = 0, resident = 0;
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-  std::fclose(f);
-  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
-__attribute__((noinline)) void clear_stack() {
-  volatile char buf[64 << 10];
-  for (std::size_t i = 0; i < sizeof buf; i += 64) buf[i] = 0;
-}
 
 // Builds `bytes` of pointer-free 32 KiB chunks, touches them, and drops
 // them when it returns; then collects once, as a program would have.

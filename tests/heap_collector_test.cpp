@@ -13,21 +13,14 @@
 #include "heap/gc.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/heap_stats.hpp"
+#include "tests/heap_test_support.hpp"
 
 namespace {
 
+using goro::test::allocate_garbage;
+using goro::test::blob;
+
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-
-struct blob {
-  uint64_t words[8];
-};
-
-__attribute__((noinline)) void allocate_garbage(uint64_t bytes) {
-  for (uint64_t done = 0; done < bytes; done += sizeof(blob)) {
-    blob* b = goro::gc_new<blob>();
-    b->words[0] = done;
-  }
-}
 
 TEST(HeapCollector, GcPercentPolicyFollowsGoFormula) {
   goro::heap::gc_percent_policy p100(100), p50(50), off(-1);

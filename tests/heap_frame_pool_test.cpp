@@ -14,10 +14,13 @@
 #include "heap/gc.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/thread_attachment.hpp"
+#include "tests/heap_test_support.hpp"
 
 #if !defined(GORO_FRAMES_MALLOC)
 
 namespace {
+
+using goro::test::clear_stack;
 
 struct obj {
   uint64_t value;
@@ -26,11 +29,6 @@ struct obj {
 
 __attribute__((noinline)) void churn() {
   for (int i = 0; i < 50000; ++i) goro::gc_new<obj>()->value = ~uint64_t{0};
-}
-
-__attribute__((noinline)) void clear_stack() {
-  volatile char buf[64 << 10];
-  for (std::size_t i = 0; i < sizeof buf; i += 64) buf[i] = 0;
 }
 
 TEST(HeapFramePool, FramesOfEverySizeAreUsableAndScanned) {

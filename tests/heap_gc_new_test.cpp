@@ -19,8 +19,11 @@
 #include "heap/gc_containers.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/heap_stats.hpp"
+#include "tests/heap_test_support.hpp"
 
 namespace {
+
+using goro::test::clear_stack;
 
 // Boehm's object kinds (PTRFREE and NORMAL in its private gc_priv.h; 8.2's
 // public headers do not name them).
@@ -153,11 +156,6 @@ __attribute__((noinline)) void make_weakly_held(void** slots, int n) {
     slots[i] = reinterpret_cast<void*>(GC_HIDE_POINTER(x));
     GC_general_register_disappearing_link(&slots[i], x);
   }
-}
-
-__attribute__((noinline)) void clear_stack() {
-  volatile char buf[64 << 10];
-  for (std::size_t i = 0; i < sizeof buf; i += 64) buf[i] = 0;
 }
 
 TEST(HeapGcNew, UnreachableObjectsAreReclaimed) {

@@ -11,19 +11,12 @@
 #include "heap/gc.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/gc_settings.hpp"
+#include "tests/heap_test_support.hpp"
 
 namespace {
 
-struct blob {
-  uint64_t words[8];
-};
-
-__attribute__((noinline)) void allocate_garbage(uint64_t bytes) {
-  for (uint64_t done = 0; done < bytes; done += sizeof(blob)) {
-    blob* b = goro::gc_new<blob>();
-    b->words[0] = done;
-  }
-}
+using goro::test::allocate_garbage;
+using goro::test::blob;
 
 class HeapPacerEnv : public ::testing::Test {
  protected:

@@ -11,21 +11,14 @@
 #include "heap/gc_pressure.hpp"
 #include "heap/gc_settings.hpp"
 #include "heap/heap_stats.hpp"
+#include "tests/heap_test_support.hpp"
 
 namespace {
 
+using goro::test::allocate_garbage;
+using goro::test::blob;
+
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-
-struct blob {
-  uint64_t words[8];
-};
-
-__attribute__((noinline)) void allocate_garbage(uint64_t bytes) {
-  for (uint64_t done = 0; done < bytes; done += sizeof(blob)) {
-    blob* b = goro::gc_new<blob>();
-    b->words[0] = done;
-  }
-}
 
 // Restores the defaults whatever a test did.
 struct restore_settings {

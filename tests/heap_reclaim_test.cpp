@@ -11,8 +11,12 @@
 #include "heap/gc_containers.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/heap_stats.hpp"
+#include "tests/heap_test_support.hpp"
 
 namespace {
+
+using goro::test::clear_stack;
+using goro::test::rss_bytes;
 
 // Sanitizer builds run several times slower and shadow every byte: the big
 // tests scale down there.
@@ -25,24 +29,10 @@ constexpr uint64_t kScale = 1;
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 
-uint64_t rss_bytes() {
-  long pages = 0, resident = 0;
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  if (f == nullptr) return 0;
-  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-  std::fclose(f);
-  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 struct item {
   item* next;
   uint64_t payload[6];
 };
-
-__attribute__((noinline)) void clear_stack() {
-  volatile char buf[64 << 10];
-  for (std::size_t i = 0; i < sizeof buf; i += 64) buf[i] = 0;
-}
 
 // 2 GiB of short-lived objects with a small live ring (1024 slots): the
 // driver must keep collecting, and the mapped heap must stay near the

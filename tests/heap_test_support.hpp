@@ -1,0 +1,46 @@
+#pragma once
+// Helpers shared by the heap tests: the process's resident memory, a stack
+// scrub so stale pointers in dead frames do not keep test objects alive, and
+// a loop that makes garbage of one small size.
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+
+#include "heap/gc_new.hpp"
+
+namespace goro::test {
+
+/// Resident set size now (/proc/self/statm), 0 if unreadable.
+inline uint64_t rss_bytes() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+/// Overwrites 64 KiB of stack below the caller, where earlier calls left
+/// pointers the conservative collector would still see.
+__attribute__((noinline)) inline void clear_stack() {
+  volatile char buf[64 << 10];
+  for (std::size_t i = 0; i < sizeof buf; i += 64) buf[i] = 0;
+}
+
+/// A 64-byte object with pointer-sized words.
+struct blob {
+  uint64_t words[8];
+};
+
+/// Allocates `bytes` of blobs and drops them at once.
+__attribute__((noinline)) inline void allocate_garbage(uint64_t bytes) {
+  for (uint64_t done = 0; done < bytes; done += sizeof(blob)) {
+    blob* b = goro::gc_new<blob>();
+    b->words[0] = done;
+  }
+}
+
+}  // namespace goro::test
