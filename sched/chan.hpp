@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "sched/detail/chan_state.hpp"
@@ -124,17 +125,7 @@ class chan {
         if (wake) detail::ready(wake);
         return false;
       }
-      detail::task_header* self = detail::current_task();
-      if (!self) {
-        s_->lock.unlock();
-        throw std::logic_error("goro::chan: a send that must wait needs a goro task");
-      }
-      self->resume = h;
-      w_.task = self;
-      w_.elem = &value_;
-      s_->sendq.push_back(&w_);
-      s_->lock.unlock();  // from here on we may be running elsewhere: touch nothing
-      return true;
+      return park(s_, s_->sendq, w_, &value_, h, "send");
     }
     void await_resume() const {
       if (closed_ || w_.closed) throw channel_closed_error();
@@ -166,17 +157,7 @@ class chan {
         if (wake) detail::ready(wake);
         return false;
       }
-      detail::task_header* self = detail::current_task();
-      if (!self) {
-        s_->lock.unlock();
-        throw std::logic_error("goro::chan: a receive that must wait needs a goro task");
-      }
-      self->resume = h;
-      w_.task = self;
-      w_.elem = &out_;
-      s_->recvq.push_back(&w_);
-      s_->lock.unlock();  // from here on we may be running elsewhere: touch nothing
-      return true;
+      return park(s_, s_->recvq, w_, &out_, h, "receive");
     }
     std::optional<T> await_resume() noexcept { return std::move(out_); }
 
@@ -197,6 +178,26 @@ class chan {
   state* detail_state() const noexcept { return s_; }
 
  private:
+  // The waiting half of send and receive, with s->lock held and the
+  // operation unable to complete now: link `w` (pointing at `elem`) on `q`
+  // for a counterpart to complete, and release the lock. Returns true (the
+  // task suspends); throws, lock released, outside a goro task.
+  static bool park(state* s, detail::wait_queue<detail::chan_waiter>& q, detail::chan_waiter& w,
+                   void* elem, std::coroutine_handle<> h, const char* what) {
+    detail::task_header* self = detail::current_task();
+    if (!self) {
+      s->lock.unlock();
+      throw std::logic_error(std::string("goro::chan: a ") + what +
+                             " that must wait needs a goro task");
+    }
+    self->resume = h;
+    w.task = self;
+    w.elem = elem;
+    q.push_back(&w);
+    s->lock.unlock();  // from here on we may be running elsewhere: touch nothing
+    return true;
+  }
+
   state* s_;
 };
 
