@@ -47,8 +47,8 @@ const limiter::bin* limiter::find(int64_t index) const noexcept {
   return b.index == index ? &b : nullptr;
 }
 
-void limiter::put(int64_t index, int64_t cpu_ns, bool gc) noexcept {
-  if (cpu_ns == 0) return;
+void limiter::put(int64_t index, int64_t amount_ns, kind k) noexcept {
+  if (amount_ns == 0) return;
   const auto n = static_cast<int64_t>(ring_.size());
   // Older than anything the ring still holds: it can no longer be in any
   // window the limiter will be asked about.
@@ -56,51 +56,54 @@ void limiter::put(int64_t index, int64_t cpu_ns, bool gc) noexcept {
   bin& b = ring_[static_cast<size_t>(((index % n) + n) % n)];
   if (b.index != index) {
     if (b.index > index) return;  // the slot already holds a newer bin
-    b = bin{index, 0, 0};
+    b = bin{index, 0, 0, 0};
   }
-  (gc ? b.gc_ns : b.mutator_ns) += cpu_ns;
+  (k == kind::gc ? b.gc_ns : k == kind::mutator ? b.mutator_ns : b.stopped_ns) += amount_ns;
   newest_ = std::max(newest_, index);
 }
 
-void limiter::add(int64_t from, int64_t to, int64_t cpu_ns, bool gc) noexcept {
-  if (cpu_ns <= 0) return;
-  (gc ? total_gc_ns_ : total_mutator_ns_) += cpu_ns;
+void limiter::add(int64_t from, int64_t to, int64_t amount_ns, kind k) noexcept {
+  if (amount_ns <= 0) return;
+  if (k == kind::gc) total_gc_ns_ += amount_ns;
+  if (k == kind::mutator) total_mutator_ns_ += amount_ns;
   if (to <= from) {
-    put(bin_of(from), cpu_ns, gc);
+    put(bin_of(from), amount_ns, k);
     return;
   }
   // Only the part that can still fall in a window matters; the share of
-  // cpu_ns that lands before it is dropped with it.
+  // amount that lands before it is dropped with it.
   const int64_t span = static_cast<int64_t>(ring_.size()) * width_;
   const int64_t start = std::max(from, to - span);
-  const double per_ns = static_cast<double>(cpu_ns) / static_cast<double>(to - from);
-  int64_t left = start == from ? cpu_ns : round_ns(per_ns * static_cast<double>(to - start));
-  for (int64_t k = bin_of(start), last = bin_of(to - 1); k <= last; ++k) {
+  const double per_ns = static_cast<double>(amount_ns) / static_cast<double>(to - from);
+  int64_t left = start == from ? amount_ns : round_ns(per_ns * static_cast<double>(to - start));
+  for (int64_t i = bin_of(start), last = bin_of(to - 1); i <= last; ++i) {
     int64_t piece = left;  // the last bin takes the remainder: totals stay exact
-    if (k != last) {
-      const int64_t overlap = std::min(to, (k + 1) * width_) - std::max(start, k * width_);
+    if (i != last) {
+      const int64_t overlap = std::min(to, (i + 1) * width_) - std::max(start, i * width_);
       piece = std::min(left, round_ns(per_ns * static_cast<double>(overlap)));
     }
-    put(k, piece, gc);
+    put(i, piece, k);
     left -= piece;
   }
 }
 
 void limiter::add_mutator(int64_t from, int64_t to, int64_t cpu_ns) noexcept {
-  add(from, to, cpu_ns, false);
+  add(from, to, cpu_ns, kind::mutator);
 }
 
 void limiter::add_gc(int64_t from, int64_t to, int64_t cpu_ns) noexcept {
-  add(from, to, cpu_ns, true);
+  add(from, to, cpu_ns, kind::gc);
 }
 
 void limiter::add_pause(int64_t start, int64_t end) noexcept {
-  if (end > start) add(start, end, procs_ * (end - start), true);
+  add_pause(start, end, static_cast<double>(procs_));
 }
 
 void limiter::add_pause(int64_t start, int64_t end, double cpus) noexcept {
+  if (end <= start) return;
   cpus = std::clamp(cpus, 0.0, static_cast<double>(procs_));
-  if (end > start) add(start, end, round_ns(cpus * static_cast<double>(end - start)), true);
+  add(start, end, round_ns(cpus * static_cast<double>(end - start)), kind::gc);
+  add(start, end, end - start, kind::stopped);
 }
 
 cpu_totals limiter::sum(int64_t from, int64_t to, bool pessimistic) const noexcept {
@@ -130,6 +133,28 @@ cpu_totals limiter::sum(int64_t from, int64_t to, bool pessimistic) const noexce
   return t;
 }
 
+int64_t limiter::stopped_in(int64_t from, int64_t to) const noexcept {
+  // Pessimistic as sum() is for GC: a partly covered bin counts whole.
+  int64_t s = 0;
+  if (to <= from) return s;
+  for (int64_t k = bin_of(from), last = bin_of(to - 1); k <= last; ++k)
+    if (const bin* b = find(k)) s += b->stopped_ns;
+  return s;
+}
+
+int64_t limiter::stopped(int64_t from, int64_t to) const noexcept {
+  int64_t s = 0;
+  if (to <= from) return s;
+  for (int64_t k = bin_of(from), last = bin_of(to - 1); k <= last; ++k) {
+    const bin* b = find(k);
+    if (b == nullptr) continue;
+    const int64_t lo = std::max(from, k * width_), hi = std::min(to, (k + 1) * width_);
+    s += round_ns(static_cast<double>(hi - lo) / static_cast<double>(width_) *
+                  static_cast<double>(b->stopped_ns));
+  }
+  return s;
+}
+
 cpu_totals limiter::totals(int64_t from, int64_t to) const noexcept {
   return sum(from, to, false);
 }
@@ -152,8 +177,12 @@ bool limiter::would_admit(int64_t now, int64_t predicted_pause_ns, double cpus) 
   const double rate = cpus < 0 ? procs_ : std::min(cpus, static_cast<double>(procs_));
   // The window that ends when the predicted pause ends: its past part.
   const cpu_totals past = sum(now + p - w, now, true);
-  if (past.gc_ns + round_ns(rate * static_cast<double>(p)) - past.mutator_ns <= capacity())
-    return true;
+  const bool cpu_fits =
+      past.gc_ns + round_ns(rate * static_cast<double>(p)) - past.mutator_ns <= capacity();
+  // The wall-clock bound (see the file comment): stopped - running <= C / procs.
+  const int64_t stopped = stopped_in(now + p - w, now) + p;
+  const bool wall_fits = 2 * stopped - w <= tuning_.capacity_per_proc_ns;
+  if (cpu_fits && wall_fits) return true;
   // A pause that cannot fit: alone in its own window (see the file comment).
   return sum(now - std::max(w - p, p), now, true).gc_ns == 0;
 }

@@ -58,7 +58,11 @@
 //    history, is charged the collecting threads' measured rate
 //    (c.gc_cpu_in_pause_ns / pause). Without that measurement (< 0, e.g.
 //    the simulations) every pause is Go's procs × pause. Admission predicts
-//    the charge with the mutator's rate since the last collection.
+//    the charge with the mutator's rate since the last collection. The
+//    limiter also bounds the share of wall time the world is stopped
+//    (limiter.hpp), so a mutator starved of CPU by the machine, whose rate
+//    and hence charge tend to zero, cannot make back-to-back pauses look
+//    free.
 //    c.gc_cpu_outside_pause_ns adds GC work done with the world running
 //    (eager reclaim, unmapping), if the driver measures it.
 //  * Settings (set_gc_percent, set_memory_limit, set_procs) may change at any

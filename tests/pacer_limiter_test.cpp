@@ -284,6 +284,43 @@ TEST(PacerLimiterSim, IdleProgramsAreMeasuredOnWallTimeToo) {
   EXPECT_LE(r.max_gc_share(0, 1.0), 0.55);
 }
 
+// The pacer charges a pause at the mutator's measured CPU rate (pacer.hpp).
+// A mutator the machine starves of CPU (a few percent of a core while the
+// markers get both) makes that charge tend to zero; the limiter must still
+// keep the world stopped at most about half of every second once engaged,
+// engage within 0.5 s of the stopped share passing 50%, and keep collecting.
+class StarvedMutator : public ::testing::TestWithParam<double> {};
+
+TEST_P(StarvedMutator, PausesStillCostWallTime) {
+  sim::program prog = spiral_program(512 * sim::MiB, 100, 1.1, 6.0, 272.0, 0.1, 21);
+  prog.busy = GetParam();
+  prog.pause_cpus = 2.0;
+  const sim::result limited = sim::run(prog);
+  prog.tuning.limiter.enabled = false;
+  const sim::result unlimited = sim::run(prog);
+  const double t50 = unlimited.first_exceeding(0.5, 1.0);
+  ASSERT_GT(t50, 0) << "the scenario must stop the world over half the time unlimited";
+  ASSERT_GE(limited.first_deferral_s, 0);
+  EXPECT_LE(limited.first_deferral_s, t50 + 0.5);
+  EXPECT_LE(limited.max_gc_share(0, 1.0), 0.55);
+  EXPECT_GE(limited.pause_in(6.5, limited.end_s) / (limited.end_s - 6.5), 0.35);
+}
+
+INSTANTIATE_TEST_SUITE_P(Busy, StarvedMutator, ::testing::Values(0.01, 0.05, 0.2, 0.6));
+
+TEST(PacerLimiter, WallTimeBoundRefusesWhatTheCpuChargeWouldAdmit) {
+  limiter l(2);
+  // A 300 ms pause charged at 0.05 CPUs, 100 ms of a barely running mutator.
+  l.add_pause(0, 300 * ms, 0.05);
+  l.add_mutator(300 * ms, 400 * ms, 5 * ms);
+  EXPECT_EQ(l.stopped(0, 400 * ms), 300 * ms);
+  // The CPU bucket holds 15 - 5 ms: another cheap 300 ms pause fits it, but
+  // the window ending with it would be stopped 600 of 1000 ms.
+  EXPECT_FALSE(l.would_admit(400 * ms, 300 * ms, 0.05));
+  // Once the first pause has left that window's reach it fits.
+  EXPECT_TRUE(l.would_admit(1000 * ms + 300 * ms, 300 * ms, 0.05));
+}
+
 TEST(PacerLimiterSim, LongPausesAreSpacedOnePerWindow) {
   // 3 GiB live on two markers: ~0.9 s pauses cannot meet 55% of any second
   // on their own; the limiter then keeps every 1 s window to at most one

@@ -89,6 +89,7 @@ struct program {
   uint64_t roots = 40 * KiB;                 ///< Go's defaults: 8 KiB stacks + 32 KiB globals
   std::function<uint64_t(double)> non_heap;  ///< non-heap bytes at t; empty: 0
   double mark_s_per_gib = 0.300;             ///< boehm-probe §6, two markers
+  double pause_cpus = -1;                    ///< markers' measured CPUs in a pause; -1: unmeasured
   stream mark_factor = constant(1.0);        ///< per-cycle pause jitter
   uint64_t check_bytes = 64 * KiB;           ///< allocation between checks
   int64_t max_step_ns = 1 * ms;              ///< longest step without a check
@@ -239,6 +240,8 @@ inline result run(const program& prog) {
     s.start_ns = t;
     s.end_ns = end;
     s.mutator_cpu_ns = mutator_cpu;
+    if (prog.pause_cpus >= 0)
+      s.gc_cpu_in_pause_ns = static_cast<int64_t>(prog.pause_cpus * static_cast<double>(end - t));
     s.heap_before = heap_now;
     s.live = c.live_after;
     s.roots = prog.roots;
