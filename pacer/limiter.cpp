@@ -182,9 +182,17 @@ bool limiter::would_admit(int64_t now, int64_t predicted_pause_ns, double cpus) 
   // The wall-clock bound (see the file comment): stopped - running <= C / procs.
   const int64_t stopped = stopped_in(now + p - w, now) + p;
   const bool wall_fits = 2 * stopped - w <= tuning_.capacity_per_proc_ns;
-  if (cpu_fits && wall_fits) return true;
   // A pause that cannot fit: alone in its own window (see the file comment).
-  return sum(now - std::max(w - p, p), now, true).gc_ns == 0;
+  const bool long_ok =
+      (cpu_fits && wall_fits) || sum(now - std::max(w - p, p), now, true).gc_ns == 0;
+  if (!long_ok) return false;
+  // The short window, on wall time only, with the same lone-pause rule.
+  const int64_t ws = std::min(tuning_.short_window_ns, w);
+  if (ws <= 0) return true;
+  const int64_t ps = std::min(p, ws);
+  const int64_t short_stopped = stopped_in(now + ps - ws, now) + ps;
+  const int64_t short_slack = tuning_.capacity_per_proc_ns * ws / w;
+  return 2 * short_stopped - ws <= short_slack || stopped_in(now - std::max(ws - ps, ps), now) == 0;
 }
 
 bool limiter::admit(int64_t now, int64_t predicted_pause_ns, double cpus) noexcept {

@@ -83,6 +83,20 @@
 // CPU bucket; and a lone pause that cannot fit either bound is still
 // admitted when its window holds no other GC.
 //
+// A short window too. The issue also asks for <= 55% in every 250 ms
+// window once the limiter has been engaged a second. The 1 s rules allow
+// two 100 ms pauses 50 ms apart (80% of that 250 ms) if the rest of the
+// second is free. So admission applies the wall bound to Ws = 250 ms as
+// well, with the slack scaled to it (C / procs × Ws / W, the same 51.25%),
+// on wall time only (the CPU charge's credit logic is a 1 s affair), and
+// the same lone-pause rule: a pause too long to fit 51.25% of Ws (> 128 ms:
+// about 0.4 GiB live on two markers) runs when no other pause touches its
+// own short window. Such pauses make their own 250 ms window exceed 55% by
+// themselves; that part of the promise needs marking in pieces, which
+// goro's stop-the-world collector does not do (DESIGN.md: Boehm's
+// incremental mode breaks read() into GC memory). The lone rule of the
+// 1 s window implies the short one's, so no pause is starved by it.
+//
 // Storage: W is cut into `bins` bins (100 x 10 ms); a CPU amount spread over
 // an interval is split across the bins it overlaps, pro rata. The oldest,
 // partly covered bin is counted pessimistically by admission (its GC fully,
@@ -101,6 +115,7 @@ struct limiter_tuning {
   int64_t window_ns = 1'000'000'000;          ///< W: the issue's 1 s window
   int64_t capacity_per_proc_ns = 25'000'000;  ///< C / procs: 51.25% bound, see above
   int bins = 100;                             ///< resolution: W / bins = 10 ms
+  int64_t short_window_ns = 250'000'000;      ///< Ws: the wall bound's short window; 0: off
 };
 
 /// GC and mutator CPU over some interval.

@@ -126,7 +126,9 @@ TEST(PacerLimiter, SpreadsLongSegmentsExactly) {
 
 TEST(PacerLimiter, AdmitsWhatFitsRefusesWhatOverflows) {
   const int procs = 2;
-  limiter l(procs);
+  limiter_tuning one_second;  // the 1 s bucket alone (the short window is tested below)
+  one_second.short_window_ns = 0;
+  limiter l(procs, one_second);
   l.add_mutator(0, sec, procs * sec);  // a busy second: 2 CPU-s of credit
   // 0.4 s pause: its window [0.4, 1.4) holds 1.2 CPU-s credit vs 0.8 GC.
   EXPECT_TRUE(l.would_admit(sec, 400 * ms));
@@ -137,6 +139,31 @@ TEST(PacerLimiter, AdmitsWhatFitsRefusesWhatOverflows) {
   // A 10 ms pause needs 20 ms GC in the window [0.41, 1.41) that holds
   // 0.8 s GC vs 1.18 s credit: fits.
   EXPECT_TRUE(l.would_admit(1400 * ms, 10 * ms));
+}
+
+TEST(PacerLimiter, ShortWindowSpacesPausesThatTheSecondWouldAllow) {
+  const int procs = 2;
+  limiter l(procs);
+  l.add_mutator(0, sec, procs * sec);  // plenty of 1 s credit
+  l.add_pause(sec, 1100 * ms);
+  // A second 100 ms pause 50 ms later: 200 ms stopped of the 250 ms ending
+  // with it. The 1 s bucket has room; the short window refuses.
+  EXPECT_FALSE(l.would_admit(1150 * ms, 100 * ms));
+  EXPECT_FALSE(l.would_admit(1200 * ms, 100 * ms));  // still 150 of 250
+  // From 1.25 s on the 250 ms window ending with it holds 125 ms or less
+  // (51.25% of 250 ms = 128 ms; the oldest 10 ms bin counts whole).
+  EXPECT_TRUE(l.would_admit(1260 * ms, 100 * ms));
+  // A 200 ms pause can never fit 128 ms: it runs once its own short window
+  // (the 200 ms before it) is free of pauses.
+  EXPECT_FALSE(l.would_admit(1250 * ms, 200 * ms));
+  EXPECT_TRUE(l.would_admit(1310 * ms, 200 * ms));
+  // Off when short_window_ns is 0.
+  limiter_tuning off;
+  off.short_window_ns = 0;
+  limiter o(procs, off);
+  o.add_mutator(0, sec, procs * sec);
+  o.add_pause(sec, 1100 * ms);
+  EXPECT_TRUE(o.would_admit(1150 * ms, 100 * ms));
 }
 
 TEST(PacerLimiter, LonePauseThatCannotFitRunsWhenItsWindowIsClean) {
@@ -239,6 +266,29 @@ sim::program spiral_program(uint64_t limit, int gc_percent, double to, double ra
   return p;
 }
 
+// The 250 ms promise from `from` on: every 250 ms window holds at most 55%
+// pause time where pauses are short enough to allow it (<= 125 ms); a longer
+// pause has its own 250 ms to itself (the gap before it is at least
+// min(its length, 250 ms - its length), less one 10 ms bin).
+void expect_short_windows_bounded(const sim::result& r, double from) {
+  double longest = 0;
+  for (const auto& p : r.pauses)
+    if (static_cast<double>(p.start) / 1e9 >= from - 0.25)
+      longest = std::max(longest, static_cast<double>(p.end - p.start) / 1e9);
+  if (longest <= 0.125) {
+    EXPECT_LE(r.max_gc_share(from, 0.25), 0.55) << "longest pause " << longest;
+    return;
+  }
+  for (size_t i = 1; i < r.pauses.size(); ++i) {
+    if (static_cast<double>(r.pauses[i].start) / 1e9 < from) continue;
+    const int64_t gap = r.pauses[i].start - r.pauses[i - 1].end;
+    const int64_t len = r.pauses[i].end - r.pauses[i].start;
+    if (len > 125 * ms) {
+      EXPECT_GE(gap, std::min(len, 250 * ms - len) - 10 * ms) << "pause " << i;
+    }
+  }
+}
+
 class LimiterPromise
     : public ::testing::TestWithParam<std::tuple<uint64_t, int, double, double, double>> {};
 
@@ -263,6 +313,7 @@ TEST_P(LimiterPromise, CapsGcCpuAndEngagesPromptly) {
   // And the collector keeps working: at least 35% GC in the held phase,
   // where it would take ~100% unlimited.
   EXPECT_GE(limited.pause_in(6.5, limited.end_s) / (limited.end_s - 6.5), 0.35);
+  expect_short_windows_bounded(limited, limited.first_deferral_s + 1.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, LimiterPromise,
