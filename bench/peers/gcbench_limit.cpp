@@ -15,14 +15,14 @@
 //    (reference/boehm-probe.md section 1), so the structs are 56 and 120
 //    bytes and occupy 64 and 128. The memory limit measures heap bytes, so
 //    equal heap bytes, not equal struct sizes, make the rows comparable.
-//  * goro has no timers yet, so a worker that is ahead of its rate sleeps on
-//    its worker thread (it holds its P meanwhile, as a goroutine in a
-//    syscall would, briefly). With -procs P and P workers every worker has a
-//    P; the root task only awaits the workers.
-//  * Go grows the live set from a separate grower goroutine. A separate task
-//    here would need a P of its own that the sleeping workers never give up,
-//    so the workers grow it between batches instead: each claims up to 256
-//    entries at a time from a shared counter until the ramp's target is met.
+//  * A worker that is ahead of its rate sleeps on goro's timers
+//    (goro::sleep_for), as Go's worker calls time.Sleep: its P is free
+//    meanwhile and an M with nothing to run parks.
+//  * Go grows the live set from a separate grower goroutine; here the
+//    workers grow it between batches: each claims up to 256 entries at a
+//    time from a shared counter until the ramp's target is met. The growth
+//    then runs at the workers' own pace and on their Ps, which is what the
+//    grower does on a busy GOMAXPROCS=2 Go process too.
 //  * The sampler (5 ms, heap peaks; windows every -window-ms) is a plain
 //    thread: it reads goro::read_heap_stats(), which takes the collector's
 //    lock for a moment and blocks while the world is stopped.
@@ -224,7 +224,7 @@ goro::task<void> churn_worker(shared_run* s, worker_state* w, uint64_t seed) {
         const double ahead = done - per_worker * static_cast<double>(now - s->t0_ns) / 1e9;
         if (ahead <= 0) break;
         const auto ns = static_cast<int64_t>(ahead / per_worker * 1e9);
-        std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(ns, end_ns - now)));
+        co_await goro::sleep_for(std::chrono::nanoseconds(std::min(ns, end_ns - now)));
       }
     }
   }
