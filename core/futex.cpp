@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "core/clock.hpp"
@@ -15,8 +16,39 @@ namespace {
 long sys_futex(std::atomic<uint32_t>* addr, int op, uint32_t val, const timespec* ts) noexcept {
   return ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op, val, ts, nullptr, 0);
 }
+
 }  // namespace
 
+#if defined(__SANITIZE_THREAD__)
+// Under ThreadSanitizer the wait polls in nanosleep instead of sleeping on
+// the futex. TSan runs an asynchronous signal's handler at once only inside
+// the libc calls it knows to block (nanosleep, poll, pthread_cond_wait...);
+// anywhere else it queues the signal until the thread leaves an intercepted
+// call, and a raw futex syscall is no such call. Boehm stops the world with
+// signals, so a thread parked on a futex never acknowledged the stop and
+// the collection waited forever ("Signals delivery fails constantly"), and
+// so did one parked through GC_do_blocking, which takes the collector's
+// lock on entry (heap/blocking_region.cpp). Flushing the queue with a
+// no-op intercepted call between futex waits was measured not to be
+// enough (Boehm's second stop still failed), nanosleep is. The sleep
+// backs off from 20 us to 4 ms: wake-ups are slower, which only a
+// sanitizer build pays; 4 ms keeps an idle runtime near 1% of a CPU.
+bool futex_word::wait(uint32_t expected, int64_t timeout_ns) noexcept {
+  const int64_t deadline = timeout_ns < 0 ? -1 : nanotime() + timeout_ns;
+  int64_t nap = 20'000;
+  for (;;) {
+    if (word_.load(std::memory_order_acquire) != expected) return true;
+    int64_t left = nap;
+    if (deadline >= 0) {
+      left = std::min(nap, deadline - nanotime());
+      if (left <= 0) return false;
+    }
+    timespec ts{0, static_cast<long>(left)};
+    nanosleep(&ts, nullptr);
+    nap = std::min<int64_t>(nap * 2, 4'000'000);
+  }
+}
+#else
 bool futex_word::wait(uint32_t expected, int64_t timeout_ns) noexcept {
   const int64_t deadline = timeout_ns < 0 ? -1 : nanotime() + timeout_ns;
   for (;;) {
@@ -36,6 +68,7 @@ bool futex_word::wait(uint32_t expected, int64_t timeout_ns) noexcept {
     // EINTR (a collection's stop signal): retry with the remaining time.
   }
 }
+#endif
 
 void futex_word::wake(int n) noexcept {
   sys_futex(&word_, FUTEX_WAKE_PRIVATE, n, nullptr);

@@ -10,7 +10,10 @@ namespace goro::heap {
 
 namespace detail {
 void do_blocking(void (*fn)(void*), void* arg);
-}
+/// thread_attachment records the calling thread's registration, so a park
+/// need not ask Boehm (which takes its allocation lock).
+void note_registered(bool registered) noexcept;
+}  // namespace detail
 
 template <class F>
 void blocking_region(F&& f) {

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <vector>
 
+#include "heap/blocking_region.hpp"
 #include "heap/collector.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/detail/small_alloc.hpp"
@@ -106,10 +107,14 @@ uint64_t attached_stack_bytes() noexcept {
 
 thread_attachment::thread_attachment() {
   init();
-  if (GC_thread_is_registered()) return;
+  if (GC_thread_is_registered()) {
+    detail::note_registered(true);
+    return;
+  }
   GC_stack_base sb;
   GC_get_stack_base(&sb);
   registered_here_ = GC_register_my_thread(&sb) == GC_SUCCESS;
+  detail::note_registered(registered_here_);
   if (registered_here_) {
     const stack_range r = own_stack();
     if (r.hi > r.lo) {
@@ -134,6 +139,7 @@ thread_attachment::~thread_attachment() {
     }
     registry().checked_ns.store(0, std::memory_order_relaxed);
     GC_unregister_my_thread();
+    detail::note_registered(false);
   }
 }
 
