@@ -28,7 +28,7 @@
 // callee-saved register that the next make_tree pushed on the stack: every
 // worker kept its previous tree alive through the whole next build. At
 // depth 20 that was two extra 64 MiB trees, a live set of ~230 MiB instead
-// of ~140 and a peak RSS of ~300 MB instead of ~250 (gctrace and Boehm's
+// of ~140 and a peak RSS of ~291 MiB instead of ~245 (gctrace and Boehm's
 // mark bits, issue 6). The same holds for any goro program: a dead pointer
 // in a callee-saved register or a coroutine frame keeps its object alive
 // until the slot is reused.
