@@ -85,12 +85,15 @@ class chan_state {
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    {
-      short_lock_guard g(lock);
-      if (!recvq.empty() || !sendq.empty()) {
-        orphaned = true;  // the last abandon() frees it
-        return;
-      }
+    // The last handle, so no lock: every operation on the channel is made
+    // by a task holding a handle (the awaiters' contract), so each one's
+    // unlock happened before its handle's release, which the acq_rel
+    // decrement above synchronises with. No other thread can take the lock
+    // from here on; a waiter can still be linked only at shutdown, where
+    // leftover frames are destroyed by one thread.
+    if (!recvq.empty() || !sendq.empty()) {
+      orphaned = true;  // the last abandon() frees it
+      return;
     }
     destroy();
   }
@@ -184,7 +187,7 @@ class chan_state {
   std::size_t size_locked() const noexcept { return count_; }
 
   short_lock lock;
-  // Protected by lock:
+  // Protected by lock (orphaned: also written by the last release(), see there):
   bool closed = false;
   bool orphaned = false;
   wait_queue<chan_waiter> recvq;

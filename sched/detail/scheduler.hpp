@@ -31,12 +31,17 @@ struct machine;
 /// Ps, Ms and the scheduler come from goro's internal memory (counted in
 /// heap_stats::mimalloc_bytes).
 struct processor : heap::internal_object {
-  explicit processor(int id, uint32_t ring) : id(id), runq(ring), rng(0x51ed2701u * (id + 1)) {}
+  processor(int id, uint32_t ring, uint32_t global_interval)
+      : id(id), global_interval(global_interval), runq(ring), rng(0x51ed2701u * (id + 1)) {}
 
   const int id;
-  run_queue runq;                                // lock-free, see run_queue.hpp
-  std::atomic<task_header*> runnext{nullptr};    // owner sets; thieves may only CAS to null
-  uint32_t schedtick = 0;                        // owner only
+  const uint32_t global_interval;              // runtime_options::global_queue_interval
+  run_queue runq;                              // lock-free, see run_queue.hpp
+  std::atomic<task_header*> runnext{nullptr};  // owner sets; thieves may only CAS to null
+  /// Schedules (not counting runnext inheritance) modulo global_interval:
+  /// 0 means "look at the global queue first". Kept wrapped rather than
+  /// taken modulo on every schedule (a division on the hot path). Owner only.
+  uint32_t schedtick = 0;
   uint32_t runnext_streak = 0;                   // owner only
   uint32_t id_cache_next = 0, id_cache_end = 0;  // owner only: batch of task ids
   uint64_t id_base = 0;                          // owner only
