@@ -29,8 +29,9 @@
 //     so runnext inheritance is bounded by a count (runtime_options::
 //     runnext_limit, Tokio's LIFO-slot cap) instead of a time slice.
 //   - Like Tokio, putting a task in an *empty* runnext does not wake another
-//     M: this M is about to run it anyway. Only work that lands in the ring
-//     (or the global queue) is worth a thief. Go wakes on every ready().
+//     M: this M is about to run it anyway. Likewise a task that goes into an
+//     empty ring while runnext is empty. Only work queued behind other work
+//     of this P is worth a thief. Go wakes on every ready().
 //   - No usleep(3) before stealing runnext; it is simply left to the last
 //     pass.
 //   - Idle Ms park inside the collector's blocking region so a collection
@@ -238,14 +239,21 @@ void reset_spinning(scheduler& s, machine* m) {
 // ------------------------------------------------------------ local queue --
 
 // Go's runqput. Returns true when the task landed where a thief should be
-// told about it (ring or global queue), false when it only filled an empty
-// runnext slot that this P will run next.
+// told about it: behind other work of this P (in the ring or the global
+// queue). False when it is simply the next thing this P runs: it filled an
+// empty runnext slot, or it went into an empty ring while runnext is empty
+// (a task readied past runnext_limit in a ping-pong pair, which would
+// otherwise wake an idle M on every few hand-offs only for it to find the
+// task already taken back by this P, and park again).
 bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
   if (next && p->runnext_streak < s.opts.runnext_limit) {
     task_header* old = p->runnext.exchange(t, std::memory_order_acq_rel);
     if (!old) return false;
     t = old;  // kick the old runnext to the tail
   }
+  uint32_t before = 0;
+  if (p->runq.try_push(t, &before))
+    return before > 0 || p->runnext.load(std::memory_order_relaxed) != nullptr;
   while (!p->runq.try_push(t)) {
     task_header* batch[run_queue::kMaxCapacity / 2 + 1];
     uint32_t n = p->runq.take_half_for_overflow(batch);
