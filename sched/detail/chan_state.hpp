@@ -57,16 +57,22 @@
 
 namespace goro::detail {
 
-/// A task parked on a channel (Go's sudog). Lives in the awaiter.
+/// A task parked on a channel (Go's sudog). Lives in the awaiter, so in
+/// the coroutine frame of every task that sends or receives: the two small
+/// fields come first, where they fill wait_node's tail padding (48 bytes
+/// instead of 64; smaller frames are less memory to touch per task).
 struct chan_waiter : wait_node {
+  /// Set by close(): a receiver got no value, a sender must throw. A send
+  /// awaiter also sets it itself when it finds the channel closed.
+  bool closed = false;
+  uint32_t index = 0;  // the case index within `sel`
   task_header* task = nullptr;
   select_state* sel = nullptr;  // non-null when the waiter is a select case
-  uint32_t index = 0;           // the case index within `sel`
   /// Send: the T to move from. Receive: the std::optional<T> to fill.
   void* elem = nullptr;
-  /// Set by close(): a receiver got no value, a sender must throw.
-  bool closed = false;
 };
+static_assert(sizeof(void*) != 8 || sizeof(chan_waiter) == 48,
+              "chan_waiter: the flag and index should sit in wait_node's tail padding");
 
 template <class T>
 class chan_state {
