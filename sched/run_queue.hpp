@@ -69,6 +69,15 @@ class run_queue {
     return n;
   }
 
+  /// The task pop() would return now, or nullptr: a hint for prefetching
+  /// only (a thief may take it first, and the task may be gone by the time
+  /// the hint is used; prefetching a stale address is harmless).
+  task_header* peek() const noexcept {
+    uint32_t h = head_.load(std::memory_order_relaxed);
+    if (h == tail_.load(std::memory_order_relaxed)) return nullptr;
+    return slots_[h & mask_].load(std::memory_order_relaxed);
+  }
+
   /// Owner (or anyone): takes the oldest task, or nullptr.
   task_header* pop() noexcept {
     uint32_t h = head_.load(std::memory_order_acquire);
