@@ -928,7 +928,11 @@ std::coroutine_handle<> root_complete(task_header* t) noexcept {
                             // worker loop's one pinned check sees the exit
   }
   const bool failed = t->exception != nullptr;
-  uint32_t st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);
+  // kHandle is only ever cleared after spawn: once it reads clear (acquire,
+  // pairing with release_handle's RMW) nobody else touches join_state, so
+  // a detached task skips the read-modify-write (one atomic per task).
+  uint32_t st = t->join_state.load(std::memory_order_acquire);
+  if (st & kHandle) st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);
   // From here on `t` may be destroyed by the handle's owner unless we still
   // own it: detached (no handle), or a waiter is suspended on us and cannot
   // run until we ready it, so `joiner` is stable until then.
