@@ -596,8 +596,11 @@ void prefetch_task(const task_header* t) noexcept {
   __builtin_prefetch(f + 128, 1);
 }
 
-void execute(machine* m, task_header* t, bool inherit) {
+void registry_add(scheduler& s, task_header* t, unsigned shard);
+
+void execute(scheduler& s, machine* m, task_header* t, bool inherit) {
   processor* p = m->p;
+  if (t->reg_shard == kNotRegistered) registry_add(s, t, static_cast<unsigned>(m->id));
   if (inherit) {
     ++p->runnext_streak;
   } else {
@@ -739,7 +742,7 @@ void worker_main(machine* m) {
         continue;
       }
     }
-    execute(m, t, inherit);
+    execute(s, m, t, inherit);
   }
   tl_m = nullptr;
 }
@@ -770,8 +773,25 @@ void registry_remove(scheduler& s, task_header* t) {
 }
 
 void destroy_root(task_header* t) {
-  if (scheduler* s = g_sched.load(std::memory_order_acquire)) registry_remove(*s, t);
+  if (t->reg_shard != kNotRegistered)
+    if (scheduler* s = g_sched.load(std::memory_order_acquire)) registry_remove(*s, t);
   t->self.destroy();
+}
+
+// Shutdown, every M stopped: the tasks that never ran are not in the
+// registry but still in a run queue (a task waits nowhere else before its
+// first run). Destroys those; registered ones are left to the registry.
+void destroy_never_run(scheduler& s) {
+  auto drop = [](task_header* t) {
+    if (t->reg_shard == kNotRegistered) t->self.destroy();
+  };
+  for (auto& p : s.owned_p) {
+    while (task_header* t = p->runq.pop()) drop(t);
+    if (task_header* t = p->runnext.exchange(nullptr, std::memory_order_acq_rel)) drop(t);
+  }
+  std::lock_guard lk(s.lock);
+  while (task_header* t = s.global.pop_front()) drop(t);
+  s.global_size.store(0, std::memory_order_relaxed);
 }
 
 uint64_t next_task_id(scheduler& s, processor* p) {
@@ -916,8 +936,7 @@ void spawn_root(task_header* t, std::source_location site) {
   processor* p = m ? m->p : nullptr;
   t->id = next_task_id(*s, p);
   t->spawn_site = site;
-  registry_add(*s, t, m ? static_cast<unsigned>(m->id) : 0u);
-  ready(t);
+  ready(t);  // registered by the M that first runs it (execute)
 }
 
 std::coroutine_handle<> root_complete(task_header* t) noexcept {
@@ -1058,6 +1077,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   // queued ones dropped (sched/blocking_pool.cpp), before frames go away.
   stop_blocking_pool(*s);
   g_destroying.store(true, std::memory_order_seq_cst);
+  destroy_never_run(*s);
   for (auto& r : s->registry) {
     for (task_header*& slot : r.slots) {
       if (task_header* t = std::exchange(slot, nullptr)) {

@@ -79,9 +79,16 @@ struct machine : heap::internal_object {
   bool exit_locked = false;             // lockedg ended while pinned: the thread exits
 };
 
-/// Registry of live root tasks (spawned and not yet destroyed), sharded to
-/// keep spawn and completion off one lock. Used for shutdown clean-up and
-/// task dumps.
+/// Registry of live root tasks that have run at least once, sharded to keep
+/// spawn and completion off one lock. Used for shutdown clean-up (which
+/// finds the tasks that never ran in the run queues) and task dumps.
+///
+/// A task is registered by the M that first runs it, in that M's shard,
+/// not by its spawner: a task usually ends on the M that runs it, so adding
+/// and removing stay on one M's lines. Registering at spawn put every task
+/// that another P stole into the spawner's shard, and its removal then
+/// bounced that shard's lock and arrays between the cores (8% of a
+/// two-thread skynet profile, against 2.5% with one thread).
 ///
 /// A shard is a slot array, not a list through the tasks: adding and
 /// removing touch only the shard's own memory, never a neighbouring task's
