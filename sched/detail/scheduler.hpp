@@ -13,9 +13,9 @@
 
 #include "core/fast_rand.hpp"
 #include "core/futex.hpp"
-#include "core/spin_lock.hpp"
 #include "heap/internal_memory.hpp"
 #include "sched/detail/blocking_job.hpp"
+#include "sched/detail/short_lock.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/detail/task_fifo.hpp"
 #include "sched/detail/task_header.hpp"
@@ -95,7 +95,10 @@ struct machine : heap::internal_object {
 /// frame (an intrusive list made every task exit write into two other,
 /// usually cold, frames: ~12% of skynet's time).
 struct registry_shard {
-  alignas(64) spin_lock lock;
+  // short_lock rather than spin_lock: on a VM with more runnable threads
+  // than cores, a pure spin behind a preempted holder burned whole time
+  // slices (two-thread skynet: 5% of the profile in the spin loop).
+  alignas(64) short_lock lock;
   std::vector<task_header*> slots;   // protected by lock; null = free
   std::vector<uint32_t> free_slots;  // protected by lock
   uint64_t count = 0;                // protected by lock
@@ -111,7 +114,13 @@ struct scheduler : heap::internal_object {
   static constexpr int kMaxProcs = 1024;  // Go: _MaxGomaxprocs was 256, now 1024
 
   // --- protected by `lock` (Go's sched.lock) ---
-  std::mutex lock;
+  // A short_lock (spin, yield, then futex: Go's runtime mutex), not a
+  // std::mutex: the sections are a few pointer moves, and glibc's mutex
+  // puts a contending worker to sleep at once; with two Ps moving batches
+  // through the global queue (skynet) the sleeps and wake-ups were a few
+  // percent of the profile. M creation (std::thread) also runs under it;
+  // a waiter then ends up sleeping on the futex after its spins.
+  short_lock lock;
   task_fifo global;
   processor* pidle = nullptr;  // idle Ps
   machine* midle = nullptr;    // idle Ms
