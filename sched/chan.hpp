@@ -117,7 +117,7 @@ class chan {
       s_->lock.lock();
       if (s_->closed) {
         s_->lock.unlock();
-        closed_ = true;
+        w_.closed = true;  // never linked: only this awaiter reads it
         return false;
       }
       if (s_->send_now(value_, wake)) {
@@ -128,14 +128,13 @@ class chan {
       return park(s_, s_->sendq, w_, &value_, h, "send");
     }
     void await_resume() const {
-      if (closed_ || w_.closed) throw channel_closed_error();
+      if (w_.closed) throw channel_closed_error();
     }
 
    private:
     state* s_;
     T value_;
     detail::chan_waiter w_;
-    bool closed_ = false;
   };
 
   class [[nodiscard]] recv_awaiter {

@@ -59,7 +59,10 @@ class join_handle {
       self->resume = me;
       auto& p = h.promise();
       p.joiner = self;
-      uint32_t s = p.join_state.load(std::memory_order_relaxed);
+      // Acquire: if this load is the one that sees kComplete, await_resume
+      // reads the result with no other synchronisation (TSan caught the
+      // relaxed version once completion got fast enough to land here).
+      uint32_t s = p.join_state.load(std::memory_order_acquire);
       while (!(s & detail::kComplete)) {
         if (p.join_state.compare_exchange_weak(s, s | detail::kWaiter, std::memory_order_acq_rel,
                                                std::memory_order_acquire))

@@ -42,11 +42,14 @@ class run_queue {
   bool empty() const noexcept { return size() == 0; }
 
   /// Owner only. Returns false when full (caller overflows to the global
-  /// queue with take_half_for_overflow).
-  bool try_push(task_header* x) noexcept {
+  /// queue with take_half_for_overflow). `before`, if given, receives the
+  /// length the queue had just before the push (as size(): thieves may
+  /// have taken some meanwhile).
+  bool try_push(task_header* x, uint32_t* before = nullptr) noexcept {
     uint32_t h = head_.load(std::memory_order_acquire);
     uint32_t t = tail_.load(std::memory_order_relaxed);
     if (t - h > mask_) return false;
+    if (before) *before = t - h;
     slots_[t & mask_].store(x, std::memory_order_relaxed);
     tail_.store(t + 1, std::memory_order_release);
     return true;
@@ -64,6 +67,15 @@ class run_queue {
       out[i] = slots_[(h + i) & mask_].load(std::memory_order_relaxed);
     if (!head_.compare_exchange_strong(h, h + n, std::memory_order_acq_rel)) return 0;
     return n;
+  }
+
+  /// The task pop() would return now, or nullptr: a hint for prefetching
+  /// only (a thief may take it first, and the task may be gone by the time
+  /// the hint is used; prefetching a stale address is harmless).
+  task_header* peek() const noexcept {
+    uint32_t h = head_.load(std::memory_order_relaxed);
+    if (h == tail_.load(std::memory_order_relaxed)) return nullptr;
+    return slots_[h & mask_].load(std::memory_order_relaxed);
   }
 
   /// Owner (or anyone): takes the oldest task, or nullptr.

@@ -29,8 +29,9 @@
 //     so runnext inheritance is bounded by a count (runtime_options::
 //     runnext_limit, Tokio's LIFO-slot cap) instead of a time slice.
 //   - Like Tokio, putting a task in an *empty* runnext does not wake another
-//     M: this M is about to run it anyway. Only work that lands in the ring
-//     (or the global queue) is worth a thief. Go wakes on every ready().
+//     M: this M is about to run it anyway. Likewise a task that goes into an
+//     empty ring while runnext is empty. Only work queued behind other work
+//     of this P is worth a thief. Go wakes on every ready().
 //   - No usleep(3) before stealing runnext; it is simply left to the last
 //     pass.
 //   - Idle Ms park inside the collector's blocking region so a collection
@@ -212,10 +213,16 @@ void wakep(scheduler& s) {
 // After a task was published to a queue: a #StoreLoad between that store
 // and reading nmspinning/npidle (see the top comment), then Go's wakep.
 // TSan does not model fences, so there the same barrier is a seq_cst
-// read-modify-write.
+// read-modify-write. On x86-64 the barrier is a locked no-op on the stack
+// rather than the mfence that atomic_thread_fence compiles to: any locked
+// instruction orders earlier stores before later loads, and it costs a
+// fraction of an mfence (Linux's smp_mb() does the same). This runs on
+// every ready() that lands in a ring, i.e. on most spawns.
 void wake_for_published(scheduler& s) {
 #if defined(__SANITIZE_THREAD__)
   s.store_load_barrier.fetch_add(0, std::memory_order_seq_cst);
+#elif defined(__x86_64__)
+  asm volatile("lock orq $0, (%%rsp)" ::: "memory", "cc");
 #else
   std::atomic_thread_fence(std::memory_order_seq_cst);
 #endif
@@ -232,14 +239,21 @@ void reset_spinning(scheduler& s, machine* m) {
 // ------------------------------------------------------------ local queue --
 
 // Go's runqput. Returns true when the task landed where a thief should be
-// told about it (ring or global queue), false when it only filled an empty
-// runnext slot that this P will run next.
+// told about it: behind other work of this P (in the ring or the global
+// queue). False when it is simply the next thing this P runs: it filled an
+// empty runnext slot, or it went into an empty ring while runnext is empty
+// (a task readied past runnext_limit in a ping-pong pair, which would
+// otherwise wake an idle M on every few hand-offs only for it to find the
+// task already taken back by this P, and park again).
 bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
   if (next && p->runnext_streak < s.opts.runnext_limit) {
     task_header* old = p->runnext.exchange(t, std::memory_order_acq_rel);
     if (!old) return false;
     t = old;  // kick the old runnext to the tail
   }
+  uint32_t before = 0;
+  if (p->runq.try_push(t, &before))
+    return before > 0 || p->runnext.load(std::memory_order_relaxed) != nullptr;
   while (!p->runq.try_push(t)) {
     task_header* batch[run_queue::kMaxCapacity / 2 + 1];
     uint32_t n = p->runq.take_half_for_overflow(batch);
@@ -518,8 +532,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       if (w <= now) run_timers(s, p, p, now);
     }
     // Fairness: every Nth schedule, the global queue first.
-    if (p->schedtick % s.opts.global_queue_interval == 0 &&
-        s.global_size.load(std::memory_order_relaxed) > 0) {
+    if (p->schedtick == 0 && s.global_size.load(std::memory_order_relaxed) > 0) {
       std::lock_guard lk(s.lock);
       if (task_header* t = global_get(s, p, 1)) return t;
     }
@@ -568,16 +581,35 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
   }
 }
 
-void execute(machine* m, task_header* t, bool inherit) {
+// Starts loading the frame of a task that will run soon. A task taken from
+// the ring was usually queued long ago (a spawner queues many children
+// before the first one runs), so its frame is out of the cache and the
+// first touch of it stalled the worker (perf: most of worker_main's time in
+// skynet was the load of t->resume). Prefetching the ring's head while the
+// current task runs hides that miss. A root task resumes first in its own
+// frame, which begins two words before the header; its first lines hold
+// the header, the resume index and the first locals.
+void prefetch_task(const task_header* t) noexcept {
+  const char* f = reinterpret_cast<const char*>(t) - 2 * sizeof(void*);
+  __builtin_prefetch(f, 1);
+  __builtin_prefetch(f + 64, 1);
+  __builtin_prefetch(f + 128, 1);
+}
+
+void registry_add(scheduler& s, task_header* t, unsigned shard);
+
+void execute(scheduler& s, machine* m, task_header* t, bool inherit) {
   processor* p = m->p;
+  if (t->reg_shard == kNotRegistered) registry_add(s, t, static_cast<unsigned>(m->id));
   if (inherit) {
     ++p->runnext_streak;
   } else {
-    ++p->schedtick;
+    if (++p->schedtick == p->global_interval) p->schedtick = 0;
     p->runnext_streak = 0;
   }
   p->schedticks_total.store(p->schedticks_total.load(std::memory_order_relaxed) + 1,
                             std::memory_order_relaxed);
+  if (const task_header* next = p->runq.peek()) prefetch_task(next);
   m->current = t;
   t->resume.resume();
   m->current = nullptr;
@@ -710,7 +742,7 @@ void worker_main(machine* m) {
         continue;
       }
     }
-    execute(m, t, inherit);
+    execute(s, m, t, inherit);
   }
   tl_m = nullptr;
 }
@@ -741,8 +773,25 @@ void registry_remove(scheduler& s, task_header* t) {
 }
 
 void destroy_root(task_header* t) {
-  if (scheduler* s = g_sched.load(std::memory_order_acquire)) registry_remove(*s, t);
+  if (t->reg_shard != kNotRegistered)
+    if (scheduler* s = g_sched.load(std::memory_order_acquire)) registry_remove(*s, t);
   t->self.destroy();
+}
+
+// Shutdown, every M stopped: the tasks that never ran are not in the
+// registry but still in a run queue (a task waits nowhere else before its
+// first run). Destroys those; registered ones are left to the registry.
+void destroy_never_run(scheduler& s) {
+  auto drop = [](task_header* t) {
+    if (t->reg_shard == kNotRegistered) t->self.destroy();
+  };
+  for (auto& p : s.owned_p) {
+    while (task_header* t = p->runq.pop()) drop(t);
+    if (task_header* t = p->runnext.exchange(nullptr, std::memory_order_acq_rel)) drop(t);
+  }
+  std::lock_guard lk(s.lock);
+  while (task_header* t = s.global.pop_front()) drop(t);
+  s.global_size.store(0, std::memory_order_relaxed);
 }
 
 uint64_t next_task_id(scheduler& s, processor* p) {
@@ -887,8 +936,7 @@ void spawn_root(task_header* t, std::source_location site) {
   processor* p = m ? m->p : nullptr;
   t->id = next_task_id(*s, p);
   t->spawn_site = site;
-  registry_add(*s, t, m ? static_cast<unsigned>(m->id) : 0u);
-  ready(t);
+  ready(t);  // registered by the M that first runs it (execute)
 }
 
 std::coroutine_handle<> root_complete(task_header* t) noexcept {
@@ -899,7 +947,11 @@ std::coroutine_handle<> root_complete(task_header* t) noexcept {
                             // worker loop's one pinned check sees the exit
   }
   const bool failed = t->exception != nullptr;
-  uint32_t st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);
+  // kHandle is only ever cleared after spawn: once it reads clear (acquire,
+  // pairing with release_handle's RMW) nobody else touches join_state, so
+  // a detached task skips the read-modify-write (one atomic per task).
+  uint32_t st = t->join_state.load(std::memory_order_acquire);
+  if (st & kHandle) st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);
   // From here on `t` may be destroyed by the handle's owner unless we still
   // own it: detached (no handle), or a waiter is suspended on us and cannot
   // run until we ready it, so `joiner` is stable until then.
@@ -1025,6 +1077,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   // queued ones dropped (sched/blocking_pool.cpp), before frames go away.
   stop_blocking_pool(*s);
   g_destroying.store(true, std::memory_order_seq_cst);
+  destroy_never_run(*s);
   for (auto& r : s->registry) {
     for (task_header*& slot : r.slots) {
       if (task_header* t = std::exchange(slot, nullptr)) {
@@ -1045,7 +1098,8 @@ void set_procs_locked(scheduler& s, int n) {
   const int old = s.gomaxprocs.load(std::memory_order_relaxed);
   for (int i = 0; i < n; ++i) {
     if (s.all_p[i].load(std::memory_order_relaxed)) continue;
-    s.owned_p.push_back(std::make_unique<processor>(i, s.opts.run_queue_size));
+    s.owned_p.push_back(
+        std::make_unique<processor>(i, s.opts.run_queue_size, s.opts.global_queue_interval));
     s.all_p[i].store(s.owned_p.back().get(), std::memory_order_release);
   }
   s.gomaxprocs.store(n, std::memory_order_seq_cst);

@@ -28,6 +28,25 @@ TEST(RunQueue, FifoWithinCapacity) {
   EXPECT_EQ(q.pop(), nullptr);
 }
 
+TEST(RunQueue, PeekShowsWhatPopTakesAndPushReportsTheLengthBefore) {
+  run_queue q(4);
+  task_header t[4];
+  EXPECT_EQ(q.peek(), nullptr);
+  for (uint32_t i = 0; i < 4; ++i) {
+    uint32_t before = 99;
+    ASSERT_TRUE(q.try_push(&t[i], &before));
+    EXPECT_EQ(before, i);
+  }
+  uint32_t untouched = 99;
+  EXPECT_FALSE(q.try_push(&t[0], &untouched));
+  EXPECT_EQ(untouched, 99u) << "a failed push reports nothing";
+  for (auto& x : t) {
+    EXPECT_EQ(q.peek(), &x);
+    EXPECT_EQ(q.pop(), &x);
+  }
+  EXPECT_EQ(q.peek(), nullptr);
+}
+
 TEST(RunQueue, OverflowTakesTheOlderHalf) {
   run_queue q(4);
   task_header t[4];

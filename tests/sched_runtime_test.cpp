@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -144,6 +145,28 @@ TEST(Shutdown, LeftoverTasksAreDestroyedNotResumed) {
   // may be resumed with `stopping` already set only if the flag flipped
   // between a worker's check and the resume, at most once per worker.
   EXPECT_LE(resumed_after.load(), 2);
+}
+
+TEST(Shutdown, TasksThatNeverRanAreDestroyedToo) {
+  // Tasks enter the registry when they first run; those still waiting for
+  // their first run when the root returns (in runnext, the ring, and past
+  // its 256 slots in the global queue) are found in the queues instead.
+  // Each frame holds a copy of `token`: all copies must be gone after run.
+  auto token = std::make_shared<int>(0);
+  std::atomic<int> ran{0};
+  goro::run(
+      [](std::shared_ptr<int> token, std::atomic<int>* ran) -> goro::task<void> {
+        for (int i = 0; i < 600; ++i)
+          goro::spawn([](std::shared_ptr<int> held, std::atomic<int>* ran) -> goro::task<void> {
+            ran->fetch_add(1);
+            co_await goro::yield();
+            (void)held;
+          }(token, ran));
+        co_return;  // one P, never yielded: none of them has run
+      }(token, &ran),
+      procs(1));
+  EXPECT_EQ(ran.load(), 0);
+  EXPECT_EQ(token.use_count(), 1) << "frames of tasks that never ran were not destroyed";
 }
 
 TEST(Idle, AnIdleRuntimeUsesAlmostNoCpu) {

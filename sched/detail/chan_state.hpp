@@ -57,16 +57,22 @@
 
 namespace goro::detail {
 
-/// A task parked on a channel (Go's sudog). Lives in the awaiter.
+/// A task parked on a channel (Go's sudog). Lives in the awaiter, so in
+/// the coroutine frame of every task that sends or receives: the two small
+/// fields come first, where they fill wait_node's tail padding (48 bytes
+/// instead of 64; smaller frames are less memory to touch per task).
 struct chan_waiter : wait_node {
+  /// Set by close(): a receiver got no value, a sender must throw. A send
+  /// awaiter also sets it itself when it finds the channel closed.
+  bool closed = false;
+  uint32_t index = 0;  // the case index within `sel`
   task_header* task = nullptr;
   select_state* sel = nullptr;  // non-null when the waiter is a select case
-  uint32_t index = 0;           // the case index within `sel`
   /// Send: the T to move from. Receive: the std::optional<T> to fill.
   void* elem = nullptr;
-  /// Set by close(): a receiver got no value, a sender must throw.
-  bool closed = false;
 };
+static_assert(sizeof(void*) != 8 || sizeof(chan_waiter) == 48,
+              "chan_waiter: the flag and index should sit in wait_node's tail padding");
 
 template <class T>
 class chan_state {
@@ -85,12 +91,15 @@ class chan_state {
   void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-    {
-      short_lock_guard g(lock);
-      if (!recvq.empty() || !sendq.empty()) {
-        orphaned = true;  // the last abandon() frees it
-        return;
-      }
+    // The last handle, so no lock: every operation on the channel is made
+    // by a task holding a handle (the awaiters' contract), so each one's
+    // unlock happened before its handle's release, which the acq_rel
+    // decrement above synchronises with. No other thread can take the lock
+    // from here on; a waiter can still be linked only at shutdown, where
+    // leftover frames are destroyed by one thread.
+    if (!recvq.empty() || !sendq.empty()) {
+      orphaned = true;  // the last abandon() frees it
+      return;
     }
     destroy();
   }
@@ -184,7 +193,7 @@ class chan_state {
   std::size_t size_locked() const noexcept { return count_; }
 
   short_lock lock;
-  // Protected by lock:
+  // Protected by lock (orphaned: also written by the last release(), see there):
   bool closed = false;
   bool orphaned = false;
   wait_queue<chan_waiter> recvq;

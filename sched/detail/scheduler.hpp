@@ -13,9 +13,9 @@
 
 #include "core/fast_rand.hpp"
 #include "core/futex.hpp"
-#include "core/spin_lock.hpp"
 #include "heap/internal_memory.hpp"
 #include "sched/detail/blocking_job.hpp"
+#include "sched/detail/short_lock.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/detail/task_fifo.hpp"
 #include "sched/detail/task_header.hpp"
@@ -31,12 +31,17 @@ struct machine;
 /// Ps, Ms and the scheduler come from goro's internal memory (counted in
 /// heap_stats::mimalloc_bytes).
 struct processor : heap::internal_object {
-  explicit processor(int id, uint32_t ring) : id(id), runq(ring), rng(0x51ed2701u * (id + 1)) {}
+  processor(int id, uint32_t ring, uint32_t global_interval)
+      : id(id), global_interval(global_interval), runq(ring), rng(0x51ed2701u * (id + 1)) {}
 
   const int id;
-  run_queue runq;                                // lock-free, see run_queue.hpp
-  std::atomic<task_header*> runnext{nullptr};    // owner sets; thieves may only CAS to null
-  uint32_t schedtick = 0;                        // owner only
+  const uint32_t global_interval;              // runtime_options::global_queue_interval
+  run_queue runq;                              // lock-free, see run_queue.hpp
+  std::atomic<task_header*> runnext{nullptr};  // owner sets; thieves may only CAS to null
+  /// Schedules (not counting runnext inheritance) modulo global_interval:
+  /// 0 means "look at the global queue first". Kept wrapped rather than
+  /// taken modulo on every schedule (a division on the hot path). Owner only.
+  uint32_t schedtick = 0;
   uint32_t runnext_streak = 0;                   // owner only
   uint32_t id_cache_next = 0, id_cache_end = 0;  // owner only: batch of task ids
   uint64_t id_base = 0;                          // owner only
@@ -74,16 +79,26 @@ struct machine : heap::internal_object {
   bool exit_locked = false;             // lockedg ended while pinned: the thread exits
 };
 
-/// Registry of live root tasks (spawned and not yet destroyed), sharded to
-/// keep spawn and completion off one lock. Used for shutdown clean-up and
-/// task dumps.
+/// Registry of live root tasks that have run at least once, sharded to keep
+/// spawn and completion off one lock. Used for shutdown clean-up (which
+/// finds the tasks that never ran in the run queues) and task dumps.
+///
+/// A task is registered by the M that first runs it, in that M's shard,
+/// not by its spawner: a task usually ends on the M that runs it, so adding
+/// and removing stay on one M's lines. Registering at spawn put every task
+/// that another P stole into the spawner's shard, and its removal then
+/// bounced that shard's lock and arrays between the cores (8% of a
+/// two-thread skynet profile, against 2.5% with one thread).
 ///
 /// A shard is a slot array, not a list through the tasks: adding and
 /// removing touch only the shard's own memory, never a neighbouring task's
 /// frame (an intrusive list made every task exit write into two other,
 /// usually cold, frames: ~12% of skynet's time).
 struct registry_shard {
-  alignas(64) spin_lock lock;
+  // short_lock rather than spin_lock: on a VM with more runnable threads
+  // than cores, a pure spin behind a preempted holder burned whole time
+  // slices (two-thread skynet: 5% of the profile in the spin loop).
+  alignas(64) short_lock lock;
   std::vector<task_header*> slots;   // protected by lock; null = free
   std::vector<uint32_t> free_slots;  // protected by lock
   uint64_t count = 0;                // protected by lock
@@ -99,7 +114,13 @@ struct scheduler : heap::internal_object {
   static constexpr int kMaxProcs = 1024;  // Go: _MaxGomaxprocs was 256, now 1024
 
   // --- protected by `lock` (Go's sched.lock) ---
-  std::mutex lock;
+  // A short_lock (spin, yield, then futex: Go's runtime mutex), not a
+  // std::mutex: the sections are a few pointer moves, and glibc's mutex
+  // puts a contending worker to sleep at once; with two Ps moving batches
+  // through the global queue (skynet) the sleeps and wake-ups were a few
+  // percent of the profile. M creation (std::thread) also runs under it;
+  // a waiter then ends up sleeping on the futex after its spins.
+  short_lock lock;
   task_fifo global;
   processor* pidle = nullptr;  // idle Ps
   machine* midle = nullptr;    // idle Ms

@@ -4,7 +4,10 @@
 //
 // Critical sections under it are a few pointer writes and at most one
 // move of a user value: never a suspension, never a call into the
-// scheduler, never an allocation. It is taken by tasks running on worker
+// scheduler, never an allocation. The scheduler's own lock (Go's
+// sched.lock, sched/detail/scheduler.hpp) is one too: its sections are as
+// short except the rare start of a new M, during which waiters simply end
+// up asleep on the futex. It is taken by tasks running on worker
 // threads, so it must not spin forever when its holder was preempted by the
 // OS (likely on an oversubscribed machine): it spins briefly, yields the
 // thread once, then sleeps on a futex — Go's lock_futex.go, same shape.

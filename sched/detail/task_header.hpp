@@ -27,6 +27,9 @@ enum join_bits : uint32_t {
   kWaiter = 4,    // a task is suspended awaiting the join handle (`joiner` set)
 };
 
+/// task_header::reg_shard of a task that has not run yet.
+inline constexpr uint16_t kNotRegistered = UINT16_MAX;
+
 struct task_header {
   /// Link in the global run queue or a batch being moved. Owned by whoever
   /// holds the task queued (the sched lock for the global queue).
@@ -51,7 +54,10 @@ struct task_header {
   /// Spawn site, for reports of uncaught exceptions and task dumps.
   std::source_location spawn_site;
   std::atomic<uint32_t> join_state{0};
-  uint16_t reg_shard = 0;
+  /// Registry shard, kNotRegistered until the task first runs (the M that
+  /// runs it registers it, see scheduler.cpp). Written by that M before the
+  /// task body starts; read by whoever destroys the task.
+  uint16_t reg_shard = kNotRegistered;
   bool is_root = false;
   /// The exception a task body ended with, if any.
   std::exception_ptr exception;
