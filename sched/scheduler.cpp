@@ -54,6 +54,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <new>
 #include <numeric>
 #include <string>
 
@@ -162,6 +163,8 @@ std::vector<std::unique_ptr<machine>> take_dead_ms(scheduler& s) {
   return out;
 }
 
+registry_shard* registry_shard_for_new_m(scheduler& s);
+
 void startm(scheduler& s, processor* p, bool spinning) {
   std::vector<std::unique_ptr<machine>> dead;
   std::unique_lock lk(s.lock);
@@ -183,6 +186,7 @@ void startm(scheduler& s, processor* p, bool spinning) {
   auto owned = std::make_unique<machine>();
   machine* m = owned.get();
   m->id = s.next_m_id++;
+  m->registry = registry_shard_for_new_m(s);
   m->nextp = p;
   m->next_spinning = spinning;
   s.all_m.push_back(std::move(owned));
@@ -596,11 +600,11 @@ void prefetch_task(const task_header* t) noexcept {
   __builtin_prefetch(f + 128, 1);
 }
 
-void registry_add(scheduler& s, task_header* t, unsigned shard);
+void registry_add(machine* m, task_header* t);
 
-void execute(scheduler& s, machine* m, task_header* t, bool inherit) {
+void execute(machine* m, task_header* t, bool inherit) {
   processor* p = m->p;
-  if (t->reg_shard == kNotRegistered) registry_add(s, t, static_cast<unsigned>(m->id));
+  if (!t->reg_slot) registry_add(m, t);
   if (inherit) {
     ++p->runnext_streak;
   } else {
@@ -711,6 +715,7 @@ void exit_locked_m(scheduler& s, machine* m) {
   remove_thread(s, thread_kind::locked);  // first: handoffp may start an M
   release_p(s, m);
   std::lock_guard lk(s.lock);
+  s.free_shards.push_back(std::exchange(m->registry, nullptr));  // its tasks stay in it
   s.mdead.push_back(m);  // joined by the next startm, or at shutdown
 }
 
@@ -742,39 +747,80 @@ void worker_main(machine* m) {
         continue;
       }
     }
-    execute(s, m, t, inherit);
+    execute(m, t, inherit);
   }
   tl_m = nullptr;
 }
 
 // ------------------------------------------------------------- registry --
 
-void registry_add(scheduler& s, task_header* t, unsigned shard) {
-  t->reg_shard = static_cast<uint16_t>(shard % scheduler::kRegistryShards);
-  registry_shard& r = s.registry[t->reg_shard];
-  std::lock_guard lk(r.lock);
-  if (!r.free_slots.empty()) {
-    t->reg_slot = r.free_slots.back();
-    r.free_slots.pop_back();
-    r.slots[t->reg_slot] = t;
-  } else {
-    t->reg_slot = static_cast<uint32_t>(r.slots.size());
-    r.slots.push_back(t);
+// Owner: refills the free list, by reclaiming the slots other Ms freed when
+// they are worth a scan, else with a new chunk.
+[[gnu::noinline]] void registry_refill(registry_shard& r) {
+  // Signed: a scan may find a null before its remover has counted it.
+  const auto pending =
+      static_cast<int64_t>(r.remote_freed.load(std::memory_order_relaxed) - r.reclaimed);
+  if (pending > 0 &&
+      static_cast<uint64_t>(pending) >= r.chunks.size() * registry_shard::kSlotsPerChunk / 4) {
+    for (registry_shard::chunk* c : r.chunks) {
+      for (auto& slot : c->slots) {
+        if (slot.load(std::memory_order_relaxed) == nullptr) {
+          slot.store(registry_shard::kFreeSlot, std::memory_order_relaxed);
+          r.free.push_back(&slot);
+          ++r.reclaimed;
+        }
+      }
+    }
+    if (!r.free.empty()) return;
   }
-  ++r.count;
+  auto* c = static_cast<registry_shard::chunk*>(
+      ::operator new (registry_shard::kChunkBytes, std::align_val_t{registry_shard::kChunkBytes}));
+  c->shard = &r;
+  for (auto& slot : c->slots) new (&slot) std::atomic<task_header*>(registry_shard::kFreeSlot);
+  r.chunks.push_back(c);
+  r.free.reserve(r.free.size() + registry_shard::kSlotsPerChunk);
+  for (std::size_t i = registry_shard::kSlotsPerChunk; i-- > 0;) r.free.push_back(&c->slots[i]);
 }
 
-void registry_remove(scheduler& s, task_header* t) {
-  registry_shard& r = s.registry[t->reg_shard];
-  std::lock_guard lk(r.lock);
-  r.slots[t->reg_slot] = nullptr;
-  r.free_slots.push_back(t->reg_slot);
-  --r.count;
+void registry_add(machine* m, task_header* t) {
+  registry_shard& r = *m->registry;
+  if (r.free.empty()) [[unlikely]]
+    registry_refill(r);
+  std::atomic<task_header*>* slot = r.free.back();
+  r.free.pop_back();
+  slot->store(t, std::memory_order_relaxed);
+  t->reg_slot = slot;
+}
+
+void registry_remove(task_header* t) {
+  std::atomic<task_header*>* slot = t->reg_slot;
+  registry_shard* r = registry_shard::of(slot);
+  if (const machine* m = tl_m; m && m->registry == r) {
+    slot->store(registry_shard::kFreeSlot, std::memory_order_relaxed);
+    r->free.push_back(slot);
+  } else {
+    // Not ours: the owner reclaims the slot in a later scan. The null is
+    // ordered after the owner's store of `t` (we got `t` from it through a
+    // queue hand-off), so a scan never takes a slot whose task still lives.
+    slot->store(nullptr, std::memory_order_relaxed);
+    r->remote_freed.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// Requires s.lock: a shard for a new M, reused from an exited one if any.
+registry_shard* registry_shard_for_new_m(scheduler& s) {
+  if (!s.free_shards.empty()) {
+    registry_shard* r = s.free_shards.back();
+    s.free_shards.pop_back();
+    return r;
+  }
+  s.shards.push_back(std::make_unique<registry_shard>());
+  return s.shards.back().get();
 }
 
 void destroy_root(task_header* t) {
-  if (t->reg_shard != kNotRegistered)
-    if (scheduler* s = g_sched.load(std::memory_order_acquire)) registry_remove(*s, t);
+  if (t->reg_slot)
+    if (g_sched.load(std::memory_order_acquire)) registry_remove(t);
   t->self.destroy();
 }
 
@@ -783,7 +829,7 @@ void destroy_root(task_header* t) {
 // first run). Destroys those; registered ones are left to the registry.
 void destroy_never_run(scheduler& s) {
   auto drop = [](task_header* t) {
-    if (t->reg_shard == kNotRegistered) t->self.destroy();
+    if (!t->reg_slot) t->self.destroy();
   };
   for (auto& p : s.owned_p) {
     while (task_header* t = p->runq.pop()) drop(t);
@@ -1078,15 +1124,13 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   stop_blocking_pool(*s);
   g_destroying.store(true, std::memory_order_seq_cst);
   destroy_never_run(*s);
-  for (auto& r : s->registry) {
-    for (task_header*& slot : r.slots) {
-      if (task_header* t = std::exchange(slot, nullptr)) {
-        --r.count;
-        t->self.destroy();
+  for (auto& r : s->shards) {
+    for (registry_shard::chunk* c : r->chunks) {
+      for (auto& slot : c->slots) {
+        task_header* t = slot.exchange(registry_shard::kFreeSlot, std::memory_order_relaxed);
+        if (t != nullptr && t != registry_shard::kFreeSlot) t->self.destroy();
       }
     }
-    r.slots.clear();
-    r.free_slots.clear();
   }
   g_destroying.store(false, std::memory_order_seq_cst);
   g_sched.store(nullptr, std::memory_order_release);

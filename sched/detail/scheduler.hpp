@@ -5,9 +5,11 @@
 // schedtrace can read them.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -26,6 +28,7 @@
 namespace goro::detail {
 
 struct machine;
+struct registry_shard;
 
 /// A P: the right to run tasks, with its local queue. Go: type p.
 /// Ps, Ms and the scheduler come from goro's internal memory (counted in
@@ -77,11 +80,12 @@ struct machine : heap::internal_object {
   uint32_t lock_count = 0;              // nesting of lock_os_thread
   blocking_job* pending_job = nullptr;  // blocking(fn) of lockedg, run after handoff
   bool exit_locked = false;             // lockedg ended while pinned: the thread exits
+  registry_shard* registry = nullptr;   // owned while the M lives; set under sched lock
 };
 
-/// Registry of live root tasks that have run at least once, sharded to keep
-/// spawn and completion off one lock. Used for shutdown clean-up (which
-/// finds the tasks that never ran in the run queues) and task dumps.
+/// Registry of live root tasks that have run at least once. Used for
+/// shutdown clean-up (which finds the tasks that never ran in the run
+/// queues) and task dumps.
 ///
 /// A task is registered by the M that first runs it, in that M's shard,
 /// not by its spawner: a task usually ends on the M that runs it, so adding
@@ -90,18 +94,59 @@ struct machine : heap::internal_object {
 /// bounced that shard's lock and arrays between the cores (8% of a
 /// two-thread skynet profile, against 2.5% with one thread).
 ///
-/// A shard is a slot array, not a list through the tasks: adding and
+/// A shard is slot arrays, not a list through the tasks: adding and
 /// removing touch only the shard's own memory, never a neighbouring task's
 /// frame (an intrusive list made every task exit write into two other,
 /// usually cold, frames: ~12% of skynet's time).
-struct registry_shard {
-  // short_lock rather than spin_lock: on a VM with more runnable threads
-  // than cores, a pure spin behind a preempted holder burned whole time
-  // slices (two-thread skynet: 5% of the profile in the spin loop).
-  alignas(64) short_lock lock;
-  std::vector<task_header*> slots;   // protected by lock; null = free
-  std::vector<uint32_t> free_slots;  // protected by lock
-  uint64_t count = 0;                // protected by lock
+///
+/// Each shard belongs to one M at a time (mimalloc's thread-owned pages,
+/// applied to slots), so the common case takes no lock and no atomic
+/// read-modify-write; a lock per shard made add + remove four atomic RMWs
+/// per task, ~10% of a one-thread skynet profile.
+///   - The owner adds: it pops a slot from its private free list and stores
+///     the task there. It removes its own tasks the same way, marking the
+///     slot kFreeSlot and pushing it back on the list.
+///   - Anyone else (a task that ended on another M, a join handle released
+///     outside the runtime) removes by storing null into the slot and
+///     counting it in `remote_freed`. Slots never move (chunks are never
+///     reallocated), so the store needs no lock.
+///   - An owner out of free slots scans its chunks for nulls once the
+///     remote frees since its last scan are at least a quarter of its slots
+///     (each scan then pays for itself), otherwise adds a chunk.
+/// An M that exits (a pinned task ended) gives its shard back to the
+/// scheduler under its lock; the next M created takes it over.
+struct registry_shard : heap::internal_object {
+  /// A slot on the owner's free list (null is a slot freed by another M
+  /// that no scan has reclaimed yet).
+  static inline task_header* const kFreeSlot = reinterpret_cast<task_header*>(uintptr_t{1});
+  /// Chunk size and alignment: a slot's chunk (and so its shard) is found
+  /// by masking the slot's address.
+  static constexpr std::size_t kChunkBytes = 16384;
+  struct chunk {
+    registry_shard* shard;
+    std::atomic<task_header*> slots[kChunkBytes / sizeof(void*) - 1];
+  };
+  static_assert(sizeof(chunk) == kChunkBytes);
+  static constexpr std::size_t kSlotsPerChunk = kChunkBytes / sizeof(void*) - 1;
+
+  registry_shard() = default;
+  registry_shard(const registry_shard&) = delete;
+  registry_shard& operator=(const registry_shard&) = delete;
+  ~registry_shard() {
+    for (chunk* c : chunks) ::operator delete (c, std::align_val_t{kChunkBytes});
+  }
+
+  static registry_shard* of(std::atomic<task_header*>* slot) noexcept {
+    return reinterpret_cast<chunk*>(reinterpret_cast<uintptr_t>(slot) & ~(kChunkBytes - 1))->shard;
+  }
+
+  // --- owner only ---
+  std::vector<chunk*> chunks;
+  std::vector<std::atomic<task_header*>*> free;
+  uint64_t reclaimed = 0;  // remote frees found by scans so far
+  // --- any thread ---
+  alignas(64) std::atomic<uint64_t> remote_freed{0};
+  char pad[64 - sizeof(std::atomic<uint64_t>)];
 };
 
 struct blocking_pool;
@@ -153,8 +198,10 @@ struct scheduler : heap::internal_object {
   std::unique_ptr<blocking_pool> pool;     // sched/detail/blocking_pool.hpp
   std::atomic<int> store_load_barrier{0};  // TSan builds only, see ready()
 
-  static constexpr int kRegistryShards = 64;
-  registry_shard registry[kRegistryShards];
+  // Every registry shard ever made (an M's, or free for the next M);
+  // protected by `lock`, walked at shutdown.
+  std::vector<std::unique_ptr<registry_shard>> shards;
+  std::vector<registry_shard*> free_shards;  // protected by lock
 };
 
 /// The running scheduler, or nullptr. Set for the duration of goro::run.

@@ -27,9 +27,6 @@ enum join_bits : uint32_t {
   kWaiter = 4,    // a task is suspended awaiting the join handle (`joiner` set)
 };
 
-/// task_header::reg_shard of a task that has not run yet.
-inline constexpr uint16_t kNotRegistered = UINT16_MAX;
-
 struct task_header {
   /// Link in the global run queue or a batch being moved. Owned by whoever
   /// holds the task queued (the sched lock for the global queue).
@@ -47,17 +44,15 @@ struct task_header {
   std::coroutine_handle<> self;
   /// Task awaiting this one's join handle; valid when kWaiter is set.
   task_header* joiner = nullptr;
-  /// Slot in the registry shard (protected by the shard's lock).
-  uint32_t reg_slot = 0;
+  /// The task's slot in its registry shard (sched/detail/scheduler.hpp),
+  /// null until the task first runs. Written by the M that first runs it,
+  /// before the body starts; read by whoever destroys the task.
+  std::atomic<task_header*>* reg_slot = nullptr;
   /// Unique id (Go's goid), 0 for tasks that were never spawned.
   uint64_t id = 0;
   /// Spawn site, for reports of uncaught exceptions and task dumps.
   std::source_location spawn_site;
   std::atomic<uint32_t> join_state{0};
-  /// Registry shard, kNotRegistered until the task first runs (the M that
-  /// runs it registers it, see scheduler.cpp). Written by that M before the
-  /// task body starts; read by whoever destroys the task.
-  uint16_t reg_shard = kNotRegistered;
   bool is_root = false;
   /// The exception a task body ended with, if any.
   std::exception_ptr exception;
