@@ -117,42 +117,25 @@ cpu_totals limiter::sum(int64_t from, int64_t to, bool pessimistic) const noexce
     if (hi - lo == width_) {
       t.gc_ns += b->gc_ns;
       t.mutator_ns += b->mutator_ns;
+      t.stopped_ns += b->stopped_ns;
     } else if (pessimistic && k == first) {
-      t.gc_ns += b->gc_ns;  // the oldest partial bin: all its GC, none of its credit
+      // The oldest partial bin: all its GC and stopped time, none of its credit.
+      t.gc_ns += b->gc_ns;
+      t.stopped_ns += b->stopped_ns;
     } else if (pessimistic) {
       // The newest partial bin holds only the past (nothing is recorded
       // after `now`), so it counts whole.
       t.gc_ns += b->gc_ns;
       t.mutator_ns += b->mutator_ns;
+      t.stopped_ns += b->stopped_ns;
     } else {
       const double f = static_cast<double>(hi - lo) / static_cast<double>(width_);
       t.gc_ns += round_ns(f * static_cast<double>(b->gc_ns));
       t.mutator_ns += round_ns(f * static_cast<double>(b->mutator_ns));
+      t.stopped_ns += round_ns(f * static_cast<double>(b->stopped_ns));
     }
   }
   return t;
-}
-
-int64_t limiter::stopped_in(int64_t from, int64_t to) const noexcept {
-  // Pessimistic as sum() is for GC: a partly covered bin counts whole.
-  int64_t s = 0;
-  if (to <= from) return s;
-  for (int64_t k = bin_of(from), last = bin_of(to - 1); k <= last; ++k)
-    if (const bin* b = find(k)) s += b->stopped_ns;
-  return s;
-}
-
-int64_t limiter::stopped(int64_t from, int64_t to) const noexcept {
-  int64_t s = 0;
-  if (to <= from) return s;
-  for (int64_t k = bin_of(from), last = bin_of(to - 1); k <= last; ++k) {
-    const bin* b = find(k);
-    if (b == nullptr) continue;
-    const int64_t lo = std::max(from, k * width_), hi = std::min(to, (k + 1) * width_);
-    s += round_ns(static_cast<double>(hi - lo) / static_cast<double>(width_) *
-                  static_cast<double>(b->stopped_ns));
-  }
-  return s;
 }
 
 cpu_totals limiter::totals(int64_t from, int64_t to) const noexcept {
@@ -180,7 +163,7 @@ bool limiter::would_admit(int64_t now, int64_t predicted_pause_ns, double cpus) 
   const bool cpu_fits =
       past.gc_ns + round_ns(rate * static_cast<double>(p)) - past.mutator_ns <= capacity();
   // The wall-clock bound (see the file comment): stopped - running <= C / procs.
-  const int64_t stopped = stopped_in(now + p - w, now) + p;
+  const int64_t stopped = past.stopped_ns + p;
   const bool wall_fits = 2 * stopped - w <= tuning_.capacity_per_proc_ns;
   // A pause that cannot fit: alone in its own window (see the file comment).
   const bool long_ok =
@@ -190,9 +173,10 @@ bool limiter::would_admit(int64_t now, int64_t predicted_pause_ns, double cpus) 
   const int64_t ws = std::min(tuning_.short_window_ns, w);
   if (ws <= 0) return true;
   const int64_t ps = std::min(p, ws);
-  const int64_t short_stopped = stopped_in(now + ps - ws, now) + ps;
+  const int64_t short_stopped = sum(now + ps - ws, now, true).stopped_ns + ps;
   const int64_t short_slack = tuning_.capacity_per_proc_ns * ws / w;
-  return 2 * short_stopped - ws <= short_slack || stopped_in(now - std::max(ws - ps, ps), now) == 0;
+  return 2 * short_stopped - ws <= short_slack ||
+         sum(now - std::max(ws - ps, ps), now, true).stopped_ns == 0;
 }
 
 bool limiter::admit(int64_t now, int64_t predicted_pause_ns, double cpus) noexcept {

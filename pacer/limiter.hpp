@@ -118,10 +118,12 @@ struct limiter_tuning {
   int64_t short_window_ns = 250'000'000;      ///< Ws: the wall bound's short window; 0: off
 };
 
-/// GC and mutator CPU over some interval.
+/// GC and mutator CPU over some interval, and the wall time the world was
+/// stopped in it.
 struct cpu_totals {
   int64_t gc_ns = 0;       ///< GC CPU (a pause of t counts procs × t)
   int64_t mutator_ns = 0;  ///< mutator CPU; idle time is in neither field
+  int64_t stopped_ns = 0;  ///< wall time inside pauses
 };
 
 class limiter {
@@ -163,15 +165,12 @@ class limiter {
   /// `now` of the most recent engagement; -1 if never.
   int64_t last_engaged_ns() const noexcept { return last_engaged_ns_; }
 
-  /// GC and mutator CPU in [from, to), partial bins pro rata.
+  /// GC and mutator CPU and stopped time in [from, to), partial bins pro rata.
   cpu_totals totals(int64_t from, int64_t to) const noexcept;
   /// The bucket level: GC minus mutator CPU over [now - W, now).
   int64_t level(int64_t now) const noexcept;
   /// GC share of non-idle CPU over [now - W, now); 0 when nothing ran.
   double gc_share(int64_t now) const noexcept;
-
-  /// Wall time the world was stopped in [from, to), partial bins pro rata.
-  int64_t stopped(int64_t from, int64_t to) const noexcept;
 
   /// All GC CPU ever recorded (for gctrace's "#%" and metrics).
   int64_t total_gc_ns() const noexcept { return total_gc_ns_; }
@@ -189,7 +188,6 @@ class limiter {
 
   void add(int64_t from, int64_t to, int64_t amount_ns, kind k) noexcept;
   void put(int64_t index, int64_t amount_ns, kind k) noexcept;
-  int64_t stopped_in(int64_t from, int64_t to) const noexcept;
   const bin* find(int64_t index) const noexcept;
   int64_t bin_of(int64_t t) const noexcept;
   cpu_totals sum(int64_t from, int64_t to, bool pessimistic) const noexcept;

@@ -364,7 +364,7 @@ TEST(PacerLimiter, WallTimeBoundRefusesWhatTheCpuChargeWouldAdmit) {
   // A 300 ms pause charged at 0.05 CPUs, 100 ms of a barely running mutator.
   l.add_pause(0, 300 * ms, 0.05);
   l.add_mutator(300 * ms, 400 * ms, 5 * ms);
-  EXPECT_EQ(l.stopped(0, 400 * ms), 300 * ms);
+  EXPECT_EQ(l.totals(0, 400 * ms).stopped_ns, 300 * ms);
   // The CPU bucket holds 15 - 5 ms: another cheap 300 ms pause fits it, but
   // the window ending with it would be stopped 600 of 1000 ms.
   EXPECT_FALSE(l.would_admit(400 * ms, 300 * ms, 0.05));
