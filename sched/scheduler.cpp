@@ -819,8 +819,7 @@ registry_shard* registry_shard_for_new_m(scheduler& s) {
 }
 
 void destroy_root(task_header* t) {
-  if (t->reg_slot)
-    if (g_sched.load(std::memory_order_acquire)) registry_remove(t);
+  if (t->reg_slot && g_sched.load(std::memory_order_acquire)) registry_remove(t);
   t->self.destroy();
 }
 
