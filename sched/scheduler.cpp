@@ -256,9 +256,7 @@ bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
     t = old;  // kick the old runnext to the tail
   }
   uint32_t before = 0;
-  if (p->runq.try_push(t, &before))
-    return before > 0 || p->runnext.load(std::memory_order_relaxed) != nullptr;
-  while (!p->runq.try_push(t)) {
+  while (!p->runq.try_push(t, &before)) {
     task_header* batch[run_queue::kMaxCapacity / 2 + 1];
     uint32_t n = p->runq.take_half_for_overflow(batch);
     if (n == 0) continue;  // a thief made room
@@ -267,9 +265,9 @@ bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
     std::lock_guard lk(s.lock);
     s.global.push_many(batch, n + 1);
     s.global_size.store(s.global.size(), std::memory_order_seq_cst);
-    break;
+    return true;
   }
-  return true;
+  return before > 0 || p->runnext.load(std::memory_order_relaxed) != nullptr;
 }
 
 // Go's runqget: runnext first (inherits the time slice), then the ring.
