@@ -7,6 +7,10 @@ namespace goro::pacer {
 
 namespace {
 
+// How far one pause may be scaled up to predict the next (pacer.hpp, "Pause
+// prediction").
+constexpr double kMaxPauseScaling = 8.0;
+
 // Nearest integer of a non-negative CPU or byte amount.
 int64_t round_ns(double x) noexcept {
   return static_cast<int64_t>(std::llround(x));
@@ -64,11 +68,15 @@ uint64_t pacer::trigger_for(const heap_goal& g) const noexcept {
 }
 
 int64_t pacer::predicted_pause_ns(uint64_t heap_alloc) const noexcept {
-  const double rate = *std::max_element(ns_per_byte_.begin(), ns_per_byte_.end());
-  if (rate <= 0) return 0;
   const uint64_t growth = live_ > prev_live_ ? live_ - prev_live_ : 0;
   const uint64_t live = std::min(live_ + growth, std::max(heap_alloc, live_));
-  return round_ns(rate * static_cast<double>(live + roots_));
+  const double scan = static_cast<double>(live + roots_);
+  double longest = 0;
+  for (const pause_sample& p : pause_samples_) {
+    const double reach = std::min(scan, kMaxPauseScaling * static_cast<double>(p.scanned));
+    longest = std::max(longest, p.ns_per_byte * reach);
+  }
+  return round_ns(longest);
 }
 
 void pacer::observe_cpu(int64_t now_ns, int64_t mutator_cpu_ns) noexcept {
@@ -216,9 +224,9 @@ cycle_report pacer::end_cycle(const cycle_sample& c) noexcept {
   // count as heap_minimum.
   const uint64_t scanned = std::max(c.live + c.roots, heap_minimum);
   if (r.pause_ns > 0) {
-    ns_per_byte_[static_cast<size_t>(ns_per_byte_next_)] =
-        static_cast<double>(r.pause_ns) / static_cast<double>(scanned);
-    ns_per_byte_next_ = (ns_per_byte_next_ + 1) % static_cast<int>(ns_per_byte_.size());
+    pause_samples_[static_cast<size_t>(pause_samples_next_)] = {
+        static_cast<double>(r.pause_ns) / static_cast<double>(scanned), scanned};
+    pause_samples_next_ = (pause_samples_next_ + 1) % static_cast<int>(pause_samples_.size());
   }
 
   r.facts = facts_for(r.goal, c.live, r.gc_share);

@@ -94,12 +94,19 @@
 // pacer does with GOGC set and no limit. Forced collections are never
 // deferred.
 //
-// Pause prediction (for the limiter): the largest ns per scanned byte over
-// the last 5 cycles (max-over-5 as trigger.hpp) times the expected scan:
-// live + roots + the last cycle's live growth, at most heap_alloc + roots.
-// Marking is linear in what it scans (~300 ms/GiB with two markers,
-// reference/boehm-probe.md §6), so this is close while the live heap moves
-// slowly and errs long after a drop.
+// Pause prediction (for the limiter): each of the last 5 pauses scaled by
+// the expected scan over what it scanned, and the largest of those
+// (max-over-5 as trigger.hpp). The expected scan is live + roots + the last
+// cycle's live growth, at most heap_alloc + roots. Marking is linear in what
+// it scans (~300 ms/GiB with two markers, reference/boehm-probe.md §6), so
+// this is close while the live heap moves slowly and errs long after a drop.
+// A pause is scaled up at most 8x (three doublings of the live heap: three
+// gc_percent = 100 cycles of growth). Small heaps' pauses are mostly fixed
+// cost and scheduling noise, and scaled linearly they predicted absurd
+// pauses: under AddressSanitizer on a loaded machine a 9 ms pause over 3 MiB
+// predicted 255 ms for 116 MiB of pointer-free chunks (real pauses: 2 ms),
+// the limiter refused, and tests/heap_pacer_e2e_test's heap grew 20 MiB past
+// its limit.
 //
 // Protection: not thread-safe. The pacer belongs to the collection driver
 // and every call is made under the driver's lock (or by its one thread).
@@ -273,8 +280,14 @@ class pacer {
   uint64_t trigger_ = no_goal;
 
   // Pause model: ns per scanned byte of the last 5 cycles (0: no sample).
-  std::array<double, 5> ns_per_byte_{};
-  int ns_per_byte_next_ = 0;
+  // The last 5 pauses as (ns per scanned byte, bytes scanned): see "Pause
+  // prediction" above.
+  struct pause_sample {
+    double ns_per_byte = 0;
+    uint64_t scanned = 0;
+  };
+  std::array<pause_sample, 5> pause_samples_{};
+  int pause_samples_next_ = 0;
 
   // CPU accounting.
   int64_t cpu_time_ = INT64_MIN;     // time of the last mutator reading
