@@ -273,14 +273,14 @@ bool runq_put_tail(scheduler& s, processor* p, task_header* t) {
 // Go's runqput. Returns true when the task landed where a thief should be
 // told about it: behind other work of this P (in the ring or the global
 // queue). False when it is simply the next thing this P runs: it filled an
-// empty runnext slot, or it went into an empty ring while nothing else is
-// queued (a task readied past runnext_limit in a ping-pong pair, which would
-// otherwise wake an idle M on every few hand-offs only for it to find the
-// task already taken back by this P, and park again).
+// empty runnext slot, or it went into an empty ring while runnext and the
+// run stack are empty (a task readied past runnext_limit in a ping-pong
+// pair, which would otherwise wake an idle M on every few hand-offs only for
+// it to find the task already taken back by this P, and park again).
 bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
   if (next && p->runnext_streak < s.opts.runnext_limit) {
     task_header* old = p->runnext.exchange(t, std::memory_order_acq_rel);
-    if (!old) return !p->spawned.empty() || !p->runq.empty();
+    if (!old) return false;
     t = old;  // kick the old runnext to the tail
   }
   return runq_put_tail(s, p, t);
