@@ -76,7 +76,8 @@ class run_stack {
   /// thief may take it).
   bool push(task_header* t, uint32_t now, bool* below = nullptr) noexcept {
     const uint32_t top = top_.load(std::memory_order_relaxed);
-    const uint32_t n = top - bottom_.load(std::memory_order_relaxed);
+    uint32_t n = top - bottom_.load(std::memory_order_relaxed);
+    if (n > mask_) n = top - trim_bottom();  // thieves may have left room
     if (n > mask_) return false;
     if (below) *below = n != 0;
     ticks_[top & mask_] = now;
@@ -112,7 +113,7 @@ class run_stack {
   /// Owner: removes and returns the oldest entry if it was pushed before
   /// schedule count `deadline` (wrap-around safe), else null.
   task_header* take_bottom_if_older(uint32_t deadline) noexcept {
-    const uint32_t bottom = bottom_.load(std::memory_order_relaxed);
+    const uint32_t bottom = trim_bottom();  // the stamp of a real entry
     if (bottom == top_.load(std::memory_order_relaxed)) return nullptr;
     if (static_cast<int32_t>(ticks_[bottom & mask_] - deadline) >= 0) return nullptr;
     return take_bottom();
@@ -153,6 +154,17 @@ class run_stack {
   }
 
  private:
+  // Owner: moves the bottom past the holes thieves left there (a hole stays
+  // null until the owner reuses the slot) and returns it.
+  uint32_t trim_bottom() noexcept {
+    uint32_t bottom = bottom_.load(std::memory_order_relaxed);
+    const uint32_t top = top_.load(std::memory_order_relaxed);
+    while (bottom != top && slots_[bottom & mask_].load(std::memory_order_relaxed) == nullptr)
+      ++bottom;
+    bottom_.store(bottom, std::memory_order_release);
+    return bottom;
+  }
+
   // Written only by the owner; read by thieves as hints.
   alignas(64) std::atomic<uint32_t> bottom_{0};
   std::atomic<uint32_t> top_{0};

@@ -58,6 +58,23 @@ TEST(RunStack, ThiefTakesTheOldestAndTheNewestJustWhenAskedTo) {
   }
 }
 
+TEST(RunStack, RoomAndAgeSkipTheHolesThievesLeave) {
+  run_stack st(4);
+  task_header t[6];
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(st.push(&t[i], static_cast<uint32_t>(i) * 100));
+  EXPECT_EQ(st.steal(false), &t[0]);
+  EXPECT_EQ(st.steal(false), &t[1]);
+  // Two holes at the bottom: room for two more.
+  EXPECT_TRUE(st.push(&t[4], 400));
+  EXPECT_TRUE(st.push(&t[5], 500));
+  EXPECT_FALSE(st.push(&t[0], 600));
+  // The oldest real entry (t[2], pushed at 200) is the one aged.
+  EXPECT_EQ(st.take_bottom_if_older(200), nullptr);
+  EXPECT_EQ(st.take_bottom_if_older(201), &t[2]);
+  for (task_header* want : {&t[5], &t[4], &t[3]}) EXPECT_EQ(st.pop(), want);
+  EXPECT_TRUE(st.empty());
+}
+
 TEST(RunStack, TakeBottomIfOlderLooksOnlyAtTheOldestEntry) {
   run_stack st(8);
   task_header t[3];
