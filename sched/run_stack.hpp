@@ -90,6 +90,7 @@ class run_stack {
   task_header* pop() noexcept {
     uint32_t top = top_.load(std::memory_order_relaxed);
     const uint32_t bottom = bottom_.load(std::memory_order_relaxed);
+    if (top == bottom) return nullptr;  // the common case of a P with no spawns: no store
     while (top != bottom) {
       --top;
       task_header* t = slots_[top & mask_].exchange(nullptr, std::memory_order_acquire);

@@ -315,6 +315,10 @@ task_header* runq_get(scheduler& s, processor* p, bool* inherit) {
     return t;
   }
   *inherit = false;
+  if (p->spawned.empty()) {  // no spawns waiting (yield, channels): the ring
+    p->spawned_streak = 0;
+    return p->runq.pop();
+  }
   if (const uint32_t now = sched_clock(p); now - p->spawned_age_check >= kSpawnedPatience)
       [[unlikely]] {
     p->spawned_age_check = now;
