@@ -38,8 +38,9 @@
 // the ring's). A push into a full stack fails and the caller queues the new
 // task in the ring instead: the newest tasks are the smallest pieces of a
 // spawn tree, the cheapest to start early. (Evicting the oldest entry
-// instead started the biggest subtrees early, each of which filled the stack
-// again: measured, a cascade back to breadth-first order.) Each entry
+// instead, in an earlier version with 256 slots, started the biggest
+// subtrees early, each of which filled the stack again: skynet with fan-out
+// 100 kept 23k tasks alive, against ~400 when a full stack refuses.) Each entry
 // remembers when it was pushed (in the owner's schedule count) so the
 // scheduler can move an entry that waited too long to the ring:
 // newest-first must not starve the oldest.
