@@ -90,8 +90,9 @@ class join_handle {
 };
 
 /// Starts `t` as a new goroutine and returns a handle to it. The new task is
-/// queued on the calling worker (in its runnext slot, as Go's `go`
-/// statement does); an idle worker is woken to steal if there is one.
+/// queued on the calling worker, on top of its run stack of spawned tasks
+/// (newest first, so a tree of spawns runs depth first); an idle worker is
+/// woken to steal if there is one.
 /// Throws std::logic_error when no goro runtime is running.
 template <class T>
 join_handle<T> spawn(task<T> t, std::source_location site = std::source_location::current()) {

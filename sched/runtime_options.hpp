@@ -16,13 +16,20 @@ struct runtime_options {
   /// Every Nth schedule a P takes from the global queue first. Go: 61
   /// ("61 is fairly arbitrary", proc.go schedule/findRunnable).
   uint32_t global_queue_interval = 61;
-  /// How many times in a row the runnext slot may be used before a readied
-  /// task goes to the back of the queue instead, so that two tasks waking
-  /// each other cannot starve a third. Tokio: MAX_LIFO_POLLS_PER_TICK = 3
-  /// ("picked out of thin air"); Go bounds it by time-slice inheritance.
+  /// Capacity of each P's run stack of spawned tasks that have not run yet
+  /// (sched/run_stack.hpp): a power of two in [2, 1024]. A spawn that finds
+  /// it full goes to the local ring instead. 1024: room for a spawn tree's
+  /// frontier (depth x fan-out) with some subtrees started beside it.
+  uint32_t run_stack_size = 1024;
+  /// How many times in a row the runnext slot (and the run stack of spawned
+  /// tasks) may be used before the ring's head runs first, so that two tasks
+  /// waking each other, or a chain of spawns, cannot starve a third; a task
+  /// readied past the limit goes to the back of the queue. Tokio:
+  /// MAX_LIFO_POLLS_PER_TICK = 3 ("picked out of thin air"); Go bounds it by
+  /// time-slice inheritance.
   uint32_t runnext_limit = 3;
-  /// Passes over the victims when stealing; runnext is stolen only on the
-  /// last. Go: stealTries = 4.
+  /// Passes over the victims when stealing; runnext (and the newest task of
+  /// a run stack) is stolen only on the last. Go: stealTries = 4.
   uint32_t steal_passes = 4;
   /// How long an idle goro::blocking thread waits for another call before
   /// it exits; >= 0. Tokio's blocking pool: 10 s (Go has no pool: a thread

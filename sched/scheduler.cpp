@@ -10,6 +10,15 @@
 // looks at the global queue first, so tasks there cannot be starved by two
 // tasks that keep respawning each other locally.
 //
+// Spawned tasks differ from Go: they go on the P's run stack (run_stack.hpp)
+// and run newest first, after runnext and before the ring, so a tree of
+// spawns runs depth first with a few hundred tasks alive instead of whole
+// levels (skynet: 60-80k frames alive, all cold, became ~300). Go's rule
+// (newproc puts the new g in runnext, kicking the old one to the tail) runs
+// such a tree nearly breadth first. Fairness is kept with two bounds (see
+// runq_get): the ring goes first after runnext_limit spawned tasks in a
+// row, and a spawn that waited kSpawnedPatience schedules moves to the ring.
+//
 // Idle Ps steal: an M with no local or global work becomes *spinning* (at
 // most half the busy Ps may spin, so stealing doesn't eat the machine),
 // visits the other Ps in a random order several times and takes half of a
@@ -33,7 +42,8 @@
 //     empty ring while runnext is empty. Only work queued behind other work
 //     of this P is worth a thief. Go wakes on every ready().
 //   - No usleep(3) before stealing runnext; it is simply left to the last
-//     pass.
+//     pass. Thieves take the oldest task of a run stack on any pass (its
+//     newest, the owner's next, just on the last), before runnext.
 //   - Idle Ms park inside the collector's blocking region so a collection
 //     neither signals nor waits for them.
 //
@@ -242,19 +252,9 @@ void reset_spinning(scheduler& s, machine* m) {
 
 // ------------------------------------------------------------ local queue --
 
-// Go's runqput. Returns true when the task landed where a thief should be
-// told about it: behind other work of this P (in the ring or the global
-// queue). False when it is simply the next thing this P runs: it filled an
-// empty runnext slot, or it went into an empty ring while runnext is empty
-// (a task readied past runnext_limit in a ping-pong pair, which would
-// otherwise wake an idle M on every few hand-offs only for it to find the
-// task already taken back by this P, and park again).
-bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
-  if (next && p->runnext_streak < s.opts.runnext_limit) {
-    task_header* old = p->runnext.exchange(t, std::memory_order_acq_rel);
-    if (!old) return false;
-    t = old;  // kick the old runnext to the tail
-  }
+// Puts `t` at the ring's tail, or with half of a full ring into the global
+// queue. Returns whether other work of this P was queued ahead of it.
+bool runq_put_tail(scheduler& s, processor* p, task_header* t) {
   uint32_t before = 0;
   while (!p->runq.try_push(t, &before)) {
     task_header* batch[run_queue::kMaxCapacity / 2 + 1];
@@ -267,17 +267,73 @@ bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
     s.global_size.store(s.global.size(), std::memory_order_seq_cst);
     return true;
   }
-  return before > 0 || p->runnext.load(std::memory_order_relaxed) != nullptr;
+  return before > 0 || p->runnext.load(std::memory_order_relaxed) != nullptr || !p->spawned.empty();
 }
 
-// Go's runqget: runnext first (inherits the time slice), then the ring.
-task_header* runq_get(processor* p, bool* inherit) {
+// Go's runqput. Returns true when the task landed where a thief should be
+// told about it: behind other work of this P (in the ring or the global
+// queue). False when it is simply the next thing this P runs: it filled an
+// empty runnext slot, or it went into an empty ring while runnext and the
+// run stack are empty (a task readied past runnext_limit in a ping-pong
+// pair, which would otherwise wake an idle M on every few hand-offs only for
+// it to find the task already taken back by this P, and park again).
+bool runq_put(scheduler& s, processor* p, task_header* t, bool next) {
+  if (next && p->runnext_streak < s.opts.runnext_limit) {
+    task_header* old = p->runnext.exchange(t, std::memory_order_acq_rel);
+    if (!old) return false;
+    t = old;  // kick the old runnext to the tail
+  }
+  return runq_put_tail(s, p, t);
+}
+
+uint32_t sched_clock(const processor* p) noexcept {
+  return static_cast<uint32_t>(p->schedticks_total.load(std::memory_order_relaxed));
+}
+
+// A task spawned on this P goes on top of the P's run stack (newest first:
+// a spawn tree runs depth first, see run_stack.hpp), or to the ring's tail
+// when the stack is full. Returns true when it landed behind other work.
+bool runq_put_spawned(scheduler& s, processor* p, task_header* t) {
+  bool below = false;
+  if (!p->spawned.push(t, sched_clock(p), &below)) return runq_put_tail(s, p, t);
+  return below || !p->runq.empty() || p->runnext.load(std::memory_order_relaxed) != nullptr;
+}
+
+// Go's runqget: runnext first (it inherits the time slice), then the
+// spawned tasks newest first, then the ring. A spawned task starts a fresh
+// slice, as a task from the ring does (the global queue's 1-in-61 check
+// counts it), and after runnext_limit spawned tasks in a row the ring's
+// head goes first, so a chain of spawns cannot starve the ring. (Counting
+// spawned tasks as inheriting instead sent every few wake-ups to the ring's
+// tail: in a spawn tree the parents woken by their children then waited
+// behind new subtrees, which kept expanding: skynet, one P, 240k tasks
+// alive instead of a few hundred.)
+task_header* runq_get(scheduler& s, processor* p, bool* inherit) {
   task_header* t = p->runnext.load(std::memory_order_relaxed);
   if (t && p->runnext.compare_exchange_strong(t, nullptr, std::memory_order_acquire)) {
     *inherit = true;
     return t;
   }
   *inherit = false;
+  if (p->spawned.empty()) {  // no spawns waiting (yield, channels): the ring
+    p->spawned_streak = 0;
+    return p->runq.pop();
+  }
+  if (const uint32_t now = sched_clock(p); now - p->spawned_age_check >= kSpawnedPatience)
+      [[unlikely]] {
+    p->spawned_age_check = now;
+    if (task_header* old = p->spawned.take_bottom_if_older(now - kSpawnedPatience))
+      runq_put_tail(s, p, old);
+  }
+  if (p->spawned_streak >= s.opts.runnext_limit) {  // the ring's turn
+    p->spawned_streak = 0;
+    if ((t = p->runq.pop())) return t;
+  }
+  if ((t = p->spawned.pop())) {
+    ++p->spawned_streak;
+    return t;
+  }
+  p->spawned_streak = 0;
   return p->runq.pop();
 }
 
@@ -385,6 +441,13 @@ task_header* steal_work(scheduler& s, processor* p) {
         p->stolen_tasks.fetch_add(n, std::memory_order_relaxed);
         return t;
       }
+      // The oldest spawned task (in a spawn tree, the biggest subtree
+      // left); the newest, which its P runs next, just on the last pass.
+      if (task_header* r = v->spawned.steal(last_pass)) {
+        p->steals.fetch_add(1, std::memory_order_relaxed);
+        p->stolen_tasks.fetch_add(1, std::memory_order_relaxed);
+        return r;
+      }
       if (last_pass) {
         task_header* r = v->runnext.load(std::memory_order_acquire);
         if (r && v->runnext.compare_exchange_strong(r, nullptr, std::memory_order_acq_rel)) {
@@ -414,6 +477,10 @@ void retire_p(scheduler& s, machine* m) {
     rn = p->runnext.exchange(nullptr, std::memory_order_acq_rel);
     if (n > 0) s.global.push_many(batch, n);
     if (rn) s.global.push_back(rn);
+    while (task_header* t = p->spawned.take_bottom()) {  // oldest first
+      s.global.push_back(t);
+      ++n;
+    }
     s.global_size.store(s.global.size(), std::memory_order_seq_cst);
     p->state = processor::status::dead;
   }
@@ -510,7 +577,9 @@ void stopm(scheduler& s, machine* m) {
 bool any_local_work(scheduler& s, uint32_t procs) {
   for (uint32_t i = 0; i < procs; ++i) {
     processor* q = s.all_p[i].load(std::memory_order_acquire);
-    if (!q->runq.empty() || q->runnext.load(std::memory_order_acquire) != nullptr) return true;
+    if (!q->runq.empty() || !q->spawned.empty() ||
+        q->runnext.load(std::memory_order_acquire) != nullptr)
+      return true;
   }
   return false;
 }
@@ -538,7 +607,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       std::lock_guard lk(s.lock);
       if (task_header* t = global_get(s, p, 1)) return t;
     }
-    if (task_header* t = runq_get(p, inherit)) return t;
+    if (task_header* t = runq_get(s, p, inherit)) return t;
     if (s.global_size.load(std::memory_order_relaxed) > 0) {
       std::lock_guard lk(s.lock);
       if (task_header* t = global_get(s, p, 0)) return t;
@@ -629,7 +698,8 @@ void execute(machine* m, task_header* t, bool inherit) {
 // Go's handoffp: give away a P this M no longer uses, to an M that will
 // run its work, or to the idle list when there is none.
 void handoffp(scheduler& s, processor* p) {
-  if (!p->runq.empty() || p->runnext.load(std::memory_order_acquire) != nullptr ||
+  if (!p->runq.empty() || !p->spawned.empty() ||
+      p->runnext.load(std::memory_order_acquire) != nullptr ||
       s.global_size.load(std::memory_order_seq_cst) > 0) {
     startm(s, p, false);
     return;
@@ -831,6 +901,7 @@ void destroy_never_run(scheduler& s) {
   for (auto& p : s.owned_p) {
     while (task_header* t = p->runq.pop()) drop(t);
     if (task_header* t = p->runnext.exchange(nullptr, std::memory_order_acq_rel)) drop(t);
+    while (task_header* t = p->spawned.pop()) drop(t);
   }
   std::lock_guard lk(s.lock);
   while (task_header* t = s.global.pop_front()) drop(t);
@@ -979,7 +1050,12 @@ void spawn_root(task_header* t, std::source_location site) {
   processor* p = m ? m->p : nullptr;
   t->id = next_task_id(*s, p);
   t->spawn_site = site;
-  ready(t);  // registered by the M that first runs it (execute)
+  // Registered by the M that first runs it (execute).
+  if (p) {
+    if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
+  } else {
+    ready(t);  // from outside the runtime: the global queue
+  }
 }
 
 std::coroutine_handle<> root_complete(task_header* t) noexcept {
@@ -1067,6 +1143,11 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
     throw std::invalid_argument(
         "goro::runtime_options::run_queue_size = " + std::to_string(opts.run_queue_size) +
         ": want a power of two in [2, 256]");
+  if (opts.run_stack_size < 2 || opts.run_stack_size > run_stack::kMaxCapacity ||
+      (opts.run_stack_size & (opts.run_stack_size - 1)) != 0)
+    throw std::invalid_argument(
+        "goro::runtime_options::run_stack_size = " + std::to_string(opts.run_stack_size) +
+        ": want a power of two in [2, 1024]");
   if (opts.global_queue_interval == 0 || opts.steal_passes == 0)
     throw std::invalid_argument(
         "goro::runtime_options: global_queue_interval and steal_passes must be >= 1");
@@ -1139,8 +1220,8 @@ void set_procs_locked(scheduler& s, int n) {
   const int old = s.gomaxprocs.load(std::memory_order_relaxed);
   for (int i = 0; i < n; ++i) {
     if (s.all_p[i].load(std::memory_order_relaxed)) continue;
-    s.owned_p.push_back(
-        std::make_unique<processor>(i, s.opts.run_queue_size, s.opts.global_queue_interval));
+    s.owned_p.push_back(std::make_unique<processor>(i, s.opts.run_queue_size, s.opts.run_stack_size,
+                                                    s.opts.global_queue_interval));
     s.all_p[i].store(s.owned_p.back().get(), std::memory_order_release);
   }
   s.gomaxprocs.store(n, std::memory_order_seq_cst);

@@ -55,9 +55,10 @@ void schedtrace(scheduler& s) {
   if (s.debug.scheddetail) {
     for (int i = 0; i < procs; ++i) {
       processor* p = s.all_p[i].load(std::memory_order_acquire);
-      std::snprintf(buf, sizeof buf, "  P%d: schedtick=%" PRIu64 " runqsize=%u runnext=%d\n", i,
+      std::snprintf(buf, sizeof buf,
+                    "  P%d: schedtick=%" PRIu64 " runqsize=%u runnext=%d spawned=%u\n", i,
                     p->schedticks_total.load(std::memory_order_relaxed), p->runq.size(),
-                    p->runnext.load(std::memory_order_relaxed) ? 1 : 0);
+                    p->runnext.load(std::memory_order_relaxed) ? 1 : 0, p->spawned.size());
       line += buf;
     }
     std::snprintf(buf, sizeof buf, "  M: %d total, %d idle\n", nm, nmidle);

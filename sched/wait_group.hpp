@@ -9,10 +9,10 @@
 // std::logic_error("sync: negative WaitGroup counter") and leaves the
 // counter unchanged (Go panics with that text).
 //
-// Model. `count_` is atomic so wait() can return at once without the lock
-// when it reads 0 (acquire, pairing with the release store in add: what
-// the tasks did before done() is visible after wait()). Changes to it and
-// the waiter list are made under `lock_`. When add() brings the count to 0
+// Model. `count_` and the waiter list change under `lock_`; wait() reads
+// the count under the lock too (see wait_awaiter::await_ready for why it
+// has no lock-free path), so what the tasks did before done() is visible
+// after wait(). `count_` is atomic only for count(). When add() brings the count to 0
 // it detaches every parked waiter and wakes them after unlocking. A waiter
 // parks only after re-reading the count under the lock, so it cannot miss
 // the transition to 0.
@@ -67,7 +67,14 @@ class wait_group {
         g_.waiters_.remove(&w_);
       }
     }
-    bool await_ready() const noexcept { return g_.count_.load(std::memory_order_acquire) == 0; }
+    // No lock-free fast path: the add() that brings the counter to 0 still
+    // unlocks lock_ after storing the 0, so a waiter that saw the 0 without
+    // the lock could return and end the group's life (a group in a task's
+    // frame, reused by the next loop turn or destroyed) while that unlock
+    // still writes into it (TSan, sched_registry_test). Taking the lock in
+    // await_suspend orders the wait after it. Go's WaitGroup makes its
+    // counter's final atomic store the last touch for the same reason.
+    bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
       detail::task_header* self = detail::current_task();
       detail::short_lock_guard g(g_.lock_);

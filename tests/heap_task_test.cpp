@@ -62,10 +62,10 @@ goro::task<void> nothing() {
 //   - on a worker other than the holder's last one, this task just ends and
 //     the worker runs the holder next;
 //   - on the holder's last worker, this task spawns one more task (which
-//     takes the runnext slot, pushes the holder to the ring and wakes an idle
-//     worker) and then keeps this worker busy until the holder has resumed,
-//     so only another worker can run it. Bounded: 10 s, then the round just
-//     does not count as a migration.
+//     queues behind the holder and so wakes an idle worker, which steals
+//     both in turn) and then keeps this worker busy until the holder has
+//     resumed, so only another worker can run it. Bounded: 10 s, then the
+//     round just does not count as a migration.
 goro::task<void> collector_hog(relay* r, int resumes_before) {
   churn();
   goro::gc();

@@ -1,6 +1,7 @@
 // Fairness: Go's PingPongHog idea (a ping-pong pair must not starve a
-// third task through the runnext slot), yield ordering, and the global
-// queue's 1-in-61 check.
+// third task through the runnext slot), yield ordering, the global
+// queue's 1-in-61 check, and the run stack of spawned tasks (a chain of
+// spawns starves neither the ring nor an older spawn).
 
 #include <gtest/gtest.h>
 
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "goro.hpp"
+#include "sched/detail/scheduler.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -141,6 +143,98 @@ TEST(Fairness, GlobalQueueIsServedWhileLocalTasksRespawn) {
       }(&st),
       one_proc());
   EXPECT_TRUE(st.outside_ran.is_set());
+}
+
+// A task that spawns its successor and ends, for ever: each link is the
+// newest spawn, so it runs before anything spawned earlier.
+struct chain_state {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> links{0};
+  int64_t max_links = 0;
+};
+
+goro::task<void> chain_link(chain_state* st) {
+  if (st->stop.load(std::memory_order_relaxed)) co_return;
+  if (st->links.fetch_add(1, std::memory_order_relaxed) + 1 >= st->max_links) {
+    st->stop = true;
+    co_return;
+  }
+  goro::spawn(chain_link(st)).detach();
+}
+
+TEST(Fairness, AChainOfSpawnsDoesNotStarveAHog) {
+  // As the ping-pong pair above, but through the run stack: every link is
+  // a spawned task, taken newest first. After runnext_limit of them in a
+  // row the ring's head (the hog, which yields) runs.
+  hog_state hs;
+  chain_state cs;
+  cs.max_links = 200'000;
+  goro::run(
+      [](hog_state* hs, chain_state* cs) -> goro::task<void> {
+        auto h = goro::spawn(hog(hs));
+        goro::spawn(chain_link(cs)).detach();
+        co_await h;
+        cs->stop = true;
+      }(&hs, &cs),
+      one_proc());
+  const double links = static_cast<double>(cs.links.load());
+  const double hogs = static_cast<double>(hs.hog_steps.load());
+  ASSERT_GT(hogs, 0) << "the hog never ran: the chain of spawns starved it";
+  EXPECT_LT(links / hogs, 20.0) << "links " << links << " hog " << hogs;
+}
+
+TEST(Fairness, AChainOfSpawnsDoesNotStarveAnOlderSpawn) {
+  // The older spawn sits at the bottom of the run stack while the chain
+  // keeps pushing newer tasks above it. It moves to the ring once it has
+  // waited kSpawnedPatience schedules, and runs at the ring's next turn.
+  chain_state cs;
+  cs.max_links = 8 * static_cast<int64_t>(goro::detail::kSpawnedPatience);
+  std::atomic<int64_t> links_when_older_ran{-1};
+  goro::run(
+      [](chain_state* cs, std::atomic<int64_t>* seen) -> goro::task<void> {
+        auto older =
+            goro::spawn([](chain_state* cs, std::atomic<int64_t>* seen) -> goro::task<void> {
+              seen->store(cs->links.load());
+              cs->stop = true;
+              co_return;
+            }(cs, seen));
+        goro::spawn(chain_link(cs)).detach();
+        co_await older;
+      }(&cs, &links_when_older_ran),
+      one_proc());
+  const int64_t at = links_when_older_ran.load();
+  ASSERT_GE(at, 0) << "the older spawn never ran";
+  EXPECT_LT(at, 3 * static_cast<int64_t>(goro::detail::kSpawnedPatience))
+      << "it should wait about kSpawnedPatience schedules, at most two periods";
+  EXPECT_GT(at, 1'000) << "newest first: the chain runs ahead of the older spawn";
+}
+
+TEST(Fairness, APingPongPairDoesNotStarveASpawnBelowIt) {
+  // The spawn is older than the pair, so it sits below them in the run
+  // stack. Wake-ups go through runnext, not the run stack: once the pair's
+  // runnext streak ends, the task the pair readies goes to the ring and the
+  // spawn below runs next.
+  hog_state hs;
+  std::atomic<int64_t> pair_steps_when_spawn_ran{-1};
+  goro::run(
+      [](hog_state* hs, std::atomic<int64_t>* seen) -> goro::task<void> {
+        goro::test::baton a, b;
+        auto below = goro::spawn([](hog_state* hs, std::atomic<int64_t>* seen) -> goro::task<void> {
+          seen->store(hs->pair_steps.load());
+          co_return;
+        }(hs, seen));
+        auto p1 = goro::spawn(pinger(&a, &b, hs));
+        auto p2 = goro::spawn(pinger(&b, &a, hs));
+        a.post();
+        co_await below;
+        hs->stop = true;
+        co_await p1;
+        co_await p2;
+      }(&hs, &pair_steps_when_spawn_ran),
+      one_proc());
+  const int64_t at = pair_steps_when_spawn_ran.load();
+  ASSERT_GE(at, 0) << "the spawn below the pair never ran";
+  EXPECT_LT(at, 20) << "the pair ran " << at << " steps before the spawn below it";
 }
 
 }  // namespace

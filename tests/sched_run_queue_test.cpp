@@ -1,6 +1,6 @@
 // The local run queue on its own (push/pop/overflow/steal with a ring of 4),
-// and the whole scheduler with rings shrunk to 4 so overflow to the global
-// queue and stealing happen on every few spawns.
+// and the whole scheduler with rings and run stacks shrunk to 4 so overflow
+// to the global queue and stealing happen on every few spawns.
 
 #include <gtest/gtest.h>
 
@@ -113,6 +113,7 @@ goro::runtime_options tiny_rings(int procs) {
   goro::runtime_options o;
   o.max_procs = procs;
   o.run_queue_size = 4;
+  o.run_stack_size = 4;  // spawns reach the ring after four
   return o;
 }
 

@@ -23,6 +23,7 @@
 #include "sched/detail/task_header.hpp"
 #include "sched/detail/timer.hpp"
 #include "sched/run_queue.hpp"
+#include "sched/run_stack.hpp"
 #include "sched/runtime_options.hpp"
 
 namespace goro::detail {
@@ -30,22 +31,53 @@ namespace goro::detail {
 struct machine;
 struct registry_shard;
 
+// How long, in its P's schedules, a spawned task may wait at the bottom of
+// the run stack before it moves to the ring's tail, and how often that is
+// checked (one entry per period). Newest-first must not starve the oldest
+// entry: a task that keeps spawning a successor would otherwise keep an
+// older spawn waiting for ever. Go bounds the same wait by preempting after
+// a 10 ms time slice; this is a schedule count, which needs no clock read:
+// 65536 schedules take some 5-25 ms at 0.1-0.4 us each. The oldest spawn
+// moves within two periods, the k-th oldest within k + 1.
+//
+// One entry per period, not every entry past the age: in a spawn tree the
+// bottom entries are the biggest subtrees, waiting for the subtrees above
+// them, and every subtree started early buries the current one's entries
+// under its own until those age out too. Moving every aged entry at once
+// cascaded back to breadth-first order: skynet (1M leaves, fan-out 10)
+// kept 45-65k tasks alive at a period of 4096, 16384 or 65536 schedules.
+// One per period: 25k / 500 / ~300 alive at those three periods (one P),
+// and with fan-out 100 only 65536 stayed small (~460; 175-245k at the
+// others). With 10M leaves on two Ps, 65536 still lets 20-55k of the 11M
+// tasks be alive at once; a longer period would keep that smaller at the
+// price of a longer wait for a starved spawn.
+inline constexpr uint32_t kSpawnedPatience = 65536;
+
 /// A P: the right to run tasks, with its local queue. Go: type p.
 /// Ps, Ms and the scheduler come from goro's internal memory (counted in
 /// heap_stats::mimalloc_bytes).
 struct processor : heap::internal_object {
-  processor(int id, uint32_t ring, uint32_t global_interval)
-      : id(id), global_interval(global_interval), runq(ring), rng(0x51ed2701u * (id + 1)) {}
+  processor(int id, uint32_t ring, uint32_t stack, uint32_t global_interval)
+      : id(id),
+        global_interval(global_interval),
+        runq(ring),
+        spawned(stack),
+        rng(0x51ed2701u * (id + 1)) {}
 
   const int id;
   const uint32_t global_interval;              // runtime_options::global_queue_interval
   run_queue runq;                              // lock-free, see run_queue.hpp
   std::atomic<task_header*> runnext{nullptr};  // owner sets; thieves may only CAS to null
+  /// Tasks spawned on this P that have not run yet, newest on top (see
+  /// run_stack.hpp): owner pushes and pops, thieves take the bottom.
+  run_stack spawned;
   /// Schedules (not counting runnext inheritance) modulo global_interval:
   /// 0 means "look at the global queue first". Kept wrapped rather than
   /// taken modulo on every schedule (a division on the hot path). Owner only.
   uint32_t schedtick = 0;
   uint32_t runnext_streak = 0;                   // owner only
+  uint32_t spawned_streak = 0;                   // owner only: spawned tasks run in a row
+  uint32_t spawned_age_check = 0;                // owner only: schedule count of the last check
   uint32_t id_cache_next = 0, id_cache_end = 0;  // owner only: batch of task ids
   uint64_t id_base = 0;                          // owner only
   fast_rand rng;                                 // owner only
