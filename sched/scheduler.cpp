@@ -1124,6 +1124,19 @@ int set_pending_max_procs(int n) {
 
 // --------------------------------------------------------------- run ------
 
+namespace {
+
+// A queue capacity option (runtime_options::run_queue_size, run_stack_size):
+// a power of two in [2, max].
+void check_capacity_option(const char* name, uint32_t value, uint32_t max) {
+  if (value < 2 || value > max || (value & (value - 1)) != 0)
+    throw std::invalid_argument(std::string("goro::runtime_options::") + name + " = " +
+                                std::to_string(value) + ": want a power of two in [2, " +
+                                std::to_string(max) + "]");
+}
+
+}  // namespace
+
 void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& done) {
   if (g_sched.load(std::memory_order_acquire))
     throw std::logic_error("goro::run: a goro runtime is already running in this process");
@@ -1138,16 +1151,8 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
       die(e.what(), 2);
     }
   }
-  if (opts.run_queue_size < 2 || opts.run_queue_size > run_queue::kMaxCapacity ||
-      (opts.run_queue_size & (opts.run_queue_size - 1)) != 0)
-    throw std::invalid_argument(
-        "goro::runtime_options::run_queue_size = " + std::to_string(opts.run_queue_size) +
-        ": want a power of two in [2, 256]");
-  if (opts.run_stack_size < 2 || opts.run_stack_size > run_stack::kMaxCapacity ||
-      (opts.run_stack_size & (opts.run_stack_size - 1)) != 0)
-    throw std::invalid_argument(
-        "goro::runtime_options::run_stack_size = " + std::to_string(opts.run_stack_size) +
-        ": want a power of two in [2, 1024]");
+  check_capacity_option("run_queue_size", opts.run_queue_size, run_queue::kMaxCapacity);
+  check_capacity_option("run_stack_size", opts.run_stack_size, run_stack::kMaxCapacity);
   if (opts.global_queue_interval == 0 || opts.steal_passes == 0)
     throw std::invalid_argument(
         "goro::runtime_options: global_queue_interval and steal_passes must be >= 1");
