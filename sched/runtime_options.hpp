@@ -17,7 +17,7 @@ struct runtime_options {
   /// ("61 is fairly arbitrary", proc.go schedule/findRunnable).
   uint32_t global_queue_interval = 61;
   /// Capacity of each P's run stack of spawned tasks that have not run yet
-  /// (sched/run_stack.hpp): a power of two in [2, 1024]. A spawn that finds
+  /// (sched/detail/run_stack.hpp): a power of two in [2, 1024]. A spawn that finds
   /// it full goes to the local ring instead. 1024: room for a spawn tree's
   /// frontier (depth x fan-out) with some subtrees started beside it.
   uint32_t run_stack_size = 1024;

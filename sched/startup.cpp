@@ -1,7 +1,7 @@
 #include "sched/detail/startup.hpp"
 
 #include "core/env.hpp"
-#include "sched/maxprocs.hpp"
+#include "sched/detail/cpu_limit.hpp"
 
 namespace goro::detail {
 

@@ -34,9 +34,9 @@ void schedtrace(scheduler& s) {
   uint64_t global;
   {
     std::lock_guard lk(s.lock);
-    nm = static_cast<int>(s.all_m.size());
-    nmidle = s.nmidle;
-    global = s.global.size();
+    nm = static_cast<int>(s.synced.all_m.size());
+    nmidle = s.synced.nmidle;
+    global = s.global.size_locked();
   }
   std::snprintf(buf, sizeof buf,
                 "SCHED %" PRId64

@@ -1,6 +1,8 @@
-// The timer heap and timer_add / timer_del (see sched/detail/timer.hpp for
-// the design). Running due timers belongs to the scheduler loop and lives in
-// scheduler.cpp.
+// Timers: the heap, timer_add / timer_del (see sched/detail/timer.hpp for
+// the design), and running the due ones: a P runs its own at each schedule
+// and every P's before it steals (find_runnable in sched/scheduler.cpp); an
+// idle M parks with a timeout for the earliest (stopm in sched/idle.cpp); a
+// retiring P's timers move to P 0 (sched/procs.cpp).
 
 #include "sched/detail/timer.hpp"
 
@@ -8,7 +10,10 @@
 
 #include <stdexcept>
 
+#include "core/clock.hpp"
 #include "core/fatal.hpp"
+#include "sched/detail/idle.hpp"
+#include "sched/detail/runq.hpp"
 #include "sched/detail/scheduler.hpp"
 
 namespace goro::detail {
@@ -115,6 +120,100 @@ bool timer_del(timer_node* n) noexcept {
       sched_yield();
   }
   return false;
+}
+
+// ------------------------------------------------------- running due ones --
+
+// Runs the due timers of `victim` (any P; its own or another's), readying
+// their tasks on `p`, the P the caller holds. Returns how many fired.
+//
+// At most as many as fit in the free half of p's ring: woken tasks then
+// queue in deadline order without spilling to the global queue (which would
+// run them out of order), and a P whose ring is already half full runs its
+// queue down before it wakes more (the rest stay due and run next time).
+uint32_t run_timers(scheduler& s, processor* p, processor* victim, int64_t now) {
+  constexpr uint32_t kBatch = 64;
+  uint32_t total = 0;
+  bool readied = false;
+  for (;;) {
+    const uint32_t cap = p->runq.capacity(), used = p->runq.size();
+    const uint32_t room = used < cap / 2 ? cap / 2 - used : 0;
+    const uint32_t limit = std::min(kBatch, std::max<uint32_t>(room, used == 0 ? 1 : 0));
+    if (limit == 0) break;
+    timer_node* due[kBatch];
+    uint32_t n = 0;
+    {
+      short_lock_guard lk(victim->timers.lock);
+      timer_heap& h = victim->timers.heap;
+      while (n < limit && !h.empty() && h.top_when() <= now) {
+        timer_node* t = h.pop();
+        t->owner.store(nullptr, std::memory_order_relaxed);
+        t->state.store(timer_node::kRunning, std::memory_order_relaxed);
+        due[n++] = t;
+      }
+      victim->timers.when0.store(h.empty() ? 0 : h.top_when(), std::memory_order_release);
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      timer_node* t = due[i];
+      task_header* task = t->fire(t);
+      t->state.store(timer_node::kFired, std::memory_order_release);  // last touch
+      if (task) {
+        // Behind what is queued, not in runnext: timers due together wake
+        // in deadline order.
+        runq_put(s, p, task, false);
+        readied = true;
+      }
+    }
+    total += n;
+    if (n < limit) break;
+  }
+  if (total) victim->timers.fired_total.fetch_add(total, std::memory_order_relaxed);
+  if (readied) wake_for_published(s);
+  return total;
+}
+
+// Runs every P's due timers (a P with nothing else to do, before it
+// steals: Go's stealWork checks timers too). Returns how many fired.
+uint32_t run_all_due_timers(scheduler& s, processor* p) {
+  const int procs = s.gomaxprocs.load(std::memory_order_acquire);
+  int64_t now = 0;
+  uint32_t fired = 0;
+  for (int i = 0; i < procs; ++i) {
+    processor* v = s.all_p[i].load(std::memory_order_acquire);
+    const int64_t w = v->timers.when0.load(std::memory_order_acquire);
+    if (w == 0) continue;
+    if (now == 0) now = nanotime();
+    if (w <= now) fired += run_timers(s, p, v, now);
+  }
+  return fired;
+}
+
+// Moves the timers of a P that is retiring to P 0 (never retired: there is
+// always at least one P). Go's procresize moves them the same way.
+void move_timers(processor* from, processor* to) {
+  if (from == to || from->timers.when0.load(std::memory_order_acquire) == 0) return;
+  // Two P timer locks: take them in P order so a concurrent move cannot
+  // deadlock (only retire_p moves, always towards P 0).
+  short_lock_guard a(to->timers.lock);
+  short_lock_guard b(from->timers.lock);
+  while (!from->timers.heap.empty()) {
+    timer_node* t = from->timers.heap.pop();
+    to->timers.heap.push(t);
+    t->owner.store(to, std::memory_order_release);
+  }
+  from->timers.when0.store(0, std::memory_order_release);
+  to->timers.when0.store(to->timers.heap.top_when(), std::memory_order_release);
+}
+
+int64_t earliest_timer(scheduler& s) noexcept {
+  const int procs = s.gomaxprocs.load(std::memory_order_acquire);
+  int64_t best = 0;
+  for (int i = 0; i < procs; ++i) {
+    const int64_t w =
+        s.all_p[i].load(std::memory_order_acquire)->timers.when0.load(std::memory_order_acquire);
+    if (w != 0 && (best == 0 || w < best)) best = w;
+  }
+  return best;
 }
 
 }  // namespace goro::detail

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "goro.hpp"
+#include "sched/detail/runq.hpp"
 #include "sched/detail/scheduler.hpp"
 #include "tests/test_support.hpp"
 

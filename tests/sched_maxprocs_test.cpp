@@ -13,13 +13,13 @@
 #include <thread>
 
 #include "core/env.hpp"
-#include "sched/maxprocs.hpp"
+#include "sched/detail/cpu_limit.hpp"
 
 namespace fs = std::filesystem;
 using goro::detail::cgroup_cpu_limit;
 using goro::detail::cgroup_sources;
 using goro::detail::default_max_procs;
-using goro::detail::kMaxProcsLimit;
+using goro::detail::kMaxProcs;
 using goro::detail::parse_cfs;
 using goro::detail::parse_cpu_max;
 
@@ -341,7 +341,7 @@ TEST(Maxprocs, DefaultRuleMatchesGo) {
 TEST(Maxprocs, DefaultRuleEdges) {
   EXPECT_EQ(default_max_procs(0, std::nullopt), 1);
   EXPECT_EQ(default_max_procs(-3, 2.0), 1);
-  EXPECT_EQ(default_max_procs(100000, std::nullopt), kMaxProcsLimit);
+  EXPECT_EQ(default_max_procs(100000, std::nullopt), kMaxProcs);
   EXPECT_EQ(default_max_procs(100000, 3.0), 3);
   EXPECT_EQ(default_max_procs(8, 1e300), 8);
   EXPECT_EQ(default_max_procs(8, std::numeric_limits<double>::infinity()), 8);
@@ -377,7 +377,7 @@ TEST(Maxprocs, AffinityCountFollowsTheMask) {
 TEST(MaxprocsEnv, AcceptsPositiveIntegers) {
   EXPECT_EQ(goro::detail::parse_max_procs("1"), 1);
   EXPECT_EQ(goro::detail::parse_max_procs("4"), 4);
-  EXPECT_EQ(goro::detail::parse_max_procs("1024"), kMaxProcsLimit);
+  EXPECT_EQ(goro::detail::parse_max_procs("1024"), kMaxProcs);
 }
 
 TEST(MaxprocsEnv, RejectsBadValuesWithAClearMessage) {

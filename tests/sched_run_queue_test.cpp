@@ -12,7 +12,7 @@
 
 #include "goro.hpp"
 #include "sched/detail/scheduler.hpp"
-#include "sched/run_queue.hpp"
+#include "sched/detail/run_queue.hpp"
 
 namespace {
 

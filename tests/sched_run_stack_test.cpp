@@ -13,7 +13,7 @@
 #include "goro.hpp"
 #include "sched/chan.hpp"
 #include "sched/detail/scheduler.hpp"
-#include "sched/run_stack.hpp"
+#include "sched/detail/run_stack.hpp"
 #include "tests/test_support.hpp"
 
 namespace {

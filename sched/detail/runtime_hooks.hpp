@@ -1,7 +1,7 @@
 #pragma once
 // The narrow interface between the header-only task types (task.hpp,
 // join_handle.hpp, yield.hpp) and the scheduler's implementation
-// (scheduler.cpp). Not for users.
+// (sched/ready.cpp, sched/spawn.cpp, sched/scheduler.cpp). Not for users.
 
 #include <coroutine>
 
@@ -22,7 +22,8 @@ void ready(task_header* t) noexcept;
 /// Puts the current task at the back of its P's run queue (Gosched).
 void yield_current(task_header* t) noexcept;
 
-/// Registers a freshly created root task and makes it runnable.
+/// Gives a freshly created root task its id and spawn site and makes it
+/// runnable (it is registered later, by the M that first runs it).
 void spawn_root(task_header* t, std::source_location site);
 
 /// Called from a root task's final_suspend. Returns the coroutine to

@@ -5,11 +5,11 @@
 // Shape (Go's runtime timers since 1.14, without the netpoller): each P owns
 // a 4-ary min-heap of the timers its tasks started, under a lock of its own,
 // so starting and stopping a timer touches no global lock; a copy of the
-// heap's earliest deadline (`timer0_when`) lets anyone see, without the
+// heap's earliest deadline (`timer_set::when0`) lets anyone see, without the
 // lock, whether a P has a timer due. A P runs its own due timers at every
 // schedule; a P with nothing to do also runs other Ps' due timers before it
 // steals; and the idle worker that parks first with timers pending parks
-// with a timeout at the earliest deadline (see stopm in scheduler.cpp). A
+// with a timeout at the earliest deadline (see stopm in sched/idle.cpp). A
 // timer far in the future costs one heap slot and nothing else while it
 // waits.
 //

@@ -1,4 +1,4 @@
-#include "sched/maxprocs.hpp"
+#include "sched/detail/cpu_limit.hpp"
 
 #include <sched.h>
 
@@ -298,7 +298,7 @@ namespace {
 }  // namespace
 
 int default_max_procs(int affinity_cpus, std::optional<double> limit) {
-  int procs = std::clamp(affinity_cpus, 1, kMaxProcsLimit);
+  int procs = std::clamp(affinity_cpus, 1, kMaxProcs);
   if (limit && std::isfinite(*limit) && *limit > 0) {
     // "A limit less than 2 is rounded up to 2, and any fractional component
     // is rounded up." (Go 1.25, defaultGOMAXPROCS). Compare in double so a
@@ -316,7 +316,7 @@ int default_max_procs(const std::filesystem::path& cgroup_root) {
 // ---- GORO_MAXPROCS ----------------------------------------------------------
 
 int parse_max_procs(std::string_view text) {
-  return static_cast<int>(env::parse_int("GORO_MAXPROCS", text, 1, kMaxProcsLimit));
+  return static_cast<int>(env::parse_int("GORO_MAXPROCS", text, 1, kMaxProcs));
 }
 
 std::optional<int> max_procs_from_env() {

@@ -27,7 +27,7 @@
 //   - If the v1 cpu hierarchy is listed but not mounted, it falls back to v2.
 //   - A malformed limit file at one level is ignored (that level gives no
 //     limit); the other levels still count. Nothing here throws or dies.
-//   - The result is also capped at kMaxProcsLimit.
+//   - The result is also capped at kMaxProcs.
 // Rounding up and the floor of 2 follow Go ("A limit less than 2 is rounded up
 // to 2, and any fractional component is rounded up"); a 250m limit gives 2,
 // 8500m gives 9. The min with the affinity count is taken last, so a one-CPU
@@ -43,10 +43,11 @@
 
 namespace goro::detail {
 
-/// The largest maxprocs goro accepts, from GORO_MAXPROCS or a default.
-/// Matches Go's historical _MaxGomaxprocs (1 << 10); picked as a sane bound
-/// on per-P state, not a hardware limit.
-inline constexpr int kMaxProcsLimit = 1024;
+/// The largest maxprocs goro accepts from anywhere (GORO_MAXPROCS, the
+/// default, set_max_procs, runtime_options), and the size of
+/// scheduler::all_p. Matches Go's historical _MaxGomaxprocs (1 << 10);
+/// picked as a sane bound on per-P state, not a hardware limit.
+inline constexpr int kMaxProcs = 1024;
 
 /// CPUs in the calling thread's affinity mask (Go's getproccount), at least 1.
 /// Handles masks wider than 1024 CPUs.
@@ -78,14 +79,14 @@ std::optional<double> parse_cpu_max(std::string_view text);                     
 std::optional<double> parse_cfs(std::string_view quota, std::string_view period);  // v1
 
 /// Go 1.25's rule: min(affinity_cpus, max(2, ceil(limit))) with a limit,
-/// else affinity_cpus; always in [1, kMaxProcsLimit].
+/// else affinity_cpus; always in [1, kMaxProcs].
 int default_max_procs(int affinity_cpus, std::optional<double> limit);
 
 /// default_max_procs(affinity_cpu_count(), cgroup_cpu_limit(cgroup_root)).
 /// Re-reads both each call (cheap: a few small files).
 int default_max_procs(const std::filesystem::path& cgroup_root = "/");
 
-/// GORO_MAXPROCS's value form: an integer in [1, kMaxProcsLimit]. Throws
+/// GORO_MAXPROCS's value form: an integer in [1, kMaxProcs]. Throws
 /// goro::config_error naming the variable, the value and the accepted form.
 int parse_max_procs(std::string_view text);
 

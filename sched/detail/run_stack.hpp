@@ -14,7 +14,7 @@
 // (Cilk's work-first order; thieves taking the oldest entry is its
 // steal-the-biggest-piece half). Wake-ups keep Go's runnext slot, and the
 // ring stays FIFO for everything that must queue fairly (yield, timers,
-// tasks readied past the runnext limit); sched/scheduler.cpp (runq_get)
+// tasks readied past the runnext limit); sched/detail/runq.hpp (runq_get)
 // says when the ring goes first and when an old spawn moves to it.
 //
 // Concurrency. Only the owner pushes and pops; a thief may take any entry

@@ -1,0 +1,40 @@
+// ready and yield: where a task that can run again goes. From a worker, to
+// its P's local queues (runq_put, sched/detail/runq.hpp: runnext for a
+// wake-up, the ring's tail for a yield), waking an idle M when the task
+// queued behind other work (wake_for_published, sched/detail/idle.hpp);
+// from any other thread, to the global queue.
+
+#include <mutex>
+
+#include "sched/detail/idle.hpp"
+#include "sched/detail/runq.hpp"
+#include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/scheduler.hpp"
+
+namespace goro::detail {
+
+void ready(task_header* t) noexcept {
+  scheduler& s = *g_sched.load(std::memory_order_acquire);
+  machine* m = tl_m;
+  bool notify = true;
+  if (m && m->p) {
+    notify = runq_put(s, m->p, t, true);
+  } else {
+    std::lock_guard lk(s.lock);
+    s.global.push(t);
+  }
+  if (notify) wake_for_published(s);
+}
+
+void yield_current(task_header* t) noexcept {
+  scheduler& s = *g_sched.load(std::memory_order_acquire);
+  machine* m = tl_m;
+  if (m && m->p) {
+    runq_put(s, m->p, t, false);
+  } else {
+    std::lock_guard lk(s.lock);
+    s.global.push(t);
+  }
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,153 @@
+// Spawn and join: a new root task gets its id and goes on its P's run stack
+// (runq_put_spawned, sched/detail/runq.hpp), or to the global queue from
+// outside the runtime; when it ends, root_complete wakes its joiner or, if
+// nobody holds a handle, frees it (reporting an exception nobody will see,
+// by the unhandled-exception policy). The header-only side is
+// sched/task.hpp and sched/join_handle.hpp; the narrow interface between
+// them and this file is sched/detail/runtime_hooks.hpp.
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <typeinfo>
+
+#include "core/fatal.hpp"
+#include "sched/detail/idle.hpp"
+#include "sched/detail/registry.hpp"
+#include "sched/detail/runq.hpp"
+#include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/scheduler.hpp"
+#include "sched/join_handle.hpp"
+#include "sched/run.hpp"
+#include "sched/task.hpp"
+
+namespace goro::detail {
+namespace {
+
+std::atomic<unhandled_exception_policy> g_policy{unhandled_exception_policy::abort};
+
+void destroy_root(task_header* t) {
+  if (t->reg_slot && g_sched.load(std::memory_order_acquire)) registry_remove(t);
+  t->self.destroy();
+}
+
+uint64_t next_task_id(scheduler& s, processor* p) {
+  // Ids come in blocks of 1024 per P so spawning does not share a counter
+  // line between cores (Go's goidcache, same block size).
+  constexpr uint32_t kBlock = 1024;
+  if (!p) return s.next_id_block.fetch_add(1, std::memory_order_relaxed) * kBlock;
+  if (p->id_cache_next == p->id_cache_end) {
+    p->id_base = s.next_id_block.fetch_add(1, std::memory_order_relaxed) * kBlock;
+    p->id_cache_next = 0;
+    p->id_cache_end = kBlock;
+  }
+  return p->id_base + p->id_cache_next++;
+}
+
+std::string exception_text(const std::exception_ptr& e) {
+  std::string type = "unknown type";
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    int st = 0;
+    char* dm = abi::__cxa_demangle(typeid(ex).name(), nullptr, nullptr, &st);
+    type = st == 0 && dm ? dm : typeid(ex).name();
+    std::free(dm);
+    return type + ": " + ex.what();
+  } catch (...) {
+    if (auto* ti = abi::__cxa_current_exception_type()) {
+      int st = 0;
+      char* dm = abi::__cxa_demangle(ti->name(), nullptr, nullptr, &st);
+      type = st == 0 && dm ? dm : ti->name();
+      std::free(dm);
+    }
+  }
+  return type;
+}
+
+void report_unhandled(task_header* t, const char* how) {
+  std::string msg = "task " + std::to_string(t->id) + " (spawned at " + t->spawn_site.file_name() +
+                    ":" + std::to_string(t->spawn_site.line()) + " in " +
+                    t->spawn_site.function_name() + ") " + how + ": " +
+                    exception_text(t->exception);
+  if (g_policy.load(std::memory_order_relaxed) == unhandled_exception_policy::abort) {
+    die(msg +
+            " [policy abort: exiting; goro::set_unhandled_exception_policy(report) keeps running]",
+        2);
+  }
+  std::fprintf(stderr, "goro: %s\n", msg.c_str());
+}
+
+}  // namespace
+
+void spawn_root(task_header* t, std::source_location site) {
+  scheduler* s = g_sched.load(std::memory_order_acquire);
+  if (!s) {
+    // Nobody will ever run it: free it now and say why.
+    t->join_state.store(0, std::memory_order_relaxed);
+    t->self.destroy();
+    throw std::logic_error("goro::spawn: no goro runtime is running (call it inside goro::run)");
+  }
+  machine* m = tl_m;
+  processor* p = m ? m->p : nullptr;
+  t->id = next_task_id(*s, p);
+  t->spawn_site = site;
+  // Registered by the M that first runs it (execute).
+  if (p) {
+    if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
+  } else {
+    ready(t);  // from outside the runtime: the global queue
+  }
+}
+
+std::coroutine_handle<> root_complete(task_header* t) noexcept {
+  if (machine* m = t->locked_m) {  // ended while pinned: its M exits after this
+    t->locked_m = nullptr;
+    m->lock_count = 0;
+    m->exit_locked = true;  // m->lockedg stays set (never followed again) so the
+                            // worker loop's one pinned check sees the exit
+  }
+  const bool failed = t->exception != nullptr;
+  // kHandle is only ever cleared after spawn: once it reads clear (acquire,
+  // pairing with release_handle's RMW) nobody else touches join_state, so
+  // a detached task skips the read-modify-write (one atomic per task).
+  uint32_t st = t->join_state.load(std::memory_order_acquire);
+  if (st & kHandle) st = t->join_state.fetch_or(kComplete, std::memory_order_acq_rel);
+  // From here on `t` may be destroyed by the handle's owner unless we still
+  // own it: detached (no handle), or a waiter is suspended on us and cannot
+  // run until we ready it, so `joiner` is stable until then.
+  if (!(st & kHandle)) {
+    if (failed) report_unhandled(t, "ended with an uncaught exception");
+    destroy_root(t);
+  } else if (st & kWaiter) {
+    ready(t->joiner);
+  }
+  return std::noop_coroutine();
+}
+
+void release_handle(task_header* t) noexcept {
+  if (g_destroying.load(std::memory_order_acquire)) return;  // shutdown frees every frame
+  uint32_t st = t->join_state.fetch_and(~static_cast<uint32_t>(kHandle), std::memory_order_acq_rel);
+  if (st & kComplete) {
+    if (t->exception) report_unhandled(t, "ended with an exception nobody awaited");
+    destroy_root(t);
+  }
+}
+
+}  // namespace goro::detail
+
+namespace goro {
+
+unhandled_exception_policy set_unhandled_exception_policy(unhandled_exception_policy p) noexcept {
+  return detail::g_policy.exchange(p);
+}
+
+uint64_t this_task::id() noexcept {
+  detail::task_header* t = detail::current_task();
+  return t ? t->id : 0;
+}
+
+}  // namespace goro
