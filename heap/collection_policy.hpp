@@ -119,7 +119,7 @@ class collection_policy {
   }
 
   /// How large the GC heap's address space may grow before the driver must
-  /// be asked (heap cap, see collector.cpp "Holding a memory limit"); `never`:
+  /// be asked (heap cap, see memory_limit.cpp); `never`:
   /// no cap. Asked with the trigger.
   virtual uint64_t heap_room(const heap_observation&) { return never; }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "heap/collection_policy.hpp"
+#include "heap/gctrace.hpp"
 #include "pacer/pacer.hpp"
 
 namespace goro::heap {
@@ -39,11 +40,5 @@ class pacer_policy final : public collection_policy {
 
 /// The memory sample the pacer sees for an observation (exposed for tests).
 pacer::memory_sample memory_sample_of(const heap_observation& o) noexcept;
-
-/// Formats a gctrace line (without newline) into `buf`; returns its length
-/// (snprintf's, may exceed `size`). Exposed for tests.
-int format_gctrace(char* buf, std::size_t size, const collection_record& r,
-                   const pacer::cycle_report& rep, uint64_t heap_at_check, int64_t memory_limit,
-                   int procs, pacer::pressure_state state) noexcept;
 
 }  // namespace goro::heap

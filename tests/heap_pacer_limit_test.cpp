@@ -136,7 +136,7 @@ TEST(HeapPacerLimit, LimitOnlyCollectorKeepsTheHeapUnderTheLimit) {
   EXPECT_GT(s1.collections - s0.collections, 3u);  // the limit alone drove collections
   // Go's end-to-end bound. The live set is pointer-free, so GC CPU stays
   // low and the limiter (which may let the heap pass the limit on purpose)
-  // stays out of it; the heap cap holds the rest (collector.cpp, "Holding
+  // stays out of it; the heap cap holds the rest (heap/memory_limit.cpp,
   // a memory limit"). Sampled every MiB of churn.
   EXPECT_LE(t.peak_total, limit + 16 * kMiB);
 }
