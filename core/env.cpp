@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
-#include <iterator>
 #include <limits>
 
 namespace goro::env {
@@ -52,57 +51,58 @@ int64_t parse_int(std::string_view var, std::string_view text, int64_t lo, int64
   return v;
 }
 
-int64_t parse_bytes(std::string_view var, std::string_view text) {
-  constexpr std::string_view form =
-      "a byte count with an optional suffix B, KiB, MiB, GiB or TiB (e.g. 900MiB)";
+namespace {
+
+struct unit {
+  std::string_view name;
+  int64_t scale;
+};
+
+// The one "number + unit" form: decimal digits, then one of `units` (an
+// empty name allows a bare number), as a multiple of its scale. No sign,
+// spaces or fractions; overflow past INT64_MAX is an error.
+int64_t parse_with_unit(std::string_view var, std::string_view text,
+                        std::initializer_list<unit> units, std::string_view form) {
   size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  std::string_view num = text.substr(0, i), unit = text.substr(i);
+  const std::string_view num = text.substr(0, i), name = text.substr(i);
   if (num.empty()) bad(var, text, form);
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
   if (ec != std::errc() || p != num.data() + num.size()) bad(var, text, form);
-  struct suffix {
-    std::string_view name;
-    unsigned shift;
-  };
-  constexpr suffix kSuffixes[] = {{"", 0},     {"B", 0},    {"KiB", 10},
-                                  {"MiB", 20}, {"GiB", 30}, {"TiB", 40}};
-  const suffix* s = std::find_if(std::begin(kSuffixes), std::end(kSuffixes),
-                                 [&](const suffix& x) { return x.name == unit; });
-  if (s == std::end(kSuffixes)) bad(var, text, form);
-  unsigned shift = s->shift;
+  const unit* u =
+      std::find_if(units.begin(), units.end(), [&](const unit& x) { return x.name == name; });
+  if (u == units.end()) bad(var, text, form);
   constexpr uint64_t kMax = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-  if (v > (kMax >> shift)) bad(var, text, form);
-  return static_cast<int64_t>(v << shift);
+  if (v > kMax / static_cast<uint64_t>(u->scale)) bad(var, text, form);
+  return static_cast<int64_t>(v) * u->scale;
+}
+
+}  // namespace
+
+int64_t parse_bytes(std::string_view var, std::string_view text) {
+  return parse_with_unit(
+      var, text,
+      {{"", 1},
+       {"B", 1},
+       {"KiB", 1LL << 10},
+       {"MiB", 1LL << 20},
+       {"GiB", 1LL << 30},
+       {"TiB", 1LL << 40}},
+      "a byte count with an optional suffix B, KiB, MiB, GiB or TiB (e.g. 900MiB)");
 }
 
 std::chrono::nanoseconds parse_duration(std::string_view var, std::string_view text) {
-  constexpr std::string_view form =
-      "a duration: digits with a unit ns, us, ms, s, m or h (e.g. 250ms)";
-  size_t i = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  std::string_view num = text.substr(0, i), unit = text.substr(i);
-  if (num.empty()) bad(var, text, form);
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), v);
-  if (ec != std::errc() || p != num.data() + num.size()) bad(var, text, form);
-  struct unit_ns {
-    std::string_view name;
-    int64_t ns;
-  };
-  constexpr unit_ns kUnits[] = {{"ns", 1},
-                                {"us", 1000},
-                                {"ms", 1000 * 1000},
-                                {"s", 1000LL * 1000 * 1000},
-                                {"m", 60LL * 1000 * 1000 * 1000},
-                                {"h", 3600LL * 1000 * 1000 * 1000}};
-  const unit_ns* u = std::find_if(std::begin(kUnits), std::end(kUnits),
-                                  [&](const unit_ns& x) { return x.name == unit; });
-  if (u == std::end(kUnits)) bad(var, text, form);
-  int64_t mul = u->ns;
-  if (v > std::numeric_limits<int64_t>::max() / mul) bad(var, text, form);
-  return std::chrono::nanoseconds(v * mul);
+  constexpr int64_t kSecond = 1000LL * 1000 * 1000;
+  return std::chrono::nanoseconds(
+      parse_with_unit(var, text,
+                      {{"ns", 1},
+                       {"us", 1000},
+                       {"ms", 1000 * 1000},
+                       {"s", kSecond},
+                       {"m", 60 * kSecond},
+                       {"h", 3600 * kSecond}},
+                      "a duration: digits with a unit ns, us, ms, s, m or h (e.g. 250ms)"));
 }
 
 std::map<std::string, std::string> parse_debug(std::string_view text) {

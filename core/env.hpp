@@ -1,5 +1,7 @@
 #pragma once
-// Parsing of GORO_* environment variables and their value forms.
+// The value forms of GORO_* environment variables, and the one getenv.
+// Which variables exist, and reading them, is core/settings.hpp's: it is the
+// only caller of env::get for a GORO_* name.
 //
 // Every parser throws goro::config_error with a message that names the
 // variable, the value as given and the accepted form, e.g.

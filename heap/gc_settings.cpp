@@ -9,14 +9,12 @@
 
 #include "heap/gc_settings.hpp"
 
-#include <sched.h>
-
 #include <atomic>
-#include <string>
 
 #include "core/clock.hpp"
-#include "core/env.hpp"
+#include "core/cpu_count.hpp"
 #include "core/fatal.hpp"
+#include "core/settings.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/detail/gc_knobs.hpp"
 
@@ -33,51 +31,17 @@ struct knobs {
 };
 knobs g_knobs;
 
-int affinity_cpus() noexcept {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
-  const int n = CPU_COUNT(&set);
-  return n > 0 ? n : 1;
-}
-
-int parse_gc_percent(const std::string& v) {
-  if (v == "off") return -1;
-  try {
-    return static_cast<int>(env::parse_int("GORO_GC", v, 0, 1'000'000'000));
-  } catch (const config_error&) {
-    throw config_error("GORO_GC=\"" + v +
-                       "\": want off or a percentage in [0, 1000000000] (e.g. GORO_GC=100)");
-  }
-}
-
-int64_t parse_memory_limit(const std::string& v) {
-  if (v == "off") return no_memory_limit;
-  try {
-    return env::parse_bytes("GORO_MEMLIMIT", v);
-  } catch (const config_error&) {
-    throw config_error("GORO_MEMLIMIT=\"" + v +
-                       "\": want off or a byte count with an optional B, KiB, MiB, GiB or TiB "
-                       "suffix (e.g. GORO_MEMLIMIT=900MiB)");
-  }
-}
-
 }  // namespace
 
 void read_gc_environment() {
   g_knobs.start_ns.store(nanotime(), std::memory_order_relaxed);
-  try {
-    if (auto v = env::get("GORO_GC")) g_knobs.gc_percent.store(parse_gc_percent(*v));
-    if (auto v = env::get("GORO_MEMLIMIT")) g_knobs.memory_limit.store(parse_memory_limit(*v));
-    if (auto v = env::get("GORO_DEBUG")) {
-      // Only gctrace is the heap's; the scheduler validates the other keys.
-      const auto kv = env::parse_debug(*v);
-      if (auto it = kv.find("gctrace"); it != kv.end())
-        g_knobs.gctrace.store(env::parse_int("GORO_DEBUG gctrace", it->second, 0, 1) == 1);
-    }
-  } catch (const config_error& e) {
-    die(e.what(), 2);
-  }
+  // Every GORO_* variable, not only the heap's: the heap starts first, and a
+  // bad value anywhere fails the same way (one line, exit code 2).
+  settings::validate_environment_or_exit();
+  if (auto v = settings::number_or("GORO_GC", -1)) g_knobs.gc_percent.store(static_cast<int>(*v));
+  if (auto v = settings::number_or("GORO_MEMLIMIT", no_memory_limit))
+    g_knobs.memory_limit.store(*v);
+  if (auto v = settings::integer("GORO_DEBUG=gctrace")) g_knobs.gctrace.store(*v == 1);
 }
 
 int gc_percent_setting() noexcept {
@@ -95,7 +59,7 @@ bool gctrace_enabled() noexcept {
 int gc_procs() noexcept {
   int p = g_knobs.procs.load(std::memory_order_relaxed);
   if (p == 0) {
-    p = affinity_cpus();
+    p = goro::detail::affinity_cpu_count();
     int expected = 0;
     if (!g_knobs.procs.compare_exchange_strong(expected, p)) p = expected;
   }

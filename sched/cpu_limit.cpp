@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/env.hpp"
+#include "core/settings.hpp"
 
 namespace goro::detail {
 namespace {
@@ -268,35 +269,6 @@ std::optional<double> cgroup_cpu_limit(const std::filesystem::path& root) {
 
 // ---- CPUs and the default ---------------------------------------------------
 
-int affinity_cpu_count() {
-  // Start at glibc's fixed cpu_set_t size and double while the kernel says
-  // the mask is too small (EINVAL), as glibc's nproc does.
-  for (int n = CPU_SETSIZE; n <= (1 << 22); n *= 2) {
-    cpu_set_t* set = CPU_ALLOC(n);
-    if (set == nullptr) break;
-    size_t size = CPU_ALLOC_SIZE(n);
-    CPU_ZERO_S(size, set);
-    int rc = sched_getaffinity(0, size, set);
-    int err = errno;
-    int count = rc == 0 ? CPU_COUNT_S(size, set) : 0;
-    CPU_FREE(set);
-    if (rc == 0) return std::max(count, 1);
-    if (err != EINVAL) break;
-  }
-  return static_cast<int>(std::max(std::thread::hardware_concurrency(), 1u));
-}
-
-int num_cpu() {
-  static const int n = affinity_cpu_count();
-  return n;
-}
-
-namespace {
-// Take the snapshot while the process starts, before anyone can change the
-// mask, rather than at the first call.
-[[maybe_unused]] const int g_num_cpu_at_start = num_cpu();
-}  // namespace
-
 int default_max_procs(int affinity_cpus, std::optional<double> limit) {
   int procs = std::clamp(affinity_cpus, 1, kMaxProcs);
   if (limit && std::isfinite(*limit) && *limit > 0) {
@@ -320,9 +292,9 @@ int parse_max_procs(std::string_view text) {
 }
 
 std::optional<int> max_procs_from_env() {
-  auto v = env::get("GORO_MAXPROCS");
+  const auto v = settings::integer("GORO_MAXPROCS");
   if (!v) return std::nullopt;
-  return parse_max_procs(*v);
+  return static_cast<int>(*v);
 }
 
 }  // namespace goro::detail

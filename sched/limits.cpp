@@ -24,7 +24,6 @@
 
 #include "sched/limits.hpp"
 
-#include <cxxabi.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -39,6 +38,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/demangle.hpp"
 #include "core/fatal.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
@@ -121,14 +121,6 @@ std::string symtab_name(const char* path, uintptr_t base, uintptr_t addr) {
   return out;
 }
 
-std::string demangled(const char* name) {
-  int st = 0;
-  char* dm = abi::__cxa_demangle(name, nullptr, nullptr, &st);
-  std::string out = st == 0 && dm ? dm : name;
-  std::free(dm);
-  return out;
-}
-
 // GCC names a coroutine's resume function after the coroutine, with its
 // frame type as the parameter: "f(f(int)::_Z1fi.Frame*) [clone .actor]".
 // The mangled name inside is the coroutine's own: "f(int) [coroutine]".
@@ -137,11 +129,8 @@ std::string coroutine_name(const std::string& actor) {
   const auto end = actor.find(".Frame*", at == std::string::npos ? 0 : at);
   if (at == std::string::npos || end == std::string::npos) return actor;
   const std::string mangled = actor.substr(at + 2, end - at - 2);
-  int st = 0;
-  char* dm = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &st);
-  std::string out = st == 0 && dm ? std::string(dm) + " [coroutine]" : actor;
-  std::free(dm);
-  return out;
+  const auto name = try_demangle(mangled.c_str());
+  return name ? *name + " [coroutine]" : actor;
 }
 
 // "f(int) [coroutine]" for a coroutine's resume function; module+offset
@@ -154,12 +143,12 @@ std::string frame_name(void* resume_fn) {
     std::snprintf(buf, sizeof buf, "%p", resume_fn);
     return buf;
   }
-  if (info.dli_sname) return demangled(info.dli_sname);
+  if (info.dli_sname) return demangle(info.dli_sname);
   const auto base = reinterpret_cast<uintptr_t>(info.dli_fbase);
   const auto at = reinterpret_cast<uintptr_t>(resume_fn);
   std::string name = info.dli_fname ? symtab_name(info.dli_fname, base, at) : "";
   if (name.empty()) name = symtab_name("/proc/self/exe", base, at);
-  if (!name.empty()) return coroutine_name(demangled(name.c_str()));
+  if (!name.empty()) return coroutine_name(demangle(name.c_str()));
   std::snprintf(buf, sizeof buf, "+0x%" PRIxPTR, at - base);
   return std::string(info.dli_fname ? info.dli_fname : "?") + buf;
 }

@@ -11,8 +11,8 @@
 #include <memory>
 #include <mutex>
 
-#include "core/env.hpp"
 #include "core/fatal.hpp"
+#include "core/settings.hpp"
 #include "heap/detail/gc_knobs.hpp"
 #include "sched/detail/cpu_limit.hpp"
 #include "sched/detail/idle.hpp"
@@ -49,11 +49,8 @@ int set_pending_max_procs(int n) {
   std::lock_guard lk(g_settings_lock);
   int old = g_procs_explicit ? g_requested_procs : 0;
   if (old == 0) {
-    try {
-      old = max_procs_from_env().value_or(0);
-    } catch (const config_error&) {
-      old = 0;
-    }
+    settings::validate_environment_or_exit();  // a bad GORO_MAXPROCS: exit 2
+    old = max_procs_from_env().value_or(0);
     if (old == 0) old = default_procs();
   }
   if (n >= 1) {

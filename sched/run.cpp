@@ -12,8 +12,8 @@
 #include <string>
 
 #include "core/clock.hpp"
-#include "core/env.hpp"
 #include "core/fatal.hpp"
+#include "core/settings.hpp"
 #include "heap/blocking_region.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/thread_attachment.hpp"
@@ -63,11 +63,8 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   runtime_options opts = given;
   startup_config cfg;
   if (opts.read_environment) {
-    try {
-      cfg = read_startup_config();
-    } catch (const config_error& e) {
-      die(e.what(), 2);
-    }
+    settings::validate_environment_or_exit();  // one line and exit 2 on a bad value
+    cfg = read_startup_config();
   }
   check_capacity_option("run_queue_size", opts.run_queue_size, run_queue::kMaxCapacity);
   check_capacity_option("run_stack_size", opts.run_stack_size, run_stack::kMaxCapacity);

@@ -9,11 +9,11 @@
 #include <cxxabi.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <typeinfo>
 
+#include "core/demangle.hpp"
 #include "core/fatal.hpp"
 #include "sched/detail/idle.hpp"
 #include "sched/detail/registry.hpp"
@@ -48,24 +48,14 @@ uint64_t next_task_id(scheduler& s, processor* p) {
 }
 
 std::string exception_text(const std::exception_ptr& e) {
-  std::string type = "unknown type";
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
-    int st = 0;
-    char* dm = abi::__cxa_demangle(typeid(ex).name(), nullptr, nullptr, &st);
-    type = st == 0 && dm ? dm : typeid(ex).name();
-    std::free(dm);
-    return type + ": " + ex.what();
+    return demangle(typeid(ex).name()) + ": " + ex.what();
   } catch (...) {
-    if (auto* ti = abi::__cxa_current_exception_type()) {
-      int st = 0;
-      char* dm = abi::__cxa_demangle(ti->name(), nullptr, nullptr, &st);
-      type = st == 0 && dm ? dm : ti->name();
-      std::free(dm);
-    }
+    if (auto* ti = abi::__cxa_current_exception_type()) return demangle(ti->name());
   }
-  return type;
+  return "unknown type";
 }
 
 void report_unhandled(task_header* t, const char* how) {

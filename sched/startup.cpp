@@ -1,6 +1,9 @@
+// The scheduler's start-up settings: GORO_MAXPROCS and its GORO_DEBUG keys,
+// read through core/settings (which holds every GORO_* variable).
+
 #include "sched/detail/startup.hpp"
 
-#include "core/env.hpp"
+#include "core/settings.hpp"
 #include "sched/detail/cpu_limit.hpp"
 
 namespace goro::detail {
@@ -8,16 +11,8 @@ namespace goro::detail {
 startup_config read_startup_config() {
   startup_config c;
   c.max_procs = max_procs_from_env();
-  if (auto v = env::get("GORO_DEBUG")) {
-    auto kv = env::parse_debug(*v);
-    // Every key any layer understands; unknown keys are an error so a typo
-    // does not silently switch nothing on.
-    env::check_debug_keys(kv, {"schedtrace", "scheddetail", "gctrace"});
-    if (auto it = kv.find("schedtrace"); it != kv.end())
-      c.schedtrace_ms = env::parse_int("GORO_DEBUG schedtrace", it->second, 1, 3'600'000);
-    if (auto it = kv.find("scheddetail"); it != kv.end())
-      c.scheddetail = env::parse_int("GORO_DEBUG scheddetail", it->second, 0, 1) == 1;
-  }
+  if (auto v = settings::integer("GORO_DEBUG=schedtrace")) c.schedtrace_ms = *v;
+  if (auto v = settings::integer("GORO_DEBUG=scheddetail")) c.scheddetail = *v == 1;
   return c;
 }
 

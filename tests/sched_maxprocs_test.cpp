@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/env.hpp"
+#include "core/settings.hpp"
 #include "sched/detail/cpu_limit.hpp"
 
 namespace fs = std::filesystem;
@@ -414,5 +415,15 @@ TEST(MaxprocsEnv, ReadsTheEnvironment) {
   EXPECT_EQ(goro::detail::max_procs_from_env(), 8);
   setenv("GORO_MAXPROCS", "0", 1);
   EXPECT_THROW(goro::detail::max_procs_from_env(), goro::config_error);
+  unsetenv("GORO_MAXPROCS");
+}
+
+// The settings table's bound for GORO_MAXPROCS is the scheduler's kMaxProcs
+// (core/settings.cpp cannot include sched/).
+TEST(MaxProcsEnv, SettingsBoundIsKMaxProcs) {
+  setenv("GORO_MAXPROCS", "1024", 1);
+  EXPECT_EQ(goro::settings::integer("GORO_MAXPROCS"), kMaxProcs);
+  setenv("GORO_MAXPROCS", "1025", 1);
+  EXPECT_THROW(goro::settings::integer("GORO_MAXPROCS"), goro::config_error);
   unsetenv("GORO_MAXPROCS");
 }

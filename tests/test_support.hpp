@@ -46,8 +46,10 @@ task<bool> yield_until(Cond cond, std::chrono::seconds limit = std::chrono::seco
   co_return true;
 }
 
-/// Options for a runtime with exactly `n` Ps, deaf to GORO_* variables so
-/// the caller's environment cannot change a test.
+/// Options for a runtime with exactly `n` Ps whose scheduler ignores
+/// GORO_MAXPROCS and GORO_DEBUG, so the caller's environment cannot change
+/// the test's procs or tracing. The heap still reads GORO_GC, GORO_MEMLIMIT
+/// and gctrace when it starts (core/settings.hpp).
 inline runtime_options procs(int n) {
   runtime_options o;
   o.max_procs = n;

@@ -41,6 +41,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/cpu_count.hpp"
+
 namespace goro::detail {
 
 /// The largest maxprocs goro accepts from anywhere (GORO_MAXPROCS, the
@@ -48,13 +50,6 @@ namespace goro::detail {
 /// scheduler::all_p. Matches Go's historical _MaxGomaxprocs (1 << 10);
 /// picked as a sane bound on per-P state, not a hardware limit.
 inline constexpr int kMaxProcs = 1024;
-
-/// CPUs in the calling thread's affinity mask (Go's getproccount), at least 1.
-/// Handles masks wider than 1024 CPUs.
-int affinity_cpu_count();
-
-/// affinity_cpu_count() as it was at process start (Go's runtime.NumCPU).
-int num_cpu();
 
 /// The inputs of cgroup_cpu_limit. Paths in `mountinfo` are absolute on the
 /// host; `root` is prepended to each one, so root "/" reads the real tree and

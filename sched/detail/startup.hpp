@@ -1,7 +1,9 @@
 #pragma once
 // Start-up configuration from the environment: GORO_MAXPROCS and the
-// scheduler's GORO_DEBUG keys. Malformed values throw goro::config_error;
-// goro::run turns that into one line on stderr and exit code 2.
+// scheduler's GORO_DEBUG keys (core/settings.hpp holds every GORO_*
+// variable). Malformed values throw goro::config_error; goro::run validates
+// the whole environment first (settings::validate_environment_or_exit), so
+// a bad value ends the process with one line on stderr and exit code 2.
 
 #include <cstdint>
 #include <optional>

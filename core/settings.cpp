@@ -1,0 +1,190 @@
+// The table of GORO_* settings and their parsing; see core/settings.hpp for
+// how to add one. The only getenv of a GORO_* variable is in this file.
+
+#include "core/settings.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "core/fatal.hpp"
+
+namespace goro::settings {
+namespace {
+
+// Every GORO_* variable and GORO_DEBUG key. Keep in step with the README's
+// list of variables.
+constexpr setting kSettings[] = {
+    // sched: the number of Ps. hi is kMaxProcs (sched/detail/cpu_limit.hpp;
+    // tests/sched_maxprocs_test.cpp checks they agree).
+    {"GORO_MAXPROCS", kind::integer, 1, 1024, "", "sched"},
+    // heap: GOGC and GOMEMLIMIT.
+    {"GORO_GC", kind::integer_or_off, 0, 1'000'000'000,
+     "off or a percentage in [0, 1000000000] (e.g. GORO_GC=100)", "heap"},
+    {"GORO_MEMLIMIT", kind::bytes_or_off, 0, INT64_MAX,
+     "off or a byte count with an optional B, KiB, MiB, GiB or TiB suffix (e.g. "
+     "GORO_MEMLIMIT=900MiB)",
+     "heap"},
+    // GORO_DEBUG=key=value,...
+    {"GORO_DEBUG=schedtrace", kind::integer, 1, 3'600'000, "", "sched"},
+    {"GORO_DEBUG=scheddetail", kind::integer, 0, 1, "", "sched"},
+    {"GORO_DEBUG=gctrace", kind::integer, 0, 1, "", "heap"},
+};
+
+constexpr std::string_view kDebugPrefix = "GORO_DEBUG=";
+
+bool is_debug_key(std::string_view name) noexcept {
+  return name.substr(0, kDebugPrefix.size()) == kDebugPrefix;
+}
+
+const setting& find(std::string_view name) {
+  for (const setting& s : kSettings)
+    if (s.name == name) return s;
+  fatal("settings: " + std::string(name) + " is not in the table (core/settings.cpp)");
+}
+
+// The raw text of a setting: the variable, or the key's value in GORO_DEBUG.
+std::optional<std::string> raw(const setting& s) {
+  if (!is_debug_key(s.name)) return env::get(std::string(s.name).c_str());
+  const auto debug = env::get("GORO_DEBUG");
+  if (!debug) return std::nullopt;
+  const auto kv = env::parse_debug(*debug);
+  const auto it = kv.find(std::string(s.name.substr(kDebugPrefix.size())));
+  if (it == kv.end()) return std::nullopt;
+  return it->second;
+}
+
+// The name used in error lines: "GORO_GC", or "GORO_DEBUG gctrace" for a key.
+std::string display_name(const setting& s) {
+  if (!is_debug_key(s.name)) return std::string(s.name);
+  return "GORO_DEBUG " + std::string(s.name.substr(kDebugPrefix.size()));
+}
+
+[[noreturn]] void bad(const setting& s, std::string_view text) {
+  throw config_error(display_name(s) + "=\"" + std::string(text) + "\": want " +
+                     std::string(s.form));
+}
+
+value parse(const setting& s, const std::string& text) {
+  value v;
+  const std::string var = display_name(s);
+  // A custom form replaces the parser's own message, so the line names the
+  // whole accepted form ("off or ...").
+  auto with_form = [&](auto&& f) {
+    if (s.form.empty()) return f();
+    try {
+      return f();
+    } catch (const config_error&) {
+      bad(s, text);
+    }
+  };
+  switch (s.form_kind) {
+    case kind::integer:
+      v.number = with_form([&] { return env::parse_int(var, text, s.lo, s.hi); });
+      break;
+    case kind::integer_or_off:
+      if (text == "off") {
+        v.off = true;
+        break;
+      }
+      v.number = with_form([&] { return env::parse_int(var, text, s.lo, s.hi); });
+      break;
+    case kind::bytes_or_off:
+      if (text == "off") {
+        v.off = true;
+        break;
+      }
+      v.number = with_form([&] { return env::parse_bytes(var, text); });
+      if (v.number < s.lo || v.number > s.hi) bad(s, text);
+      break;
+    case kind::duration:
+      v.number = with_form([&] { return env::parse_duration(var, text).count(); });
+      if (v.number < s.lo || v.number > s.hi) bad(s, text);
+      break;
+    case kind::text:
+      v.text = text;
+      break;
+  }
+  return v;
+}
+
+}  // namespace
+
+const setting* begin() noexcept {
+  return std::begin(kSettings);
+}
+
+const setting* end() noexcept {
+  return std::end(kSettings);
+}
+
+std::optional<value> get(std::string_view name) {
+  const setting& s = find(name);
+  const auto text = raw(s);
+  if (!text) return std::nullopt;
+  return parse(s, *text);
+}
+
+std::optional<int64_t> integer(std::string_view name) {
+  if (find(name).form_kind != kind::integer)
+    fatal("settings: " + std::string(name) + " is not an integer");
+  const auto v = get(name);
+  if (!v) return std::nullopt;
+  return v->number;
+}
+
+std::optional<int64_t> number_or(std::string_view name, int64_t off_value) {
+  const kind k = find(name).form_kind;
+  if (k != kind::integer_or_off && k != kind::bytes_or_off)
+    fatal("settings: " + std::string(name) + " has no \"off\"");
+  const auto v = get(name);
+  if (!v) return std::nullopt;
+  return v->off ? off_value : v->number;
+}
+
+std::optional<std::chrono::nanoseconds> duration(std::string_view name) {
+  if (find(name).form_kind != kind::duration)
+    fatal("settings: " + std::string(name) + " is not a duration");
+  const auto v = get(name);
+  if (!v) return std::nullopt;
+  return std::chrono::nanoseconds(v->number);
+}
+
+std::optional<std::string> text(std::string_view name) {
+  if (find(name).form_kind != kind::text) fatal("settings: " + std::string(name) + " is not text");
+  const auto v = get(name);
+  if (!v) return std::nullopt;
+  return v->text;
+}
+
+void validate_environment() {
+  // GORO_DEBUG first: its own syntax, then its keys against the table.
+  if (const auto debug = env::get("GORO_DEBUG")) {
+    const auto kv = env::parse_debug(*debug);
+    for (const auto& [key, val] : kv) {
+      const std::string name = std::string(kDebugPrefix) + key;
+      if (std::none_of(std::begin(kSettings), std::end(kSettings),
+                       [&](const setting& s) { return s.name == name; })) {
+        std::string keys;
+        for (const setting& s : kSettings) {
+          if (!is_debug_key(s.name)) continue;
+          if (!keys.empty()) keys += ", ";
+          keys += s.name.substr(kDebugPrefix.size());
+        }
+        throw config_error("GORO_DEBUG=\"" + key + "=" + val + "\": want one of the keys " + keys);
+      }
+    }
+  }
+  for (const setting& s : kSettings) get(s.name);
+}
+
+void validate_environment_or_exit() {
+  try {
+    validate_environment();
+  } catch (const config_error& e) {
+    die(e.what(), 2);
+  }
+}
+
+}  // namespace goro::settings

@@ -1,0 +1,109 @@
+// The one table of GORO_* settings (core/settings.hpp): every variable and
+// GORO_DEBUG key has an entry, values parse by their kind, and a bad value
+// fails the same way everywhere: a config_error naming the variable, the
+// value and the accepted form, or (validate_environment_or_exit) that line
+// on stderr and exit code 2.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <set>
+#include <string>
+
+#include "core/settings.hpp"
+
+namespace settings = goro::settings;
+using namespace std::chrono_literals;
+
+namespace {
+
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const goro::config_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Sets one variable for the test's duration and clears the others goro reads.
+class Settings : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* v : {"GORO_MAXPROCS", "GORO_GC", "GORO_MEMLIMIT", "GORO_DEBUG"}) unsetenv(v);
+  }
+  void TearDown() override { SetUp(); }
+};
+
+}  // namespace
+
+TEST_F(Settings, EveryEntryHasAUniqueGoroName) {
+  std::set<std::string> seen;
+  for (const settings::setting* s = settings::begin(); s != settings::end(); ++s) {
+    const std::string name(s->name);
+    EXPECT_EQ(name.rfind("GORO_", 0), 0u) << name;
+    EXPECT_TRUE(seen.insert(name).second) << "twice: " << name;
+    EXPECT_FALSE(s->used_by.empty()) << name;
+  }
+  EXPECT_TRUE(seen.count("GORO_MAXPROCS") && seen.count("GORO_GC") && seen.count("GORO_MEMLIMIT") &&
+              seen.count("GORO_DEBUG=gctrace") && seen.count("GORO_DEBUG=schedtrace"));
+}
+
+TEST_F(Settings, UnsetAndEmptyAreUnset) {
+  EXPECT_EQ(settings::integer("GORO_MAXPROCS"), std::nullopt);
+  setenv("GORO_MAXPROCS", "", 1);
+  EXPECT_EQ(settings::integer("GORO_MAXPROCS"), std::nullopt);
+  EXPECT_EQ(settings::number_or("GORO_GC", -1), std::nullopt);
+}
+
+TEST_F(Settings, OffAndNumbers) {
+  setenv("GORO_GC", "off", 1);
+  EXPECT_EQ(settings::number_or("GORO_GC", -1), -1);
+  setenv("GORO_GC", "250", 1);
+  EXPECT_EQ(settings::number_or("GORO_GC", -1), 250);
+  setenv("GORO_MEMLIMIT", "900MiB", 1);
+  EXPECT_EQ(settings::number_or("GORO_MEMLIMIT", INT64_MAX), 900LL << 20);
+  setenv("GORO_MEMLIMIT", "off", 1);
+  EXPECT_EQ(settings::number_or("GORO_MEMLIMIT", INT64_MAX), INT64_MAX);
+}
+
+TEST_F(Settings, DebugKeysAreReadFromGoroDebug) {
+  setenv("GORO_DEBUG", "schedtrace=250,gctrace=1", 1);
+  EXPECT_EQ(settings::integer("GORO_DEBUG=schedtrace"), 250);
+  EXPECT_EQ(settings::integer("GORO_DEBUG=gctrace"), 1);
+  EXPECT_EQ(settings::integer("GORO_DEBUG=scheddetail"), std::nullopt);
+  setenv("GORO_DEBUG", "gctrace=2", 1);
+  EXPECT_EQ(error_of([] { settings::integer("GORO_DEBUG=gctrace"); }),
+            "GORO_DEBUG gctrace=\"2\": want an integer in [0, 1] (e.g. GORO_DEBUG gctrace=0)");
+}
+
+TEST_F(Settings, ABadValueNamesTheVariableTheValueAndTheForm) {
+  setenv("GORO_GC", "OFF", 1);
+  EXPECT_EQ(error_of([] { settings::number_or("GORO_GC", -1); }),
+            "GORO_GC=\"OFF\": want off or a percentage in [0, 1000000000] (e.g. GORO_GC=100)");
+  setenv("GORO_GC", "100", 1);
+  setenv("GORO_MEMLIMIT", "1.5GiB", 1);
+  EXPECT_EQ(error_of([] { settings::validate_environment(); }),
+            "GORO_MEMLIMIT=\"1.5GiB\": want off or a byte count with an optional B, KiB, MiB, "
+            "GiB or TiB suffix (e.g. GORO_MEMLIMIT=900MiB)");
+}
+
+TEST_F(Settings, ValidationRejectsAnUnknownDebugKey) {
+  setenv("GORO_DEBUG", "gctrace=1,gctrcae=1", 1);
+  EXPECT_EQ(error_of([] { settings::validate_environment(); }),
+            "GORO_DEBUG=\"gctrcae=1\": want one of the keys schedtrace, scheddetail, gctrace");
+  setenv("GORO_DEBUG", "gctrace=1,schedtrace=1000", 1);
+  EXPECT_EQ(error_of([] { settings::validate_environment(); }), "");
+}
+
+TEST_F(Settings, ValidateOrExitPrintsOneLineAndExitsWith2) {
+  EXPECT_EXIT(
+      {
+        setenv("GORO_MAXPROCS", "abc", 1);
+        settings::validate_environment_or_exit();
+      },
+      ::testing::ExitedWithCode(2),
+      "^goro: GORO_MAXPROCS=\"abc\": want an integer in \\[1, 1024\\] \\(e\\.g\\. "
+      "GORO_MAXPROCS=1\\)\n$");
+}
