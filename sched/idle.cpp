@@ -18,6 +18,7 @@
 #include "core/clock.hpp"
 #include "core/fatal.hpp"
 #include "heap/blocking_region.hpp"
+#include "sched/detail/netpoll.hpp"
 #include "sched/detail/registry.hpp"
 #include "sched/detail/runq.hpp"
 
@@ -34,6 +35,13 @@ processor* pidleget(scheduler& s) {
   p->state = processor::status::running;
   s.npidle.fetch_sub(1, std::memory_order_seq_cst);
   return p;
+}
+
+// The netpoller's hand-out of readied tasks (sched/netpoll.cpp): an idle P
+// for a task, taking the lock itself.
+processor* take_idle_p(scheduler& s) noexcept {
+  std::lock_guard lk(s.lock);
+  return s.stopping.load(std::memory_order_relaxed) ? nullptr : pidleget(s);
 }
 
 void pidleput(scheduler& s, processor* p) {

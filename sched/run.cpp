@@ -17,6 +17,7 @@
 #include "heap/blocking_region.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/thread_attachment.hpp"
+#include "sched/detail/netpoll.hpp"
 #include "sched/detail/registry.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
@@ -94,6 +95,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
 
   // Shut down: stop every M, then destroy whatever tasks are left.
   s->stopping.store(true, std::memory_order_seq_cst);
+  netpoll_wake_for_shutdown();
   stop_sysmon(*s);
   {
     std::lock_guard lk(s->lock);
@@ -114,6 +116,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   destroy_never_run(*s);
   registry_destroy_all(*s);
   g_destroying.store(false, std::memory_order_seq_cst);
+  netpoll_shutdown();
   g_sched.store(nullptr, std::memory_order_release);
   // Reset the root parker in case a post raced with the wait loop's exit.
   g_root_parker.wait(0);

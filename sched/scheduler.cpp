@@ -89,6 +89,7 @@
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/idle.hpp"
+#include "sched/detail/netpoll.hpp"
 #include "sched/detail/registry.hpp"
 #include "sched/detail/runq.hpp"
 #include "sched/detail/runtime_hooks.hpp"
@@ -197,6 +198,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       const int64_t now = nanotime();
       if (w <= now) run_timers(s, p, p, now);
     }
+    if (p->schedtick == 0) netpoll_check(s, p);  // sched/netpoll.cpp: a busy P polls too
     // Fairness: every Nth schedule, the global queue first.
     if (p->schedtick == 0 && s.global.size() > 0) {
       std::lock_guard lk(s.lock);
@@ -209,6 +211,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
     }
     // Other Ps' due timers (a busy P may be slow to get to its own).
     if (run_all_due_timers(s, p) > 0) continue;
+    if (task_header* t = netpoll_find(s, p)) return t;  // sched/netpoll.cpp
     // Steal, if not too many are spinning already.
     const int procs = s.gomaxprocs.load(std::memory_order_acquire);
     if (m->spinning || 2 * s.nmspinning.load(std::memory_order_seq_cst) <
@@ -243,6 +246,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
         }
       }
     }
+    if (netpoll_block(s, m)) continue;  // the last idle M waits in the poller
     stopm(s, m);
   }
 }
