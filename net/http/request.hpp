@@ -16,6 +16,10 @@
 
 namespace goro::http {
 
+namespace detail {
+class connection;
+}
+
 /// One header line as received (name in its original case).
 struct header_field {
   std::string_view name;
@@ -51,7 +55,7 @@ class request {
 
  private:
   friend class request_parser;
-  friend class server;
+  friend class detail::connection;
   std::string_view method_, target_, path_, query_, body_, remote_;
   std::vector<header_field> headers_;
   int major_ = 1, minor_ = 1;

@@ -35,6 +35,8 @@ namespace goro::http {
 class response_writer;
 
 namespace detail {
+class connection;
+
 /// The connection side of a response_writer: sends the bytes so far.
 class response_sink {
  public:
@@ -67,8 +69,8 @@ class response_writer {
   bool headers_sent() const noexcept { return headers_sent_; }
 
  private:
-  friend class server;
-  friend class response_serializer;
+  friend class detail::connection;
+  friend class response_serializer;  // tests
   enum class framing : uint8_t { sized, chunked, until_close, none };
 
   void reset(detail::response_sink* sink, bool head_request, bool http10);
