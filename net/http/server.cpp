@@ -61,6 +61,7 @@ class connection final : public response_sink {
 
  private:
   task<void> write_out();
+  void arm_write_deadline();
   task<void> linger();
   void move_read_deadline(int64_t want, int64_t timeout);
   void log_handler_error(const char* what);
@@ -123,19 +124,25 @@ void connection::move_read_deadline(int64_t want, int64_t timeout) {
   read_deadline_ = want;
 }
 
+// Moves the write deadline to now + write_timeout, unless it is within an
+// eighth of the timeout of that already.
+void connection::arm_write_deadline() {
+  const int64_t wt = ns(srv_->opts.write_timeout);
+  if (wt <= 0) return;
+  const int64_t want = nanotime() + wt;
+  const int64_t diff = write_deadline_ > want ? write_deadline_ - want : want - write_deadline_;
+  if (write_deadline_ == 0 || diff > wt / 8) {
+    stream_.set_write_deadline(at(want));
+    write_deadline_ = want;
+  }
+}
+
 // Writes out_ (every response ready so far) with as few write calls as the
-// socket allows: one, normally.
+// socket allows: one, normally. (run() inlines the same loop on its hot
+// path, where a task frame per call would cost an allocation.)
 task<void> connection::write_out() {
   if (out_.empty()) co_return;
-  const int64_t wt = ns(srv_->opts.write_timeout);
-  if (wt > 0) {
-    const int64_t want = nanotime() + wt;
-    const int64_t diff = write_deadline_ > want ? write_deadline_ - want : want - write_deadline_;
-    if (write_deadline_ == 0 || diff > wt / 8) {
-      stream_.set_write_deadline(at(want));
-      write_deadline_ = want;
-    }
-  }
+  arm_write_deadline();
   size_t done = 0;
   while (done < out_.size()) done += co_await stream_.write_some(bytes(out_).subspan(done));
   out_.clear();
@@ -214,6 +221,7 @@ task<void> connection::run() {
       }
       parser_.next();
       if (close_after) break;
+      if (!parser_.idle()) request_start = nanotime();  // the next request is pipelined
       // Many pipelined responses are written together, but not without bound.
       if (out_.size() >= (64u << 10)) co_await write_out();
       continue;
@@ -229,7 +237,12 @@ task<void> connection::run() {
       break;
     }
     // need_more: send what is ready first (the client may be waiting for it).
-    co_await write_out();
+    if (!out_.empty()) {
+      arm_write_deadline();
+      size_t done = 0;
+      while (done < out_.size()) done += co_await stream_.write_some(bytes(out_).subspan(done));
+      out_.clear();
+    }
     const bool idle = parser_.idle();
     if (idle) {
       state.store(conn_state::idle, std::memory_order_seq_cst);
