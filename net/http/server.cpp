@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "net/http/request_parser.hpp"
 #include "net/http/wire.hpp"
 #include "sched/join_handle.hpp"
 #include "sched/select.hpp"

@@ -52,8 +52,8 @@
 #include <functional>
 #include <memory>
 
+#include "net/http/parse_limits.hpp"
 #include "net/http/request.hpp"
-#include "net/http/request_parser.hpp"
 #include "net/http/response_writer.hpp"
 #include "net/tcp.hpp"
 #include "sched/context.hpp"
