@@ -96,7 +96,9 @@ std::span<char> request_parser::prepare(size_t min_free) {
   }
   base_ = 0;
   if (cap_ - end_ < min_free) {
-    const size_t cap = std::max(cap_ * 2, end_ + min_free);
+    // 1 KiB first (a typical request, and all an idle connection holds),
+    // then doubling.
+    const size_t cap = std::max({cap_ * 2, end_ + min_free, size_t{1024}});
     std::unique_ptr<char[]> grown(new char[cap]);
     if (end_) std::memcpy(grown.get(), buf_.get(), end_);
     buf_ = std::move(grown);
