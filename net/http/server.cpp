@@ -1,5 +1,7 @@
 #include "net/http/server.hpp"
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -419,7 +421,14 @@ task<bool> server::shutdown(const goro::context& ctx) {
   s->shutting_down.store(true, std::memory_order_seq_cst);
   auto close_where = [&](bool only_idle) {
     std::lock_guard lk(s->mu);
-    if (s->listener) s->listener->close();
+    if (s->listener) {
+      // shutdown(SHUT_RD) takes a listening socket out of LISTEN at once
+      // (Linux: new connects are refused from here on). close() alone
+      // closes the fd only when the pending accept has ended, which can
+      // be after the idle connections below are closed.
+      if (const int fd = s->listener->fd(); fd >= 0) ::shutdown(fd, SHUT_RD);
+      s->listener->close();
+    }
     for (detail::connection* c = s->head; c; c = c->next) {
       detail::conn_state idle = detail::conn_state::idle;
       if (!only_idle || c->state.compare_exchange_strong(idle, detail::conn_state::closed))
