@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -393,15 +394,29 @@ task<void> server::serve(net::tcp_listener& ln) {
       s->listener = nullptr;
     }
   } unset_on_exit{s.get()};
+  std::chrono::milliseconds retry{0};  // Go's tempDelay: 5 ms doubling to 1 s
   for (;;) {
     if (s->opts.max_connections) co_await s->slots.acquire();
     net::tcp_stream st;
+    bool failed = false;
     try {
       st = co_await ln.accept();
-    } catch (const net::net_error&) {
+      retry = std::chrono::milliseconds(0);
+    } catch (const net::net_error& e) {
       if (s->opts.max_connections) s->slots.release();
       if (s->shutting_down.load()) co_return;
-      throw;
+      if (e.kind() == net::error_kind::closed) throw;  // the listener is gone
+      // Anything else (fd exhaustion is retried inside accept itself) is
+      // taken as passing, as Go's Serve does: say so, wait, accept again.
+      retry = retry.count() ? std::min(retry * 2, std::chrono::milliseconds(1000))
+                            : std::chrono::milliseconds(5);
+      std::fprintf(stderr, "goro::http: accept failed: %s; retrying in %lld ms\n", e.what(),
+                   static_cast<long long>(retry.count()));
+      failed = true;
+    }
+    if (failed) {
+      co_await goro::sleep_for(retry);
+      continue;
     }
     s->live.fetch_add(1, std::memory_order_seq_cst);
     if (s->shutting_down.load(std::memory_order_seq_cst)) {
