@@ -107,12 +107,14 @@ processor* pidleget(scheduler& s) {
   p->idle_link = nullptr;
   p->state = processor::status::running;
   s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+  p->stats.went_busy();
   return p;
 }
 
 void pidleput(scheduler& s, processor* p) {
   if (p->state == processor::status::idle) fatal("pidleput: P already idle");
   p->state = processor::status::idle;
+  p->stats.went_idle();
   p->idle_link = s.pidle;
   s.pidle = p;
   s.npidle.fetch_add(1, std::memory_order_seq_cst);
@@ -681,6 +683,7 @@ void execute(machine* m, task_header* t, bool inherit) {
   p->schedticks_total.store(p->schedticks_total.load(std::memory_order_relaxed) + 1,
                             std::memory_order_relaxed);
   if (const task_header* next = p->runq.peek()) prefetch_task(next);
+  record_running(t);
   m->current = t;
   t->resume.resume();
   m->current = nullptr;
@@ -1018,6 +1021,7 @@ void ready(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   bool notify = true;
+  stamp_runnable(t);
   if (m && m->p) {
     notify = runq_put(s, m->p, t, true);
   } else {
@@ -1030,6 +1034,7 @@ void ready(task_header* t) noexcept {
 void yield_current(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
+  stamp_runnable(t);
   if (m && m->p) {
     runq_put(s, m->p, t, false);
   } else {
@@ -1052,8 +1057,11 @@ void spawn_root(task_header* t, std::source_location site) {
   t->spawn_site = site;
   // Registered by the M that first runs it (execute).
   if (p) {
+    p_stats::bump(p->stats.spawned);
+    stamp_runnable(t);
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
   } else {
+    s->spawned_without_p.fetch_add(1, std::memory_order_relaxed);
     ready(t);  // from outside the runtime: the global queue
   }
 }
@@ -1066,6 +1074,7 @@ std::coroutine_handle<> root_complete(task_header* t) noexcept {
                             // worker loop's one pinned check sees the exit
   }
   const bool failed = t->exception != nullptr;
+  if (machine* m = tl_m; m && m->p) p_stats::bump(m->p->stats.completed);
   // kHandle is only ever cleared after spawn: once it reads clear (acquire,
   // pairing with release_handle's RMW) nobody else touches join_state, so
   // a detached task skips the read-modify-write (one atomic per task).
@@ -1216,7 +1225,10 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
     }
   }
   g_destroying.store(false, std::memory_order_seq_cst);
-  g_sched.store(nullptr, std::memory_order_release);
+  {
+    std::lock_guard lk(metrics_reader_lock());  // no metrics read is using it
+    g_sched.store(nullptr, std::memory_order_release);
+  }
   // Reset the root parker in case a post raced with the wait loop's exit.
   g_root_parker.wait(0);
 }
