@@ -19,11 +19,13 @@ goro_need_packages() {
 
 # Build dependencies of every preset.
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev)
+  libgtest-dev libgmock-dev googletest libbenchmark-dev prometheus-cpp-dev)
 
 # What the tests need beyond the build: bench_report renders the benchmark
-# report in headless Chromium (tests/bench_report_check.py).
-goro_test_packages=(python3 chromium)
+# report in headless Chromium (tests/bench_report_check.py); the metrics
+# tests lint with promtool and scrape with a real Prometheus (both in the
+# prometheus package).
+goro_test_packages=(python3 chromium prometheus)
 
 goro_build() { # preset
   local preset=$1
