@@ -21,7 +21,7 @@ namespace {
 constinit metrics::time_histogram g_latency;
 
 struct p_snapshot {
-  uint64_t polls, steals, stolen, overflows, parks, spawned, completed;
+  uint64_t polls, steals, stolen, overflows, parks, spawned;
   double busy_s;
 };
 
@@ -63,9 +63,7 @@ void read_sched_metrics(std::span<const metrics::detail::request> reqs) {
       o.overflows = p->overflows.load(std::memory_order_relaxed);
       o.parks = st.parks.load(std::memory_order_relaxed);
       o.spawned = st.spawned.load(std::memory_order_relaxed);
-      o.completed = st.completed.load(std::memory_order_relaxed);
       spawned += o.spawned;
-      completed += o.completed;
       timers_fired += p->timers.fired_total.load(std::memory_order_relaxed);
       {
         std::lock_guard tlk(p->timers.lock);
@@ -73,9 +71,13 @@ void read_sched_metrics(std::span<const metrics::detail::request> reqs) {
       }
     }
     spawned += s->spawned_without_p.load(std::memory_order_relaxed);
-    // Idle time changes only under the sched lock (pidleput / pidleget).
+    // Idle time changes only under the sched lock (pidleput / pidleget),
+    // and the shard list is protected by it.
     const int64_t now = nanotime();
     std::lock_guard lk(s->lock);
+    for (const auto& r : s->shards)
+      completed += r->local_freed.load(std::memory_order_relaxed) +
+                   r->remote_freed.load(std::memory_order_relaxed);
     for (int i = 0; i < np; ++i) {
       const p_stats& st = s->all_p[i].load(std::memory_order_acquire)->stats;
       const int64_t since = st.idle_since.load(std::memory_order_relaxed);

@@ -867,6 +867,7 @@ void registry_remove(task_header* t) {
   std::atomic<task_header*>* slot = t->reg_slot;
   registry_shard* r = registry_shard::of(slot);
   if (const machine* m = tl_m; m && m->registry == r) {
+    p_stats::bump(r->local_freed);
     slot->store(registry_shard::kFreeSlot, std::memory_order_relaxed);
     r->free.push_back(slot);
   } else {
@@ -1021,8 +1022,8 @@ void ready(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   bool notify = true;
-  stamp_runnable(t);
   if (m && m->p) {
+    stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
     notify = runq_put(s, m->p, t, true);
   } else {
     std::lock_guard lk(s.lock);
@@ -1034,8 +1035,8 @@ void ready(task_header* t) noexcept {
 void yield_current(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
-  stamp_runnable(t);
   if (m && m->p) {
+    stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
     runq_put(s, m->p, t, false);
   } else {
     std::lock_guard lk(s.lock);
@@ -1058,7 +1059,7 @@ void spawn_root(task_header* t, std::source_location site) {
   // Registered by the M that first runs it (execute).
   if (p) {
     p_stats::bump(p->stats.spawned);
-    stamp_runnable(t);
+    stamp_runnable(t, p->schedticks_total.load(std::memory_order_relaxed));
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
   } else {
     s->spawned_without_p.fetch_add(1, std::memory_order_relaxed);
@@ -1074,7 +1075,6 @@ std::coroutine_handle<> root_complete(task_header* t) noexcept {
                             // worker loop's one pinned check sees the exit
   }
   const bool failed = t->exception != nullptr;
-  if (machine* m = tl_m; m && m->p) p_stats::bump(m->p->stats.completed);
   // kHandle is only ever cleared after spawn: once it reads clear (acquire,
   // pairing with release_handle's RMW) nobody else touches join_state, so
   // a detached task skips the read-modify-write (one atomic per task).

@@ -7,8 +7,8 @@
 // the task with nanotime() and execute() records now - stamp. Two clock
 // reads per task would cost skynet and pingpong several percent (a task
 // there lives ~70-130 ns), so only one transition in kLatencySamplePeriod
-// per thread is stamped (Go samples too: gTrackingPeriod = 8); an unstamped
-// task costs execute() one load and a branch on a line it touches anyway.
+// is stamped (Go samples too: gTrackingPeriod = 8); an unstamped task costs
+// execute() one load and a branch on a line it touches anyway.
 // The stamp lives in the task header (runnable_since); only the M that
 // dequeues the task reads and clears it, ordered after the stamp by the
 // queue hand-off.
@@ -26,15 +26,17 @@ namespace goro::detail {
 inline constexpr uint32_t kLatencySamplePeriod = 64;
 
 /// Per-P counters. `parks`, `idle_ns`, `idle_since` change only under the
-/// sched lock (pidleput / pidleget); `spawned` and `completed` only on the
-/// P's owner M (relaxed load + store, as schedticks_total). All are atomics
-/// so the metrics reader may load them at any time.
+/// sched lock (pidleput / pidleget); `spawned` only on the P's owner M
+/// (relaxed load + store, as schedticks_total). All are atomics so the
+/// metrics reader may load them at any time. Tasks that ended are counted
+/// by the registry shards (local_freed + remote_freed): counting them here
+/// cost skynet 9 instructions per task, there one store on a line the
+/// removal writes anyway.
 struct p_stats {
   std::atomic<uint64_t> parks{0};
   std::atomic<int64_t> idle_ns{0};     // idle time before the current idle span
   std::atomic<int64_t> idle_since{0};  // nanotime() the P went idle; 0 while held
   std::atomic<uint64_t> spawned{0};
-  std::atomic<uint64_t> completed{0};
   const int64_t created_ns = nanotime();
 
   void went_idle() noexcept {
@@ -56,15 +58,16 @@ struct p_stats {
 /// Adds one runnable -> running latency (sched_metrics.cpp).
 void record_sched_latency(int64_t ns) noexcept;
 
-// This thread's countdown to the next timed transition.
-inline constinit thread_local uint32_t tl_latency_countdown = 0;
-
-/// `t` became runnable: stamp it if this is the sampled transition.
-inline void stamp_runnable(task_header* t) noexcept {
-  if (tl_latency_countdown-- == 0) [[unlikely]] {
-    tl_latency_countdown = kLatencySamplePeriod - 1;
+/// `t` became runnable on a thread that holds a P whose schedule count is
+/// `ticks` (processor::schedticks_total, already in the owner's cache):
+/// stamp it one time in kLatencySamplePeriod. The schedule count moves on
+/// every task run, so successive transitions sample in turn, and the test
+/// costs no store (a thread-local countdown cost two more instructions per
+/// transition, measurable in pingpong). Transitions made from threads
+/// holding no P are not sampled.
+inline void stamp_runnable(task_header* t, uint64_t ticks) noexcept {
+  if (ticks % kLatencySamplePeriod == 0) [[unlikely]]
     t->runnable_since = nanotime();
-  }
 }
 
 /// `t` is about to run: record its latency if it was stamped.
