@@ -5,14 +5,18 @@
 // short-lived garbage between steps, then churns GARBAGE_MIB more with the
 // live set held; at most 1 MiB per millisecond (a service's allocation
 // rate, not a tight loop: goro's pacer, like Go's, does not promise to hold
-// a limit against unbounded allocation on every core). Prints "limit=<bytes> source=<name> transitions=<n>
-// worst=<state>" and exits 0 if it finished (a process killed by the OOM
-// killer prints nothing).
+// a limit against unbounded allocation on every core). Prints "limit=<bytes> source=<name>
+// transitions=<n> worst=<state>" and exits 0 if it finished (a process killed by the OOM killer
+// prints nothing). Before that, "rss= managed= uncounted=": the resident memory the kernel counts,
+// what goro's memory limit counts (heap_stats::managed_bytes) and the difference.
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 #include "goro.hpp"
+#include "heap/heap_stats.hpp"
 #include "heap/memory_limit_default.hpp"
 
 namespace {
@@ -52,6 +56,20 @@ goro::task<int> grow(long live_mib, long garbage_mib) {
   co_return n == live_chunks ? 0 : 3;
 }
 
+// VmRSS of this process in bytes (0 if unreadable).
+long long rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string k;
+  while (f >> k) {
+    if (k == "VmRSS:") {
+      long long kb = 0;
+      f >> kb;
+      return kb * 1024;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +85,10 @@ int main(int argc, char** argv) {
     }
   });
   const int rc = goro::run(grow(std::atol(argv[1]), std::atol(argv[2])));
+  // What the limit counts against what the kernel counts, at the end.
+  const long long managed = static_cast<long long>(goro::read_heap_stats().managed_bytes());
+  std::printf("rss=%lld managed=%lld uncounted=%lld\n", rss_bytes(), managed,
+              rss_bytes() - managed);
   std::printf("limit=%lld source=%s transitions=%llu worst=%s\n",
               static_cast<long long>(goro::set_memory_limit(-1)),
               goro::heap::to_string(goro::heap::memory_limit_source_now()),
