@@ -23,7 +23,8 @@
 //                  live after it (block-granular); MB = 2^20 bytes, truncated
 //   475 MB goal    the goal the collection aimed at; "no goal" with
 //                  gc_percent off and no limit
-//   512 MB limit   the soft memory limit; "no limit" without one
+//   512 MB limit   the soft memory limit; "no limit" without one; followed
+//                  by " (cgroup)" when it is the cgroup default
 //   2 P            the procs the limiter assumes
 //   trigger=...    why it ran: gc_percent or limit (the rule whose trigger the
 //                  heap reached), forced (goro::gc), release
@@ -37,6 +38,7 @@
 #include <cstdio>
 
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/memory_limit_default.hpp"
 
 namespace goro::heap {
 namespace {
@@ -69,7 +71,7 @@ int format_gctrace(char* buf, std::size_t size, const collection_record& r,
       since > 0 ? 100.0 * static_cast<double>(r.after.total_pause_ns) / static_cast<double>(since)
                 : 0.0;
   const int64_t rest = std::max<int64_t>(r.pause_ns - r.stop_ns - r.mark_ns, 0);
-  char goal[32], limit[32];
+  char goal[32], limit[48];
   if (rep.goal.bytes == pacer::no_goal)
     std::snprintf(goal, sizeof goal, "no goal");
   else
@@ -78,8 +80,10 @@ int format_gctrace(char* buf, std::size_t size, const collection_record& r,
   if (memory_limit == pacer::no_limit)
     std::snprintf(limit, sizeof limit, "no limit");
   else
-    std::snprintf(limit, sizeof limit, "%llu MB limit",
-                  static_cast<unsigned long long>(mb(static_cast<uint64_t>(memory_limit))));
+    std::snprintf(
+        limit, sizeof limit, "%llu MB limit%s",
+        static_cast<unsigned long long>(mb(static_cast<uint64_t>(memory_limit))),
+        detail::memory_limit_source_setting() == memory_limit_source::cgroup ? " (cgroup)" : "");
   return std::snprintf(
       buf, size,
       "gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.0f ms cpu, %llu->%llu->%llu MB, %s, "

@@ -46,6 +46,7 @@ struct published_view {
   std::atomic<bool> engaged{false};
   std::atomic<uint64_t> engagements{0};
   std::atomic<uint64_t> last_engaged_cycle{0};
+  std::atomic<double> gc_share{0};
 };
 published_view g_view;
 
@@ -58,6 +59,7 @@ pacer_view read_pacer_view() noexcept {
   v.limiter_engaged = g_view.engaged.load(std::memory_order_relaxed);
   v.limiter_engagements = g_view.engagements.load(std::memory_order_relaxed);
   v.limiter_last_engaged_cycle = g_view.last_engaged_cycle.load(std::memory_order_relaxed);
+  v.limiter_gc_share = g_view.gc_share.load(std::memory_order_relaxed);
   return v;
 }
 }  // namespace detail
@@ -100,6 +102,7 @@ uint64_t pacer_policy::trigger(const heap_observation& now) {
   const pacer::memory_sample m = memory_sample_of(now);
   last_ = pacer_.check({now.now_ns, m, now.mutator_cpu_ns()});
   publish();
+  g_view.gc_share.store(pacer_.gc_limiter().gc_share(now.now_ns), std::memory_order_relaxed);
   if (last_.collect) {
     admit_heap_ = m.heap_alloc;
     return std::min(last_.trigger, m.heap_alloc);

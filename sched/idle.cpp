@@ -34,6 +34,7 @@ processor* pidleget(scheduler& s) {
   p->idle_link = nullptr;
   p->state = processor::status::running;
   s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+  p->stats.went_busy();
   return p;
 }
 
@@ -47,6 +48,7 @@ processor* take_idle_p(scheduler& s) noexcept {
 void pidleput(scheduler& s, processor* p) {
   if (p->state == processor::status::idle) fatal("pidleput: P already idle");
   p->state = processor::status::idle;
+  p->stats.went_idle();
   p->idle_link = s.synced.pidle;
   s.synced.pidle = p;
   s.npidle.fetch_add(1, std::memory_order_seq_cst);

@@ -18,6 +18,7 @@ void ready(task_header* t) noexcept {
   machine* m = tl_m;
   bool notify = true;
   if (m && m->p) {
+    stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
     notify = runq_put(s, m->p, t, true);
   } else {
     std::lock_guard lk(s.lock);
@@ -30,6 +31,7 @@ void yield_current(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   if (m && m->p) {
+    stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
     runq_put(s, m->p, t, false);
   } else {
     std::lock_guard lk(s.lock);

@@ -117,7 +117,10 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   registry_destroy_all(*s);
   g_destroying.store(false, std::memory_order_seq_cst);
   netpoll_shutdown();
-  g_sched.store(nullptr, std::memory_order_release);
+  {
+    std::lock_guard lk(metrics_reader_lock());  // no metrics read is using it
+    g_sched.store(nullptr, std::memory_order_release);
+  }
   // Reset the root parker in case a post raced with the wait loop's exit.
   g_root_parker.wait(0);
 }

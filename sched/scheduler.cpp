@@ -278,6 +278,7 @@ void execute(machine* m, task_header* t, bool inherit) {
   p->schedticks_total.store(p->schedticks_total.load(std::memory_order_relaxed) + 1,
                             std::memory_order_relaxed);
   if (const task_header* next = p->runq.peek()) prefetch_task(next);
+  record_running(t);
   m->current = t;
   t->resume.resume();
   m->current = nullptr;

@@ -87,8 +87,11 @@ void spawn_root(task_header* t, std::source_location site) {
   t->spawn_site = site;
   // Registered by the M that first runs it (execute).
   if (p) {
+    p_stats::bump(p->stats.spawned);
+    stamp_runnable(t, p->schedticks_total.load(std::memory_order_relaxed));
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
   } else {
+    s->spawned_without_p.fetch_add(1, std::memory_order_relaxed);
     ready(t);  // from outside the runtime: the global queue
   }
 }

@@ -74,6 +74,9 @@ struct registry_shard : heap::internal_object {
   std::vector<chunk*> chunks;
   std::vector<std::atomic<task_header*>*> free;
   uint64_t reclaimed = 0;  // remote frees found by scans so far
+  // Frees by the owner; with remote_freed, the tasks that ended (metrics:
+  // /sched/tasks). Owner writes, anyone reads.
+  std::atomic<uint64_t> local_freed{0};
   // --- any thread ---
   alignas(64) std::atomic<uint64_t> remote_freed{0};
   char pad[64 - sizeof(std::atomic<uint64_t>)];
@@ -102,6 +105,7 @@ inline void registry_remove(task_header* t) {
   std::atomic<task_header*>* slot = t->reg_slot;
   registry_shard* r = registry_shard::of(slot);
   if (const machine* m = tl_m; m && m->registry == r) {
+    p_stats::bump(r->local_freed);
     slot->store(registry_shard::kFreeSlot, std::memory_order_relaxed);
     r->free.push_back(slot);
   } else {

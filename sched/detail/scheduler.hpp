@@ -22,6 +22,7 @@
 #include "sched/detail/global_queue.hpp"
 #include "sched/detail/run_queue.hpp"
 #include "sched/detail/run_stack.hpp"
+#include "sched/detail/sched_stats.hpp"
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/detail/task_header.hpp"
@@ -67,6 +68,7 @@ struct processor : heap::internal_object {
   std::atomic<uint64_t> overflows{0};     // times the ring spilled half to global
   std::atomic<uint64_t> steals{0};        // successful steal operations
   std::atomic<uint64_t> stolen_tasks{0};  // tasks taken by those steals
+  p_stats stats;                          // metrics: parks, idle time, tasks (sched_stats.hpp)
   timer_set timers;                       // timers started by tasks on this P
   processor* idle_link = nullptr;         // protected by sched lock
   /// idle: in the idle list; running: held by an M; dead: beyond gomaxprocs
@@ -154,6 +156,7 @@ struct scheduler : heap::internal_object {
   std::atomic<int> nworkers{0}, nblocking{0}, nlocked{0}, nsysmon{0};
   std::unique_ptr<blocking_pool> pool;     // sched/detail/blocking_pool.hpp
   std::atomic<int> store_load_barrier{0};  // TSan builds only, see wake_for_published()
+  std::atomic<uint64_t> spawned_without_p{0};  // metrics: spawns from threads holding no P
 };
 
 // --- process-wide state (defined in sched/scheduler.cpp) ---
@@ -167,6 +170,10 @@ extern std::atomic<bool> g_destroying;
 
 /// The running scheduler, or nullptr. Set for the duration of goro::run.
 scheduler* sched() noexcept;
+
+/// Held by the metrics reader while it reads the scheduler, and by goro::run
+/// around unpublishing it, so a reader never sees a freed scheduler.
+std::mutex& metrics_reader_lock() noexcept;
 
 /// The worker loop (sched/scheduler.cpp): the body of every M's thread.
 void worker_main(machine* m);
