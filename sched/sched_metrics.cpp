@@ -48,11 +48,11 @@ void read_sched_metrics(std::span<const metrics::detail::request> reqs) {
   scheduler* s = sched();
   // Under metrics_reader_lock: one buffer for every reader, off the stack
   // (a reader may run on a thread with a small stack).
-  static p_snapshot ps[scheduler::kMaxProcs];
+  static p_snapshot ps[kMaxProcs];
   int np = 0;
   uint64_t spawned = 0, completed = 0, timers_pending = 0, timers_fired = 0;
   if (s) {
-    for (; np < scheduler::kMaxProcs; ++np) {
+    for (; np < kMaxProcs; ++np) {
       processor* p = s->all_p[np].load(std::memory_order_acquire);
       if (!p) break;
       p_snapshot& o = ps[np];
@@ -75,7 +75,7 @@ void read_sched_metrics(std::span<const metrics::detail::request> reqs) {
     // and the shard list is protected by it.
     const int64_t now = nanotime();
     std::lock_guard lk(s->lock);
-    for (const auto& r : s->shards)
+    for (const auto& r : s->synced.shards)
       completed += r->local_freed.load(std::memory_order_relaxed) +
                    r->remote_freed.load(std::memory_order_relaxed);
     for (int i = 0; i < np; ++i) {
@@ -115,7 +115,7 @@ void read_sched_metrics(std::span<const metrics::detail::request> reqs) {
         fill_workers(out, ps, np, &p_snapshot::stolen);
         break;
       case id::sched_queue_global_tasks:
-        out.set_uint64(s ? s->global_size.load(std::memory_order_relaxed) : 0);
+        out.set_uint64(s ? s->global.size() : 0);
         break;
       case id::sched_tasks_spawned_tasks:
         out.set_uint64(spawned);
