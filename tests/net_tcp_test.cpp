@@ -99,7 +99,11 @@ TEST(NetTcp, LargePayloadIsWrittenWhole) {
   goro::run(
       []() -> task<void> {
         pair_t p = co_await make_pair();
-        constexpr std::size_t kSize = 32 << 20;  // far beyond the socket buffers
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        constexpr std::size_t kSize = 8 << 20;  // far beyond the socket buffers
+#else
+        constexpr std::size_t kSize = 32 << 20;
+#endif
         std::vector<std::byte> out(kSize), in(kSize);
         for (std::size_t i = 0; i < kSize; ++i)
           out[i] = static_cast<std::byte>(i * 131 + (i >> 13));
@@ -298,6 +302,11 @@ TEST(NetTcp, ManyConnections) {
 }
 
 TEST(NetTcp, ReadIntoCollectedHeapAcrossACollection) {
+#if defined(__SANITIZE_THREAD__)
+  // Boehm's stop-the-world signals cannot be delivered under TSan, and the
+  // frames that hold the buffer come from malloc there (not scanned).
+  GTEST_SKIP() << "collections do not run under ThreadSanitizer";
+#endif
   goro::run(
       []() -> task<void> {
         pair_t p = co_await make_pair();
