@@ -580,4 +580,27 @@ TEST(NetTcp, BusyPStillPollsTheNetwork) {
       goro::test::procs(1));
 }
 
+TEST(NetTcp, WriteDeadlineFailsAWriteThatCannotProceed) {
+  goro::run(
+      []() -> task<void> {
+        pair_t p = co_await make_pair();
+        // Nobody reads the server side: the client's write parks once the
+        // socket buffers are full, and its deadline ends it.
+        std::vector<std::byte> big(16 << 20);  // beyond the socket buffers
+        p.client.set_write_deadline(goro::clock::now() + 20ms);
+        error_kind k = error_kind::other;
+        try {
+          co_await p.client.write_all(big);
+        } catch (const net_error& e) {
+          k = e.kind();
+        }
+        EXPECT_EQ(k, error_kind::timeout);
+        // Reads are not affected by a write deadline.
+        co_await p.server.write_all(bytes("r"));
+        std::byte b[1];
+        EXPECT_EQ(co_await p.client.read_some(b), 1u);
+      }(),
+      goro::test::procs(2));
+}
+
 }  // namespace
