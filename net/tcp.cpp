@@ -530,12 +530,11 @@ task<tcp_stream> connect_impl(std::string addr, goro::context ctx, bool has_ctx)
           net_error(kind_of_errno(errno), "goro::net: dial " + addr + ": socket failed", errno));
       continue;
     }
-    int rc;
-    do {
-      rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
-    } while (rc != 0 && errno == EINTR);
+    const int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
     const int e = rc == 0 ? 0 : errno;
-    if (rc != 0 && e != EINPROGRESS) {
+    // EINTR: the connection goes on in the background, as EINPROGRESS (a
+    // second connect() would only say EALREADY).
+    if (rc != 0 && e != EINPROGRESS && e != EINTR) {
       ::close(fd);
       last = std::make_exception_ptr(
           net_error(kind_of_errno(e), "goro::net: dial " + addr + ": " + std::strerror(e), e));

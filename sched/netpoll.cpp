@@ -203,7 +203,9 @@ task_header* inject(scheduler& s, processor* p, ready_batch& b) noexcept {
     t = next;
   }
   if (queued) {
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // publish, then look for idle Ps
+    // Publish, then look for idle Ps (#StoreLoad; a locked RMW rather than
+    // a fence, which TSan does not model).
+    s.store_load_barrier.fetch_add(0, std::memory_order_seq_cst);
     wake_idle_for_work();
   }
   return first;
