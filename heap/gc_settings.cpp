@@ -12,13 +12,16 @@
 #include <sched.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 
 #include "core/clock.hpp"
 #include "core/env.hpp"
 #include "core/fatal.hpp"
 #include "heap/collector_init.hpp"
+#include "heap/detail/driver.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/memory_limit_default.hpp"
 
 namespace goro {
 namespace heap::detail {
@@ -30,6 +33,9 @@ struct knobs {
   std::atomic<bool> gctrace{false};                    // atomic; set at start-up only
   std::atomic<int> procs{0};                           // atomic; 0: not yet known
   std::atomic<int64_t> start_ns{0};                    // atomic; set at start-up only
+  // Where memory_limit came from; written with it under limit_mu.
+  std::atomic<memory_limit_source> limit_source{memory_limit_source::none};
+  std::mutex limit_mu;  // serialises the memory limit's writers
 };
 knobs g_knobs;
 
@@ -68,7 +74,10 @@ void read_gc_environment() {
   g_knobs.start_ns.store(nanotime(), std::memory_order_relaxed);
   try {
     if (auto v = env::get("GORO_GC")) g_knobs.gc_percent.store(parse_gc_percent(*v));
-    if (auto v = env::get("GORO_MEMLIMIT")) g_knobs.memory_limit.store(parse_memory_limit(*v));
+    if (auto v = env::get("GORO_MEMLIMIT")) {
+      g_knobs.memory_limit.store(parse_memory_limit(*v));
+      g_knobs.limit_source.store(memory_limit_source::env);
+    }
     if (auto v = env::get("GORO_DEBUG")) {
       // Only gctrace is the heap's; the scheduler validates the other keys.
       const auto kv = env::parse_debug(*v);
@@ -78,6 +87,7 @@ void read_gc_environment() {
   } catch (const config_error& e) {
     die(e.what(), 2);
   }
+  refresh_memory_limit_default();  // the cgroup's, unless GORO_MEMLIMIT was set
 }
 
 int gc_percent_setting() noexcept {
@@ -86,6 +96,19 @@ int gc_percent_setting() noexcept {
 
 int64_t memory_limit_setting() noexcept {
   return g_knobs.memory_limit.load(std::memory_order_relaxed);
+}
+
+memory_limit_source memory_limit_source_setting() noexcept {
+  return g_knobs.limit_source.load(std::memory_order_relaxed);
+}
+
+void apply_default_memory_limit(int64_t bytes) {
+  std::lock_guard lk(g_knobs.limit_mu);
+  const memory_limit_source s = g_knobs.limit_source.load();
+  if (s == memory_limit_source::env || s == memory_limit_source::code) return;
+  const int64_t want = bytes < 0 ? no_memory_limit : bytes;
+  g_knobs.limit_source.store(bytes < 0 ? memory_limit_source::none : memory_limit_source::cgroup);
+  if (g_knobs.memory_limit.exchange(want) != want && initialized()) settings_changed();
 }
 
 bool gctrace_enabled() noexcept {
@@ -122,7 +145,12 @@ int set_gc_percent(int percent) {
 int64_t set_memory_limit(int64_t bytes) {
   heap::init();
   if (bytes < 0) return heap::detail::g_knobs.memory_limit.load();
-  const int64_t old = heap::detail::g_knobs.memory_limit.exchange(bytes);
+  int64_t old;
+  {
+    std::lock_guard lk(heap::detail::g_knobs.limit_mu);
+    heap::detail::g_knobs.limit_source.store(heap::memory_limit_source::code);
+    old = heap::detail::g_knobs.memory_limit.exchange(bytes);
+  }
   heap::detail::settings_changed();
   return old;
 }

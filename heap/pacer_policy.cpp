@@ -36,6 +36,7 @@
 #include <cstdio>
 
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/memory_limit_default.hpp"
 
 namespace goro::heap {
 namespace {
@@ -51,6 +52,7 @@ struct published_view {
   std::atomic<bool> engaged{false};
   std::atomic<uint64_t> engagements{0};
   std::atomic<uint64_t> last_engaged_cycle{0};
+  std::atomic<double> gc_share{0};
 };
 published_view g_view;
 
@@ -77,6 +79,7 @@ pacer_view read_pacer_view() noexcept {
   v.limiter_engaged = g_view.engaged.load(std::memory_order_relaxed);
   v.limiter_engagements = g_view.engagements.load(std::memory_order_relaxed);
   v.limiter_last_engaged_cycle = g_view.last_engaged_cycle.load(std::memory_order_relaxed);
+  v.limiter_gc_share = g_view.gc_share.load(std::memory_order_relaxed);
   return v;
 }
 }  // namespace detail
@@ -119,6 +122,7 @@ uint64_t pacer_policy::trigger(const heap_observation& now) {
   const pacer::memory_sample m = memory_sample_of(now);
   last_ = pacer_.check({now.now_ns, m, now.mutator_cpu_ns()});
   publish();
+  g_view.gc_share.store(pacer_.gc_limiter().gc_share(now.now_ns), std::memory_order_relaxed);
   if (last_.collect) {
     admit_heap_ = m.heap_alloc;
     return std::min(last_.trigger, m.heap_alloc);
@@ -215,7 +219,8 @@ bool pacer_policy::collect_when_full(const heap_observation& now) {
 //                  live after it (block-granular); MB = 2^20 bytes, truncated
 //   475 MB goal    the goal the collection aimed at; "no goal" with
 //                  gc_percent off and no limit
-//   512 MB limit   the soft memory limit; "no limit" without one
+//   512 MB limit   the soft memory limit; "no limit" without one; followed
+//                  by " (cgroup)" when it is the cgroup default
 //   2 P            the procs the limiter assumes
 //   trigger=...    why it ran: gc_percent or limit (the rule whose trigger the
 //                  heap reached), forced (goro::gc), release
@@ -230,7 +235,7 @@ int format_gctrace(char* buf, std::size_t size, const collection_record& r,
       since > 0 ? 100.0 * static_cast<double>(r.after.total_pause_ns) / static_cast<double>(since)
                 : 0.0;
   const int64_t rest = std::max<int64_t>(r.pause_ns - r.stop_ns - r.mark_ns, 0);
-  char goal[32], limit[32];
+  char goal[32], limit[48];
   if (rep.goal.bytes == pacer::no_goal)
     std::snprintf(goal, sizeof goal, "no goal");
   else
@@ -239,8 +244,10 @@ int format_gctrace(char* buf, std::size_t size, const collection_record& r,
   if (memory_limit == pacer::no_limit)
     std::snprintf(limit, sizeof limit, "no limit");
   else
-    std::snprintf(limit, sizeof limit, "%llu MB limit",
-                  static_cast<unsigned long long>(mb(static_cast<uint64_t>(memory_limit))));
+    std::snprintf(
+        limit, sizeof limit, "%llu MB limit%s",
+        static_cast<unsigned long long>(mb(static_cast<uint64_t>(memory_limit))),
+        detail::memory_limit_source_setting() == memory_limit_source::cgroup ? " (cgroup)" : "");
   return std::snprintf(
       buf, size,
       "gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.0f ms cpu, %llu->%llu->%llu MB, %s, "

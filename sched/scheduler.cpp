@@ -108,12 +108,14 @@ processor* pidleget(scheduler& s) {
   p->idle_link = nullptr;
   p->state = processor::status::running;
   s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+  p->stats.went_busy();
   return p;
 }
 
 void pidleput(scheduler& s, processor* p) {
   if (p->state == processor::status::idle) fatal("pidleput: P already idle");
   p->state = processor::status::idle;
+  p->stats.went_idle();
   p->idle_link = s.pidle;
   s.pidle = p;
   s.npidle.fetch_add(1, std::memory_order_seq_cst);
@@ -684,6 +686,7 @@ void execute(machine* m, task_header* t, bool inherit) {
   p->schedticks_total.store(p->schedticks_total.load(std::memory_order_relaxed) + 1,
                             std::memory_order_relaxed);
   if (const task_header* next = p->runq.peek()) prefetch_task(next);
+  record_running(t);
   m->current = t;
   t->resume.resume();
   m->current = nullptr;
@@ -867,6 +870,7 @@ void registry_remove(task_header* t) {
   std::atomic<task_header*>* slot = t->reg_slot;
   registry_shard* r = registry_shard::of(slot);
   if (const machine* m = tl_m; m && m->registry == r) {
+    p_stats::bump(r->local_freed);
     slot->store(registry_shard::kFreeSlot, std::memory_order_relaxed);
     r->free.push_back(slot);
   } else {
@@ -1027,6 +1031,7 @@ void ready(task_header* t) noexcept {
   machine* m = tl_m;
   bool notify = true;
   if (m && m->p) {
+    stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
     notify = runq_put(s, m->p, t, true);
   } else {
     std::lock_guard lk(s.lock);
@@ -1039,6 +1044,7 @@ void yield_current(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   if (m && m->p) {
+    stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
     runq_put(s, m->p, t, false);
   } else {
     std::lock_guard lk(s.lock);
@@ -1060,8 +1066,11 @@ void spawn_root(task_header* t, std::source_location site) {
   t->spawn_site = site;
   // Registered by the M that first runs it (execute).
   if (p) {
+    p_stats::bump(p->stats.spawned);
+    stamp_runnable(t, p->schedticks_total.load(std::memory_order_relaxed));
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
   } else {
+    s->spawned_without_p.fetch_add(1, std::memory_order_relaxed);
     ready(t);  // from outside the runtime: the global queue
   }
 }
@@ -1226,7 +1235,10 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   }
   g_destroying.store(false, std::memory_order_seq_cst);
   netpoll_shutdown();
-  g_sched.store(nullptr, std::memory_order_release);
+  {
+    std::lock_guard lk(metrics_reader_lock());  // no metrics read is using it
+    g_sched.store(nullptr, std::memory_order_release);
+  }
   // Reset the root parker in case a post raced with the wait loop's exit.
   g_root_parker.wait(0);
 }

@@ -10,6 +10,8 @@
 //     program has gone quiet (heap/background_release.hpp: Go's scavenger,
 //     which also runs off sysmon's clock). That check is cheap; the release
 //     itself runs at most a few collections per quiet period;
+//   - once a second it re-reads the cgroup memory limit behind the default
+//     soft memory limit (heap/memory_limit_default.hpp);
 //   - once a second it joins blocking-pool threads that retired.
 // It touches no GC memory; it is registered with the collector only while a
 // release collection runs.
@@ -20,6 +22,7 @@
 
 #include "core/clock.hpp"
 #include "heap/background_release.hpp"
+#include "heap/memory_limit_default.hpp"
 #include "sched/detail/scheduler.hpp"
 
 namespace goro::detail {
@@ -83,6 +86,7 @@ void sysmon_main(scheduler* s) {
     if (now >= next_recheck) {
       next_recheck = now + recheck_ns;
       heap::background_release(now);
+      heap::refresh_memory_limit_default();  // the cgroup memory limit, unless set explicitly
       bool expl;
       {
         std::lock_guard lk(s->lock);

@@ -19,12 +19,15 @@ goro_need_packages() {
 
 # Build dependencies of every preset.
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev libhttp-parser-dev)
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libhttp-parser-dev
+  prometheus-cpp-dev)
 
 # What the tests need beyond the build: bench_report renders the benchmark
 # report in headless Chromium (tests/bench_report_check.py); clang-14's
-# libFuzzer builds the HTTP fuzz target (scripts/fuzz-http).
-goro_test_packages=(python3 chromium clang-14 libclang-rt-14-dev)
+# libFuzzer builds the HTTP fuzz target (scripts/fuzz-http); the metrics
+# tests lint with promtool and scrape with a real Prometheus (both in the
+# prometheus package).
+goro_test_packages=(python3 chromium clang-14 libclang-rt-14-dev prometheus)
 
 goro_build() { # preset
   local preset=$1

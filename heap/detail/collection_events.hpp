@@ -17,6 +17,10 @@ struct pause_totals {
   int64_t last_stop_ns = 0;  ///< stopping the world, up to the start of marking
 };
 
+/// Adds one pause to /gc/pauses:seconds (heap/heap_metrics.cpp); called by
+/// the event callback, so async-signal-safe: two relaxed atomic adds.
+void record_pause(int64_t ns) noexcept;
+
 /// Installs the event callback (once, from init()).
 void install_collection_events() noexcept;
 

@@ -8,6 +8,10 @@
 
 #include "pacer/pressure.hpp"
 
+namespace goro::heap {
+enum class memory_limit_source : uint8_t;
+}
+
 namespace goro::heap::detail {
 
 /// Reads GORO_GC, GORO_MEMLIMIT and GORO_DEBUG's gctrace once; dies with exit
@@ -18,6 +22,12 @@ void read_gc_environment();
 int gc_percent_setting() noexcept;
 int64_t memory_limit_setting() noexcept;
 bool gctrace_enabled() noexcept;
+/// Where the memory limit in force came from (heap/memory_limit_default.hpp).
+memory_limit_source memory_limit_source_setting() noexcept;
+/// The cgroup default: sets the limit to `bytes` (source cgroup), or to none
+/// when `bytes` < 0 (source none), unless GORO_MEMLIMIT or set_memory_limit
+/// set it (then nothing changes). Serialised with set_memory_limit.
+void apply_default_memory_limit(int64_t bytes);
 /// The CPUs a stop-the-world pause takes, for the limiter.
 int gc_procs() noexcept;
 /// nanotime() when the heap started (gctrace's @time).
@@ -40,6 +50,7 @@ struct pacer_view {
   bool limiter_engaged = false;
   uint64_t limiter_engagements = 0;
   uint64_t limiter_last_engaged_cycle = 0;
+  double limiter_gc_share = 0;  ///< GC share of the limiter's last window, at the last check
 };
 pacer_view read_pacer_view() noexcept;
 

@@ -17,6 +17,7 @@
 #include "core/futex.hpp"
 #include "heap/internal_memory.hpp"
 #include "sched/detail/blocking_job.hpp"
+#include "sched/detail/sched_stats.hpp"
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/detail/task_fifo.hpp"
@@ -87,6 +88,7 @@ struct processor : heap::internal_object {
   std::atomic<uint64_t> overflows{0};     // times the ring spilled half to global
   std::atomic<uint64_t> steals{0};        // successful steal operations
   std::atomic<uint64_t> stolen_tasks{0};  // tasks taken by those steals
+  p_stats stats;                          // metrics: parks, idle time, tasks (sched_stats.hpp)
   timer_set timers;                       // timers started by tasks on this P
   processor* idle_link = nullptr;         // protected by sched lock
   /// idle: in the idle list; running: held by an M; dead: beyond gomaxprocs
@@ -176,6 +178,9 @@ struct registry_shard : heap::internal_object {
   std::vector<chunk*> chunks;
   std::vector<std::atomic<task_header*>*> free;
   uint64_t reclaimed = 0;  // remote frees found by scans so far
+  // Frees by the owner; with remote_freed, the tasks that ended (metrics:
+  // /sched/tasks). Owner writes, anyone reads.
+  std::atomic<uint64_t> local_freed{0};
   // --- any thread ---
   alignas(64) std::atomic<uint64_t> remote_freed{0};
   char pad[64 - sizeof(std::atomic<uint64_t>)];
@@ -226,9 +231,10 @@ struct scheduler : heap::internal_object {
   // Threads created by goro, by kind (see sched/limits.hpp). Atomic; changed
   // with add_thread / remove_thread / move_thread so the limit is checked.
   std::atomic<int> nworkers{0}, nblocking{0}, nlocked{0}, nsysmon{0};
-  std::vector<machine*> mdead;             // exited pinned Ms not yet joined; protected by lock
-  std::unique_ptr<blocking_pool> pool;     // sched/detail/blocking_pool.hpp
-  std::atomic<int> store_load_barrier{0};  // TSan builds only, see ready()
+  std::vector<machine*> mdead;                 // exited pinned Ms not yet joined; protected by lock
+  std::unique_ptr<blocking_pool> pool;         // sched/detail/blocking_pool.hpp
+  std::atomic<int> store_load_barrier{0};      // TSan builds only, see ready()
+  std::atomic<uint64_t> spawned_without_p{0};  // metrics: spawns from threads holding no P
 
   // Every registry shard ever made (an M's, or free for the next M);
   // protected by `lock`, walked at shutdown.
@@ -238,6 +244,10 @@ struct scheduler : heap::internal_object {
 
 /// The running scheduler, or nullptr. Set for the duration of goro::run.
 scheduler* sched() noexcept;
+
+/// Held by the metrics reader while it reads the scheduler, and by goro::run
+/// around unpublishing it, so a reader never sees a freed scheduler.
+std::mutex& metrics_reader_lock() noexcept;
 
 /// The calling worker's P, or null on a thread that is not a worker.
 processor* current_p() noexcept;

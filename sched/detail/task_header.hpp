@@ -40,6 +40,10 @@ struct task_header {
   /// (the queue hand-off orders the two). Beside `resume`: both are read on
   /// every schedule.
   machine* locked_m = nullptr;
+  /// nanotime() when a sampled transition made the task runnable, else 0
+  /// (sched/detail/sched_stats.hpp). Written by whoever readies the task,
+  /// read and cleared by the M that runs it.
+  int64_t runnable_since = 0;
   /// The root frame itself (for destroy). Set by spawn.
   std::coroutine_handle<> self;
   /// Task awaiting this one's join handle; valid when kWaiter is set.
