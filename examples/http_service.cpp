@@ -291,7 +291,7 @@ struct route_metrics {
   std::string route;
 };
 
-class service {
+class service : public std::enable_shared_from_this<service> {
  public:
   service()
       : registry_(std::make_shared<prometheus::Registry>()),
@@ -329,7 +329,9 @@ class service {
   }
 
   // Every route goes through here: in-flight count, duration, status.
-  static goro::task<void> timed(service* s, route_metrics* m,
+  // `s` is held by the frame: a handler cut off by the shutdown deadline is
+  // destroyed when the runtime stops, after serve() has returned.
+  static goro::task<void> timed(std::shared_ptr<service> s, route_metrics* m,
                                 goro::task<void> (service::*fn)(request&, response_writer&),
                                 request& req, response_writer& w) {
     const auto t0 = steady::now();
@@ -342,8 +344,8 @@ class service {
         s->in_flight_n_.fetch_sub(1, std::memory_order_relaxed);
         s->finished_.fetch_add(1, std::memory_order_relaxed);
       }
-    } guard{s};
-    co_await (s->*fn)(req, w);
+    } guard{s.get()};
+    co_await (s.get()->*fn)(req, w);
     m->seconds->Observe(std::chrono::duration<double>(steady::now() - t0).count());
     if (w.status() == 200)
       m->ok->Increment();
@@ -356,7 +358,10 @@ class service {
   goro::http::handler route(const std::string& name,
                             goro::task<void> (service::*fn)(request&, response_writer&)) {
     route_metrics* m = metrics_for(name);
-    return [this, m, fn](request& req, response_writer& w) { return timed(this, m, fn, req, w); };
+    std::weak_ptr<service> self = weak_from_this();
+    return [self, m, fn](request& req, response_writer& w) {
+      return timed(self.lock(), m, fn, req, w);
+    };
   }
 
   goro::task<void> post_order(request& req, response_writer& w) {
@@ -489,7 +494,8 @@ double ms_since(steady::time_point t) {
 }
 
 goro::task<int> serve(config cfg) {
-  service svc;
+  const auto svc_ptr = std::make_shared<service>();
+  service& svc = *svc_ptr;
   goro::http::router r;
   r.handle("POST", "/orders", svc.route("/orders", &service::post_order));
   r.handle("GET", "/stats", svc.route("/stats", &service::get_stats));
