@@ -62,5 +62,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  return goro::run(serve(addr), opts);
+  try {
+    return goro::run(serve(addr), opts);
+  } catch (const std::exception& e) {  // e.g. the address is in use
+    std::fprintf(stderr, "http_hello: %s\n", e.what());
+    return 1;
+  }
 }

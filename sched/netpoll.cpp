@@ -38,7 +38,11 @@ struct poller : heap::internal_object {
   std::atomic<int64_t> poll_until{0};
   /// A break was written and not yet read (Go's netpollWakeSig).
   std::atomic<bool> break_pending{false};
+  /// nanotime of the last poll (Go's sched.lastpoll), for netpoll_check.
+  std::atomic<int64_t> last_poll{0};
 };
+
+constexpr int64_t kPollInterval = 10'000'000;  // Go's sysmon: poll if not polled for 10 ms
 
 std::atomic<poller*> g_poller{nullptr};
 std::mutex g_poller_init;
@@ -152,6 +156,7 @@ int poll_events(poller* p, int timeout_ms, ready_batch* batch, bool* broke) noex
   } else {
     heap::blocking_region([&] { n = ::epoll_wait(p->epfd, evs, kMaxEvents, timeout_ms); });
   }
+  p->last_poll.store(nanotime(), std::memory_order_relaxed);
   if (n < 0) {
     if (errno != EINTR) fatal("netpoll: epoll_wait failed");
     return 0;  // a collector's stop signal: the caller looks again
@@ -451,6 +456,29 @@ bool netpoll_block(scheduler& s, machine* m) noexcept {
     // A task that parked while we were leaving saw `polling` set and went to
     // sleep trusting us (its M stored to `waiters`, then read `polling`; we
     // stored `polling`, then read `waiters`): poll again if anyone waits.
+  }
+}
+
+void netpoll_check(scheduler& s, processor* p) noexcept {
+  poller* np = g_poller.load(std::memory_order_acquire);
+  if (!np || np->waiters.load(std::memory_order_relaxed) <= 0 ||
+      np->polling.load(std::memory_order_relaxed))
+    return;
+  const int64_t now = nanotime();
+  int64_t last = np->last_poll.load(std::memory_order_relaxed);
+  if (now - last < kPollInterval ||
+      !np->last_poll.compare_exchange_strong(last, now, std::memory_order_relaxed))
+    return;
+  ready_batch b;
+  poll_events(np, 0, &b, nullptr);
+  if (task_header* first = inject(s, p, b)) {
+    // Behind the P's queued work: they waited less than the network did,
+    // but a busy P must not starve it either.
+    if (!p->runq.try_push(first)) {
+      std::lock_guard lk(s.lock);
+      s.global.push_back(first);
+      s.global_size.store(s.global.size(), std::memory_order_seq_cst);
+    }
   }
 }
 

@@ -605,6 +605,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       const int64_t now = nanotime();
       if (w <= now) run_timers(s, p, p, now);
     }
+    if (p->schedtick == 0) netpoll_check(s, p);  // sched/netpoll.cpp: a busy P polls too
     // Fairness: every Nth schedule, the global queue first.
     if (p->schedtick == 0 && s.global_size.load(std::memory_order_relaxed) > 0) {
       std::lock_guard lk(s.lock);

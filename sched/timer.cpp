@@ -76,6 +76,10 @@ void timer_add(timer_node* n) {
   processor* p = current_p();
   const bool foreign = p == nullptr;
   if (foreign) p = s->all_p[0].load(std::memory_order_acquire);
+  // Read before the node is published: once it is in the heap another
+  // worker may fire it and resume its task, which can reuse the node's
+  // memory (the next sleep in the same frame). TSan saw that race.
+  const int64_t when = n->when;
   n->state.store(timer_node::kQueued, std::memory_order_relaxed);
   {
     short_lock_guard lk(p->timers.lock);
@@ -87,7 +91,7 @@ void timer_add(timer_node* n) {
   // it goes idle. From elsewhere, wake a worker so that some idle M parks
   // with this deadline in mind.
   if (foreign) wake_idle_for_work();
-  netpoll_timer_added(n->when);  // a poll blocked past it wakes
+  netpoll_timer_added(when);  // a poll blocked past it wakes
 }
 
 bool timer_remove(timer_node* n) noexcept {

@@ -362,6 +362,38 @@ TEST_F(HttpServer, ASlowClientHitsTheReadHeaderTimeout) {
   expect_serving(s.port());
 }
 
+TEST_F(HttpServer, ASlowBodyHitsTheReadTimeout) {
+  server_options o;
+  o.read_timeout = 300ms;
+  auto& s = start(o);
+  client c(s.port());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc"));
+  c.set_timeout(3s);
+  response r = c.read();
+  EXPECT_EQ(r.status, 408);
+  EXPECT_NE(r.body.find("read_timeout"), std::string::npos) << r.body;
+  expect_serving(s.port());
+}
+
+TEST_F(HttpServer, AClientThatStopsReadingHitsTheWriteTimeout) {
+  server_options o;
+  o.write_timeout = 300ms;
+  auto& s = start(o);
+  client c(s.port());
+  // 256 MiB streamed to a client that reads nothing: the socket buffers
+  // fill, the write waits, the deadline ends it.
+  ASSERT_TRUE(c.send("GET /big?kib=262144 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  auto end = std::chrono::steady_clock::now() + 2s;
+  while (s.connections() == 0 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_EQ(s.connections(), 1u);
+  end = std::chrono::steady_clock::now() + 5s;
+  while (s.connections() > 0 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(s.connections(), 0u) << "the stalled write was not given up";
+  expect_serving(s.port());
+}
+
 TEST_F(HttpServer, IdleConnectionsAreClosedAfterTheIdleTimeout) {
   server_options o;
   o.idle_timeout = 200ms;

@@ -538,4 +538,37 @@ TEST(NetTcp, AcceptBacksOffUnderFdExhaustionAndResumes) {
   setrlimit(RLIMIT_NOFILE, &old);
 }
 
+TEST(NetTcp, BusyPStillPollsTheNetwork) {
+  // One P kept busy by a task that only yields: its queue is never empty,
+  // so only the periodic poll can see the reader's data.
+  goro::run(
+      []() -> task<void> {
+        pair_t p = co_await make_pair();
+        std::atomic<bool> stop{false}, gave_up{false};
+        auto busy =
+            goro::spawn([](std::atomic<bool>& stop, std::atomic<bool>& gave_up) -> task<void> {
+              const int64_t end = goro::nanotime() + 10'000'000'000;
+              while (!stop.load()) {
+                if (goro::nanotime() > end) {
+                  gave_up = true;  // the reader was never woken while we ran
+                  co_return;
+                }
+                co_await goro::yield();
+              }
+            }(stop, gave_up));
+        auto reader = goro::spawn([](tcp_stream& s, std::atomic<bool>& stop) -> task<void> {
+          std::byte b[4];
+          co_await s.read_exact(b);
+          EXPECT_EQ(text(b), "ping");
+          stop = true;
+        }(p.server, stop));
+        co_await goro::yield();
+        co_await p.client.write_all(bytes("ping"));
+        co_await reader;
+        co_await busy;
+        EXPECT_FALSE(gave_up.load());
+      }(),
+      goro::test::procs(1));
+}
+
 }  // namespace

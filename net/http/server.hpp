@@ -93,9 +93,11 @@ class server {
   ~server();
 
   /// Accepts connections from `ln` and serves each in a task of its own,
-  /// until shutdown() (then returns) or until accepting fails for a reason
-  /// other than fd exhaustion (then throws the net_error). One listener per
-  /// server at a time.
+  /// until shutdown() (then returns) or until the listener is closed
+  /// otherwise (then throws net_error{closed}). Other accept failures are
+  /// printed and retried after 5 ms doubling to 1 s (Go's Serve); fd
+  /// exhaustion is waited out inside accept. One listener per server at a
+  /// time.
   task<void> serve(net::tcp_listener& ln);
 
   /// Graceful shutdown, see above. True: every connection finished.

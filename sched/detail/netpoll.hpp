@@ -166,6 +166,10 @@ task_header* netpoll_find(scheduler& s, processor* p) noexcept;
 /// poller while tasks wait on it and no other thread does; true when it
 /// came back with a P in m->p (work or due timers), false: go park.
 bool netpoll_block(scheduler& s, machine* m) noexcept;
+/// find_runnable, every global_queue_interval-th schedule: a P kept busy by
+/// its own queue still polls when nobody has for 10 ms (Go's sysmon does
+/// this); what it finds joins the P's queue.
+void netpoll_check(scheduler& s, processor* p) noexcept;
 /// timer_add: a timer due at `when` was added.
 void netpoll_timer_added(int64_t when) noexcept;
 /// goro::run, after `stopping` is set: wakes a blocked poller.
