@@ -176,7 +176,7 @@ def case_sigterm(binary):
 
         def slow():
             try:
-                result["r"] = s.request("GET", "/slow?ms=1500")
+                result["r"] = s.request("GET", "/slow?ms=3000")
             except Exception as e:  # noqa: BLE001 - reported below
                 result["e"] = e
         t = threading.Thread(target=slow)
@@ -203,7 +203,7 @@ def case_sigterm(binary):
         check(idle.recv(1) == b"", "the idle connection was not closed")
         t.join(10)
         check("r" in result, f"the slow request failed: {result.get('e')}")
-        check(result["r"][0] == 200 and result["r"][2] == "slept 1500 ms\n", result["r"])
+        check(result["r"][0] == 200 and result["r"][2] == "slept 3000 ms\n", result["r"])
         rc = s.p.wait(timeout=10)
         elapsed = time.monotonic() - t0
         out = s.p.stdout.read()
