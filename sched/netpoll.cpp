@@ -19,6 +19,7 @@
 #include "heap/blocking_region.hpp"
 #include "sched/context.hpp"
 #include "sched/detail/io_cancel.hpp"
+#include "sched/detail/sched_stats.hpp"
 #include "sched/detail/scheduler.hpp"
 
 namespace goro::detail {
@@ -187,6 +188,10 @@ task_header* inject(scheduler& s, processor* p, ready_batch& b) noexcept {
   task_header* first = nullptr;
   task_header* t = b.head;
   if (p) {
+    // Readied by the poller: runnable from now, sampled for the scheduling-
+    // latency histogram as ready() samples (one in kLatencySamplePeriod).
+    uint64_t ticks = p->schedticks_total.load(std::memory_order_relaxed);
+    for (task_header* r = t; r; r = r->next) stamp_runnable(r, ticks++);
     first = t;
     t = t->next;
     first->next = nullptr;

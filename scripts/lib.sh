@@ -19,7 +19,8 @@ goro_need_packages() {
 
 # Build dependencies of every preset.
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev libhttp-parser-dev prometheus-cpp-dev)
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libhttp-parser-dev
+  prometheus-cpp-dev rapidjson-dev)
 
 # What the tests need beyond the build: bench_report renders the benchmark
 # report in headless Chromium (tests/bench_report_check.py); clang-14's

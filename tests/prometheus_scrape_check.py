@@ -1,33 +1,42 @@
 #!/usr/bin/env python3
-"""A real Prometheus scrapes a goro program and finds goro's metrics.
+"""A real Prometheus scrapes a goro service under load and finds goro's metrics.
 
-usage: prometheus_scrape_check.py GORO_PROM_TARGET
+usage: prometheus_scrape_check.py EXAMPLE_HTTP_SERVICE
 
-Starts the target (tests/tools/prom_target.cpp: goro's runtime collector
-on prometheus-cpp's Exposer, 127.0.0.1, a free port, load running), then
+Starts the example service (examples/http_service.cpp: GET /metrics renders
+goro's runtime collector and the service's own registry with prometheus-cpp's
+TextSerializer) on 127.0.0.1 port 0, loads it with two threads posting
+orders over keep-alive connections (each order becomes a graph of GC
+objects, so collections happen and the scheduling-latency histogram fills),
+then
 Debian's prometheus with its own temporary config and data directory
 (scrape interval 1 s, listening on 127.0.0.1 only), waits until the target
 is up and scraped a few times, and asks Prometheus' HTTP API for
 goro_gc_cycles_total_gc_cycles_total (present, >= 1, growing) and for
 histogram_quantile(0.9, goro_sched_latencies_seconds_bucket) (a finite
-latency between 0 and 1 s). Both processes are stopped by their PIDs.
-About 15 s; gives up after 45 s. Exit 77 (skipped) when prometheus is not
+latency between 0 and 1 s), and for the service's own request counter
+(rate of answered orders > 0). Both processes are stopped by their PIDs;
+the load stops with them.
+About 15 s; gives up after 60 s. Exit 77 (skipped) when prometheus is not
 installed (Debian package prometheus; scripts/test installs it).
 """
+import http.client
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
 
-DEADLINE = time.monotonic() + 45
+DEADLINE = time.monotonic() + 60
 
 
 def free_port():
@@ -71,6 +80,29 @@ def stop(p):
             p.wait()
 
 
+ORDER = json.dumps({"id": "o-1", "customer": "ada", "items": [
+    {"sku": f"sku-{i}", "qty": i + 1, "price": 1.25 * i} for i in range(20)]})
+
+
+LOAD_ERRORS = []
+
+
+def load(port, stop_event):
+    """Posts orders over one keep-alive connection until stop_event is set."""
+    while not stop_event.is_set():
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            while not stop_event.is_set():
+                c.request("POST", "/orders", body=ORDER,
+                          headers={"Content-Type": "application/json"})
+                r = c.getresponse()
+                r.read()
+                if r.status != 200:
+                    LOAD_ERRORS.append(f"POST /orders: {r.status}")
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.05)  # the service is going away
+
+
 def main():
     target_bin = sys.argv[1]
     prom_bin = shutil.which("prometheus")
@@ -79,13 +111,17 @@ def main():
         return 77
     work = tempfile.mkdtemp(prefix="goro-prom-")
     target = prom = None
+    stop_load = threading.Event()
     try:
-        target = subprocess.Popen([target_bin, "--addr", "127.0.0.1:0", "--seconds", "40"],
-                                  stdout=subprocess.PIPE, text=True)
-        line = target.stdout.readline().split()
-        if len(line) != 2 or line[0] != "port":
-            raise RuntimeError(f"target did not print its port: {line}")
-        tport = int(line[1])
+        target = subprocess.Popen([target_bin, "--addr", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                                  text=True)
+        line = target.stdout.readline()
+        m = re.match(r"http_service: listening on 127\.0\.0\.1:(\d+) ", line)
+        if not m:
+            raise RuntimeError(f"the service did not print its port: {line!r}")
+        tport = int(m.group(1))
+        for _ in range(2):
+            threading.Thread(target=load, args=(tport, stop_load), daemon=True).start()
         # The target serves the text itself: check it once before Prometheus does.
         with urllib.request.urlopen(f"http://127.0.0.1:{tport}/metrics", timeout=5) as r:
             body = r.read().decode()
@@ -125,6 +161,10 @@ def main():
         res = wait_for(q, lambda: query(base, q))
         p90 = float(res[0]["value"][1])
         assert math.isfinite(p90) and 0 < p90 < 1, f"{q} = {p90}"
+        q = 'rate(http_service_requests_total{route="/orders",code="200"}[5s])'
+        orders = wait_for(q, lambda: query(base, q) and float(query(base, q)[0]["value"][1]) > 0)
+        assert orders
+        assert not LOAD_ERRORS, LOAD_ERRORS[:3]
         up = query(base, "up{job='goro'}")
         assert up and up[0]["value"][1] == "1", up
         samples = float(query(base, "scrape_samples_scraped")[0]["value"][1])
@@ -132,6 +172,7 @@ def main():
               f"{samples:.0f} samples per scrape")
         return 0
     finally:
+        stop_load.set()
         stop(prom)
         stop(target)
         shutil.rmtree(work, ignore_errors=True)
