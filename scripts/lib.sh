@@ -21,6 +21,11 @@ goro_need_packages() {
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev)
 
+# What bench/run needs beside the build to show every column (scripts/demo):
+# the Tokio peers build offline against Debian's crates, wrk loads the HTTP
+# servers. Go (golang-go) and cargo are added by the caller when missing.
+goro_bench_packages=(python3 wrk librust-tokio-dev librust-hyper-dev)
+
 # What the tests need beyond the build: bench_report renders the benchmark
 # report in headless Chromium (tests/bench_report_check.py).
 goro_test_packages=(python3 chromium)

@@ -1,4 +1,4 @@
-// goro-peers: goro's side of the peer benchmarks in ../shared/peers.
+// goro-peers: goro's side of the peer benchmarks in bench/peers.
 //
 //   goro-peers <workload> [-flag value ...] [-procs N] [-label L]
 //   goro-peers list
