@@ -44,3 +44,5 @@
 #include "sched/shared_lock.hpp"
 #include "sched/unique_lock.hpp"
 #include "sched/wait_group.hpp"
+#include "net/signal.hpp"
+#include "net/tcp.hpp"

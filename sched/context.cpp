@@ -96,7 +96,12 @@ void context_state::cancel(context_error why) noexcept {
       if (auto k = c->child.lock()) kids.push_back(std::move(k));
   }
   // Wake after unlocking; a node is not touched after its task is ready.
-  while (ctx_waiter* w = wake.pop_front()) ready(w->task);
+  while (ctx_waiter* w = wake.pop_front()) {
+    if (w->notify)
+      w->notify(w);
+    else
+      ready(w->task);
+  }
   for (auto& k : kids) k->cancel(why);
   // A done context no longer needs its timer or its place in the parent.
   // timer_remove never waits: called from the timer's own fire it just

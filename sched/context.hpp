@@ -55,6 +55,10 @@ struct ctx_waiter : wait_node {
   task_header* task = nullptr;
   select_state* sel = nullptr;
   uint32_t index = 0;
+  /// Instead of readying `task`: called by cancel() after it unlocked (an
+  /// I/O operation's cancellation, sched/detail/io_cancel.hpp). The waiter
+  /// must stay alive until notify has returned.
+  void (*notify)(ctx_waiter*) noexcept = nullptr;
 };
 
 class context_state;

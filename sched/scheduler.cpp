@@ -76,6 +76,7 @@
 #include "heap/detail/gc_knobs.hpp"
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/blocking_pool.hpp"
+#include "sched/detail/netpoll.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/join_handle.hpp"
@@ -614,6 +615,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
     }
     // Other Ps' due timers (a busy P may be slow to get to its own).
     if (run_all_due_timers(s, p) > 0) continue;
+    if (task_header* t = netpoll_find(s, p)) return t;  // sched/netpoll.cpp
     // Steal, if not too many are spinning already.
     const int procs = s.gomaxprocs.load(std::memory_order_acquire);
     if (m->spinning || 2 * s.nmspinning.load(std::memory_order_seq_cst) <
@@ -648,6 +650,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
         }
       }
     }
+    if (netpoll_block(s, m)) continue;  // the last idle M waits in the poller
     stopm(s, m);
   }
 }
@@ -989,6 +992,11 @@ void lock_current_task() {
   move_thread(*g_sched.load(std::memory_order_acquire), thread_kind::worker, thread_kind::locked);
 }
 
+processor* take_idle_p(scheduler& s) noexcept {
+  std::lock_guard lk(s.lock);
+  return s.stopping.load(std::memory_order_relaxed) ? nullptr : pidleget(s);
+}
+
 processor* current_p() noexcept {
   machine* m = tl_m;
   return m ? m->p : nullptr;
@@ -1189,6 +1197,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
 
   // Shut down: stop every M, then destroy whatever tasks are left.
   s->stopping.store(true, std::memory_order_seq_cst);
+  netpoll_wake_for_shutdown();
   stop_sysmon(*s);
   {
     std::lock_guard lk(s->lock);
@@ -1216,6 +1225,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
     }
   }
   g_destroying.store(false, std::memory_order_seq_cst);
+  netpoll_shutdown();
   g_sched.store(nullptr, std::memory_order_release);
   // Reset the root parker in case a post raced with the wait loop's exit.
   g_root_parker.wait(0);

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "core/fatal.hpp"
+#include "sched/detail/netpoll.hpp"
 #include "sched/detail/scheduler.hpp"
 
 namespace goro::detail {
@@ -86,6 +87,7 @@ void timer_add(timer_node* n) {
   // it goes idle. From elsewhere, wake a worker so that some idle M parks
   // with this deadline in mind.
   if (foreign) wake_idle_for_work();
+  netpoll_timer_added(n->when);  // a poll blocked past it wakes
 }
 
 bool timer_remove(timer_node* n) noexcept {
