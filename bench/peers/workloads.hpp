@@ -48,5 +48,7 @@ void run_gcbench(const args_t& args);
 void run_garbage(const args_t& args);
 void run_fanout(const args_t& args);
 void run_gcbench_limit(const args_t& args);
+// Network servers (bench/run's network rows): run until SIGTERM; no JSON line.
+void run_echo(const args_t& args);
 
 }  // namespace goro_peers
