@@ -44,5 +44,7 @@
 #include "sched/shared_lock.hpp"
 #include "sched/unique_lock.hpp"
 #include "sched/wait_group.hpp"
+#include "net/http/router.hpp"
+#include "net/http/server.hpp"
 #include "net/signal.hpp"
 #include "net/tcp.hpp"

@@ -19,7 +19,7 @@ goro_need_packages() {
 
 # Build dependencies of every preset.
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev)
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libhttp-parser-dev)
 
 # What bench/run needs beside the build to show every column (scripts/demo):
 # the Tokio peers build offline against Debian's crates, wrk loads the HTTP
@@ -27,8 +27,9 @@ goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
 goro_bench_packages=(python3 wrk librust-tokio-dev librust-hyper-dev)
 
 # What the tests need beyond the build: bench_report renders the benchmark
-# report in headless Chromium (tests/bench_report_check.py).
-goro_test_packages=(python3 chromium)
+# report in headless Chromium (tests/bench_report_check.py); clang-14's
+# libFuzzer builds the HTTP fuzz target (scripts/fuzz-http).
+goro_test_packages=(python3 chromium clang-14 libclang-rt-14-dev)
 
 goro_build() { # preset
   local preset=$1

@@ -1,0 +1,402 @@
+#include "net/http/server.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "net/http/request_parser.hpp"
+#include "net/http/wire.hpp"
+#include "sched/join_handle.hpp"
+#include "sched/select.hpp"
+#include "sched/semaphore.hpp"
+#include "sched/timer.hpp"
+
+namespace goro::http {
+
+namespace detail {
+
+class connection;
+
+// What the server and its connections share. Connections hold it by
+// shared_ptr, so a server object may go away before its last connection.
+struct server_state {
+  server_state(handler h, server_options o)
+      : handle(std::move(h)), opts(o), slots(o.max_connections ? int64_t(o.max_connections) : 0) {}
+
+  const handler handle;
+  const server_options opts;
+  goro::semaphore slots;  // max_connections permits (unused when 0)
+
+  std::atomic<bool> shutting_down{false};
+  std::atomic<size_t> live{0};  // connections registered and not yet gone
+  goro::context drained = goro::context::background().with_cancel();  // cancelled at live == 0
+                                                                      // during shutdown
+  // The listener serve() accepts from, for shutdown() to close. Guarded by mu.
+  net::tcp_listener* listener = nullptr;
+
+  // Every open connection (intrusive list), for shutdown. Guarded by mu.
+  std::mutex mu;
+  connection* head = nullptr;
+
+  void add(connection* c);
+  void remove(connection* c);
+};
+
+enum class conn_state : int { active, idle, closed };
+
+class connection final : public response_sink {
+ public:
+  connection(std::shared_ptr<server_state> s, net::tcp_stream st)
+      : srv_(std::move(s)), stream_(std::move(st)), parser_(srv_->opts) {}
+
+  task<void> run();
+  task<void> send_now(response_writer& w) override;
+
+  // Shutdown's view: an idle connection is closed at once.
+  std::atomic<conn_state> state{conn_state::active};
+  net::tcp_stream& stream() noexcept { return stream_; }
+  connection* prev = nullptr;
+  connection* next = nullptr;
+
+ private:
+  task<void> write_out();
+  void arm_write_deadline();
+  task<void> linger();
+  void move_read_deadline(int64_t want, int64_t timeout);
+  void log_handler_error(const char* what);
+
+  const std::shared_ptr<server_state> srv_;
+  net::tcp_stream stream_;
+  request_parser parser_;
+  response_writer writer_;
+  std::string out_;             // responses not yet written, in request order
+  std::string remote_;          // the peer's address, read once
+  int64_t read_deadline_ = 0;   // nanotime; 0: none set
+  int64_t write_deadline_ = 0;  // nanotime; 0: none set
+  bool closing_ = false;        // the current response is the last
+  bool sink_failed_ = false;    // a handler's flush failed writing to the socket
+};
+
+void server_state::add(connection* c) {
+  std::lock_guard lk(mu);
+  c->next = head;
+  if (head) head->prev = c;
+  head = c;
+}
+
+void server_state::remove(connection* c) {
+  std::lock_guard lk(mu);
+  if (c->prev) c->prev->next = c->next;
+  if (c->next) c->next->prev = c->prev;
+  if (head == c) head = c->next;
+}
+
+namespace {
+
+int64_t ns(std::chrono::nanoseconds d) noexcept {
+  return d.count();
+}
+
+goro::clock::time_point at(int64_t nanotime) noexcept {
+  return goro::clock::time_point(std::chrono::nanoseconds(nanotime));
+}
+
+std::span<const std::byte> bytes(std::string_view s) noexcept {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+// Moves the read deadline to `want` (nanotime; 0: none) unless it is
+// already within timeout/8 of it (see the header: no re-arm per request).
+void connection::move_read_deadline(int64_t want, int64_t timeout) {
+  if (want == 0) {
+    if (read_deadline_ != 0) {
+      stream_.set_read_deadline(goro::clock::time_point::max());
+      read_deadline_ = 0;
+    }
+    return;
+  }
+  const int64_t diff = read_deadline_ > want ? read_deadline_ - want : want - read_deadline_;
+  if (read_deadline_ != 0 && diff <= timeout / 8) return;
+  stream_.set_read_deadline(at(want));
+  read_deadline_ = want;
+}
+
+// Moves the write deadline to now + write_timeout, unless it is within an
+// eighth of the timeout of that already.
+void connection::arm_write_deadline() {
+  const int64_t wt = ns(srv_->opts.write_timeout);
+  if (wt <= 0) return;
+  const int64_t want = nanotime() + wt;
+  const int64_t diff = write_deadline_ > want ? write_deadline_ - want : want - write_deadline_;
+  if (write_deadline_ == 0 || diff > wt / 8) {
+    stream_.set_write_deadline(at(want));
+    write_deadline_ = want;
+  }
+}
+
+// Writes out_ (every response ready so far) with as few write calls as the
+// socket allows: one, normally. (run() inlines the same loop on its hot
+// path, where a task frame per call would cost an allocation.)
+task<void> connection::write_out() {
+  if (out_.empty()) co_return;
+  arm_write_deadline();
+  size_t done = 0;
+  while (done < out_.size()) done += co_await stream_.write_some(bytes(out_).subspan(done));
+  out_.clear();
+}
+
+task<void> connection::send_now(response_writer& w) {
+  if (!w.headers_sent_) w.append_head(out_, closing_, false);
+  w.append_body(out_);
+  sink_failed_ = true;
+  co_await write_out();
+  sink_failed_ = false;
+}
+
+// After answering a bad request: stop sending, read and drop what the
+// client still sends for a short while, then close. Closing with unread
+// bytes in the socket would send a reset, which can destroy the answer
+// before the client reads it.
+task<void> connection::linger() {
+  const int64_t l = ns(srv_->opts.lingering_close);
+  if (l <= 0) co_return;
+  try {
+    stream_.shutdown_write();
+    stream_.set_read_deadline(at(nanotime() + l));
+    std::byte sink[4096];
+    size_t dropped = 0;
+    while (dropped < (1u << 20)) {
+      const size_t n = co_await stream_.read_some(sink);
+      if (n == 0) break;
+      dropped += n;
+    }
+  } catch (const net::net_error&) {
+  }
+}
+
+void connection::log_handler_error(const char* what) {
+  const request& r = parser_.current();
+  std::fprintf(stderr, "goro::http: the handler for %.*s %.*s from %s threw: %s\n",
+               int(r.method().size()), r.method().data(), int(r.target().size()), r.target().data(),
+               remote_.c_str(), what);
+}
+
+task<void> connection::run() {
+  const server_options& o = srv_->opts;
+  remote_ = stream_.remote_address();
+  int64_t request_start = 0;  // nanotime of the current request's first byte
+  bool error_answered = false;
+  for (;;) {
+    const request_parser::result r = parser_.parse();
+    if (r == request_parser::result::complete) {
+      request& req = parser_.current();
+      req.remote_ = remote_;
+      closing_ = !req.keep_alive() || srv_->shutting_down.load(std::memory_order_relaxed);
+      writer_.reset(this, req.method() == "HEAD", req.version_minor() == 0);
+      bool failed = false;
+      try {
+        co_await srv_->handle(req, writer_);
+      } catch (const net::net_error& e) {
+        if (sink_failed_) throw;  // a flush to this client failed: nothing to answer
+        log_handler_error(e.what());
+        failed = true;
+      } catch (const std::exception& e) {
+        log_handler_error(e.what());
+        failed = true;
+      } catch (...) {
+        log_handler_error("a non-standard exception");
+        failed = true;
+      }
+      bool close_after;
+      if (failed) {
+        if (!writer_.headers_sent()) wire::append_error_response(out_, 500, "the handler failed");
+        close_after = true;
+      } else {
+        // A shutdown that began while the handler ran ends the connection.
+        closing_ = closing_ || srv_->shutting_down.load(std::memory_order_relaxed);
+        close_after = writer_.append_rest(out_, closing_);
+      }
+      parser_.next();
+      if (close_after) break;
+      if (!parser_.idle()) request_start = nanotime();  // the next request is pipelined
+      // Many pipelined responses are written together, but not without bound.
+      if (out_.size() >= (64u << 10)) co_await write_out();
+      continue;
+    }
+    if (r == request_parser::result::need_continue) {
+      out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+      co_await write_out();
+      continue;
+    }
+    if (r == request_parser::result::error) {
+      wire::append_error_response(out_, parser_.error_status(), parser_.error_message());
+      error_answered = true;
+      break;
+    }
+    // need_more: send what is ready first (the client may be waiting for it).
+    if (!out_.empty()) {
+      arm_write_deadline();
+      size_t done = 0;
+      while (done < out_.size()) done += co_await stream_.write_some(bytes(out_).subspan(done));
+      out_.clear();
+    }
+    const bool idle = parser_.idle();
+    if (idle) {
+      state.store(conn_state::idle, std::memory_order_seq_cst);
+      if (srv_->shutting_down.load(std::memory_order_seq_cst)) co_return;
+      const int64_t it = ns(o.idle_timeout);
+      move_read_deadline(it > 0 ? nanotime() + it : 0, it);
+    } else if (!parser_.in_body()) {
+      const int64_t t = ns(o.read_header_timeout);
+      move_read_deadline(t > 0 ? request_start + t : 0, t);
+    } else {
+      const int64_t t = ns(o.read_timeout);
+      move_read_deadline(t > 0 ? request_start + t : 0, t);
+    }
+    // An idle connection's buffer stays small (most requests fit in 1 KiB:
+    // 1 KiB of RSS per idle connection instead of 4); a request under way
+    // reads in 4 KiB steps at least.
+    const std::span<char> space = parser_.prepare(idle ? 512 : 4096);
+    size_t n;
+    try {
+      n = co_await stream_.read_some(std::as_writable_bytes(space));
+    } catch (const net::net_error& e) {
+      if (e.kind() != net::error_kind::timeout || idle) throw;
+      // A slow request (slowloris): say so, then close.
+      wire::append_error_response(out_, 408,
+                                  parser_.in_body()
+                                      ? "the request body did not arrive within read_timeout"
+                                      : "the request headers did not arrive within "
+                                        "read_header_timeout");
+      error_answered = true;
+      break;
+    }
+    if (n == 0) co_return;  // the client closed (mid-request: nothing to answer)
+    if (idle) {
+      conn_state expected = conn_state::idle;
+      if (!state.compare_exchange_strong(expected, conn_state::active)) co_return;  // shut down
+      request_start = nanotime();
+    }
+    parser_.commit(n);
+  }
+  co_await write_out();
+  if (error_answered || parser_.buffered() > 0) co_await linger();
+}
+
+// A connection's task: runs it, then unregisters and frees it whatever
+// happened (a reset, a timeout, a close by shutdown are all normal ends).
+// The frame owns the connection, so a runtime that stops with the task
+// suspended (its frame destroyed) frees it too.
+task<void> serve_connection(std::unique_ptr<connection> c, std::shared_ptr<server_state> s) {
+  try {
+    co_await c->run();
+  } catch (const net::net_error&) {
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "goro::http: connection ended by an error: %s\n", e.what());
+  }
+  s->remove(c.get());
+  c.reset();
+  if (s->opts.max_connections) s->slots.release();
+  if (s->live.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+      s->shutting_down.load(std::memory_order_seq_cst))
+    s->drained.cancel();
+}
+
+}  // namespace detail
+
+namespace {
+void check_options(const server_options& o) {
+  auto check = [](std::chrono::nanoseconds d, const char* name) {
+    if (d.count() < 0)
+      throw std::invalid_argument(std::string("goro::http: server_options::") + name + " is " +
+                                  std::to_string(d.count()) +
+                                  " ns: accepted 0 (no timeout) or a positive duration");
+  };
+  check(o.idle_timeout, "idle_timeout");
+  check(o.read_header_timeout, "read_header_timeout");
+  check(o.read_timeout, "read_timeout");
+  check(o.write_timeout, "write_timeout");
+  check(o.lingering_close, "lingering_close");
+  request_parser probe(o);  // checks the parse limits
+}
+}  // namespace
+
+server::server(handler h, server_options o) {
+  if (!h) throw std::invalid_argument("goro::http::server: the handler is empty");
+  check_options(o);
+  s_ = std::make_shared<detail::server_state>(std::move(h), o);
+}
+
+server::~server() = default;
+
+size_t server::connections() const noexcept {
+  return s_->live.load(std::memory_order_relaxed);
+}
+
+const server_options& server::options() const noexcept {
+  return s_->opts;
+}
+
+task<void> server::serve(net::tcp_listener& ln) {
+  const std::shared_ptr<detail::server_state> s = s_;
+  {
+    std::lock_guard lk(s->mu);
+    if (s->listener) throw std::logic_error("goro::http::server::serve: already serving");
+    s->listener = &ln;
+  }
+  struct unset {
+    detail::server_state* s;
+    ~unset() {
+      std::lock_guard lk(s->mu);
+      s->listener = nullptr;
+    }
+  } unset_on_exit{s.get()};
+  for (;;) {
+    if (s->opts.max_connections) co_await s->slots.acquire();
+    net::tcp_stream st;
+    try {
+      st = co_await ln.accept();
+    } catch (const net::net_error&) {
+      if (s->opts.max_connections) s->slots.release();
+      if (s->shutting_down.load()) co_return;
+      throw;
+    }
+    s->live.fetch_add(1, std::memory_order_seq_cst);
+    if (s->shutting_down.load(std::memory_order_seq_cst)) {
+      st.close();
+      if (s->opts.max_connections) s->slots.release();
+      if (s->live.fetch_sub(1) == 1) s->drained.cancel();
+      co_return;
+    }
+    auto c = std::make_unique<detail::connection>(s, std::move(st));
+    s->add(c.get());
+    goro::spawn(detail::serve_connection(std::move(c), s));
+  }
+}
+
+task<bool> server::shutdown(const goro::context& ctx) {
+  const std::shared_ptr<detail::server_state> s = s_;
+  s->shutting_down.store(true, std::memory_order_seq_cst);
+  auto close_where = [&](bool only_idle) {
+    std::lock_guard lk(s->mu);
+    if (s->listener) s->listener->close();
+    for (detail::connection* c = s->head; c; c = c->next) {
+      detail::conn_state idle = detail::conn_state::idle;
+      if (!only_idle || c->state.compare_exchange_strong(idle, detail::conn_state::closed))
+        c->stream().close();
+    }
+  };
+  close_where(true);
+  if (s->live.load(std::memory_order_seq_cst) == 0) co_return true;
+  auto r = co_await goro::select(goro::on_done(s->drained), goro::on_done(ctx));
+  if (r.index() == 0) co_return true;
+  // Out of time: close the rest; their tasks end as their I/O fails.
+  close_where(false);
+  co_return s->live.load() == 0;
+}
+
+}  // namespace goro::http
