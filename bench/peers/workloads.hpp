@@ -9,6 +9,7 @@
 // line.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/peers/flags.hpp"
@@ -50,5 +51,11 @@ void run_fanout(const args_t& args);
 void run_gcbench_limit(const args_t& args);
 // Network servers (bench/run's network rows): run until SIGTERM; no JSON line.
 void run_echo(const args_t& args);
+void run_http(const args_t& args);
+/// The Go peer's allocWork(n) (bench/peers/net/go/servers.go): the /alloc body.
+std::string alloc_work(int64_t n);
+/// The Go peer's queryInt: key's integer value in a raw query, 0 if absent
+/// or malformed, clamped to [0, 1e6].
+int64_t query_int(std::string_view raw, std::string_view key);
 
 }  // namespace goro_peers
