@@ -28,11 +28,19 @@
 
 namespace goro_peers {
 
-// The Go peer's allocWork, in goro: n short-lived 128-byte pointer-free
-// objects (Go's new(obj128), zeroed), each reachable from an 8-slot ring for
-// 8 iterations, then a freshly allocated 1 KiB body that depends on them. A
+// The Go peer's allocWork, in goro: n short-lived 128-byte objects (Go's
+// new(obj128), zeroed), each reachable from an 8-slot ring for 8
+// iterations, then a freshly allocated 1 KiB body that depends on them. A
 // plain function, not a coroutine: the ring lives on the worker's stack,
 // which the collector scans.
+//
+// gc_new, not gc_new_noscan (Go's obj128 is noscan): the pointer-free fast
+// path (heap/small_alloc.cpp) chains its per-thread free objects through
+// their first word inside Boehm's PTRFREE kind, which the collector never
+// scans, so a collection frees every chained object but the first while it
+// is still on the chain; under this load the chain then points into reused
+// memory and gc_new_noscan crashes (SIGSEGV in small_alloc within seconds of
+// wrk on /alloc?n=100). The scanned kind keeps its chain alive.
 std::string alloc_work(int64_t n) {
   struct obj128 {
     uint8_t b[128];
@@ -40,7 +48,7 @@ std::string alloc_work(int64_t n) {
   std::array<obj128*, 8> ring{};
   uint64_t sum = 0;
   for (int64_t i = 0; i < n; ++i) {
-    obj128* o = goro::gc_new_noscan<obj128>();
+    obj128* o = goro::gc_new<obj128>();
     o->b[i % 128] = static_cast<uint8_t>(i);
     ring[static_cast<size_t>(i & 7)] = o;
     sum += static_cast<uint64_t>(o->b[(i * 7) % 128]) + static_cast<uint64_t>(i);
