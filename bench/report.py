@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # The benchmark report: reads the JSON lines that goro-peers and the Go and
-# Tokio peers print (one line per run, the format of ../shared/peers/README.md)
+# Tokio peers print (one line per run, the format of bench/peers/PEERS.md)
 # and writes
 #   * report.html: one self-contained page (inline CSS and SVG, no script, no
 #     network) with the table of medians, goro/peer ratios, a heap/goal/limit/
@@ -297,6 +297,7 @@ def summarize(label, impl, runs):
         for k in ["p50", "p90", "p99", "p999", "max", "count"]:
             row[f"{pre}_{k}"] = median([d[k] for d in ds]) if ds else None
     lm = med(live_mb)
+    row["rss_per_conn"] = med(lambda r: num(r.get("rss_per_conn_bytes")))
     row["live_mb"] = lm
     row["pause_max_per_live_mb"] = (row["pause_max"] / lm if row["pause_max"] is not None and lm else None)
     return row
@@ -312,6 +313,7 @@ RATIO_METRICS = [
     ("wall_s", "wall", "lower"),
     ("cpu_s", "CPU s", "lower"),
     ("rss_mib", "peak RSS", "lower"),
+    ("rss_per_conn", "RSS/conn", "lower"),
     ("gc_cycles", "GC cycles", None),  # fewer is not better by itself: shown, not judged
     ("gc_cpu_pct", "GC CPU %", "lower"),
     ("lat_p50", "p50", "lower"),
@@ -385,6 +387,10 @@ def fixed(digits):
     return lambda x: "-" if x is None else f"{x:.{digits}f}"
 
 
+def kib(x):
+    return "-" if x is None else f"{x / 1024:.1f} KiB"
+
+
 def count(x):
     return "-" if x is None else f"{x:.0f}"
 
@@ -405,6 +411,7 @@ MEDIAN_COLUMNS = [
     ("cpu_s", "CPU s", fixed(2), True),
     ("cpu_util", "CPU util %", fixed(0), True),
     ("rss_mib", "peak RSS MiB", fixed(0), True),
+    ("rss_per_conn", "RSS/conn", kib, True),
     ("gc_cycles", "GC cycles", count, True),
     ("gc_cpu_pct", "GC CPU %", fixed(1), True),
     ("lat_p50", "p50", dur, True),
@@ -415,6 +422,10 @@ MEDIAN_COLUMNS = [
     ("probe", "CPU probe", fixed(2), True),
     ("check", "check", None, True),
 ]
+
+
+# Shown only when some row has a value (like the latency and pause columns).
+OPTIONAL_COLUMNS = ("rss_per_conn",)
 
 
 def cell_text(row, key, fmt):
@@ -455,7 +466,8 @@ def text_pacer(runs):
 def text_summary(rows, ratios, meta, runs=()):
     cols = [(k, h, f) for k, h, f, in_text in MEDIAN_COLUMNS if in_text]
     # Leave out latency/pause columns nobody filled, to keep the text narrow.
-    cols = [c for c in cols if not c[0].startswith(("lat_", "pause_")) or any(r.get(c[0]) is not None for r in rows)]
+    cols = [c for c in cols if c[0] not in OPTIONAL_COLUMNS and not c[0].startswith(("lat_", "pause_"))
+            or any(r.get(c[0]) is not None for r in rows)]
     out = []
     if meta:
         out.append(meta_line(meta))
@@ -781,7 +793,7 @@ def td(text, value=None, cls=""):
 def html_page(runs, meta, notes):
     rows = summary_rows(runs)
     ratios = ratio_rows(rows)
-    title = "goro allocation benchmarks"
+    title = "goro benchmarks"
     p = [f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{title}</title><style>{CSS}</style></head><body>",
          f"<h1>{title}</h1>"]
     if meta:
@@ -791,8 +803,16 @@ def html_page(runs, meta, notes):
              "CPU util % = process CPU ÷ (wall × threads). GC CPU % = GC CPU ÷ (threads × wall) as each runtime counts it "
              "(Go 1.19: memstats, no idle mark workers). CPU probe: how many of the cores a 2-thread spin got just before "
              "the run (2.0 = both) — compare rows only when it reads near the thread count.</p>")
+    if any(r.get("server") for r in runs):
+        p.append('<p class="note">Network rows (http-*, tcp-echo-*, idle-conns-*): each implementation\'s server '
+                 "runs alone on 127.0.0.1 and is loaded from outside its process on the same CPUs (wrk -t1 for HTTP, the "
+                 "netpeers echo client for TCP echo: N connections ping-ponging, closed loop). ops/s = requests or round "
+                 "trips per second; CPU s = the server's CPU in the measured window; p50/p99/p999 = the client's latency; "
+                 "peak RSS = the server's VmHWM; RSS/conn = (server RSS holding N idle keep-alive connections − its RSS "
+                 "before) ÷ N. An implementation without a server for a row has no line: the notes say why.</p>")
     # Medians.
-    cols = [c for c in MEDIAN_COLUMNS if not c[0].startswith(("lat_", "pause_")) or any(r.get(c[0]) is not None for r in rows)]
+    cols = [c for c in MEDIAN_COLUMNS if c[0] not in OPTIONAL_COLUMNS and not c[0].startswith(("lat_", "pause_"))
+            or any(r.get(c[0]) is not None for r in rows)]
     p.append('<h2>Medians</h2><div class="wide"><table id="medians"><thead><tr><th class="l">label</th><th class="l">impl</th>'
              + "".join(f'<th{" class=l" if k in ("ops_unit", "check") else ""}>{esc(h)}</th>' for k, h, _, _ in cols)
              + "</tr></thead><tbody>")

@@ -22,6 +22,11 @@ goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libhttp-parser-dev
   prometheus-cpp-dev rapidjson-dev)
 
+# What bench/run needs beside the build to show every column (scripts/demo):
+# the Tokio peers build offline against Debian's crates, wrk loads the HTTP
+# servers. Go (golang-go) and cargo are added by the caller when missing.
+goro_bench_packages=(python3 wrk librust-tokio-dev librust-hyper-dev)
+
 # What the tests need beyond the build: bench_report renders the benchmark
 # report in headless Chromium (tests/bench_report_check.py); clang-14's
 # libFuzzer builds the HTTP fuzz target (scripts/fuzz-http); the metrics

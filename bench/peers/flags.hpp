@@ -1,6 +1,6 @@
 #pragma once
 // Go-style command-line flags for goro-peers, so that run.sh can hand goro
-// exactly the command line it gives the Go peer (../shared/peers/run.sh).
+// exactly the command line it gives the Go peer (bench/peers/run.sh).
 //
 // Accepted forms, as Go's flag package: `-name value`, `-name=value`, and
 // the same with two dashes; a boolean flag alone means true, or takes

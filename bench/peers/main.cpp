@@ -1,4 +1,4 @@
-// goro-peers: goro's side of the peer benchmarks in ../shared/peers.
+// goro-peers: goro's side of the peer benchmarks in bench/peers.
 //
 //   goro-peers <workload> [-flag value ...] [-procs N] [-label L]
 //   goro-peers list
@@ -43,6 +43,10 @@ constexpr workload kWorkloads[] = {
      run_fanout},
     {"gcbench-limit", "live set + fixed-rate churn under gc_percent / the memory limit, timeline",
      run_gcbench_limit},
+    {"http", "server: HTTP/1.1 on -addr HOST:PORT, GET /hello, GET /alloc?n=K, POST /echo",
+     run_http},
+    {"echo", "server: TCP echo on -addr HOST:PORT, 4 KiB buffer per connection, until SIGTERM",
+     run_echo},
     {"calib", "not a peer workload: measures available parallel CPU (speedup over 1 task)",
      run_calib},
 };

@@ -1,6 +1,6 @@
 #pragma once
 // The workloads of goro-peers, one file each, with the shapes of the Go
-// peer's (../shared/peers/go/sched.go) and the Rust/Tokio peer's.
+// peer's (bench/peers/gopeers/sched.go) and the Rust/Tokio peer's.
 //
 // Each workload declares its flags (same names, defaults and meaning as the
 // Go peer), parses the command line with parse_common, runs its body as the
@@ -9,6 +9,7 @@
 // line.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/peers/flags.hpp"
@@ -48,5 +49,13 @@ void run_gcbench(const args_t& args);
 void run_garbage(const args_t& args);
 void run_fanout(const args_t& args);
 void run_gcbench_limit(const args_t& args);
+// Network servers (bench/run's network rows): run until SIGTERM; no JSON line.
+void run_echo(const args_t& args);
+void run_http(const args_t& args);
+/// The Go peer's allocWork(n) (bench/peers/net/go/servers.go): the /alloc body.
+std::string alloc_work(int64_t n);
+/// The Go peer's queryInt: key's integer value in a raw query, 0 if absent
+/// or malformed, clamped to [0, 1e6].
+int64_t query_int(std::string_view raw, std::string_view key);
 
 }  // namespace goro_peers

@@ -1,5 +1,5 @@
 // Command goro-go-peers: the Go side of goro's allocation workloads that the
-// shared Go peer (../shared/peers/go) lacks: gcbench, garbage, fanout and timers.
+// shared Go peer (bench/peers/gopeers) lacks: gcbench, garbage, fanout and timers.
 // Each does what bench/peers/<name>.cpp does in goro (same flags, defaults,
 // allocation shapes, sizes and checks) and prints one JSON line with the
 // shared peer's fields, then the workload's own (gc_pauses, phases, latency).
