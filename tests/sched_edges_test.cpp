@@ -68,4 +68,67 @@ TEST(ChanCapacity, ACapacityWhoseBufferWouldWrapOrPassTwoToThe48IsRefused) {
   EXPECT_EQ(ok.capacity(), 1000u);
 }
 
+// ---- durations near their maximum: "never", not "now" --------------------
+
+TEST(Durations, SaturatingConversionClampsInsteadOfWrapping) {
+  using goro::detail::saturating_ns;
+  using ns = std::chrono::nanoseconds;
+  EXPECT_EQ(saturating_ns(std::chrono::hours::max()), ns::max());
+  EXPECT_EQ(saturating_ns(std::chrono::seconds::max()), ns::max());
+  EXPECT_EQ(saturating_ns(std::chrono::microseconds::max()), ns::max());
+  EXPECT_EQ(saturating_ns(std::chrono::milliseconds::max()), ns::max());
+  EXPECT_EQ(saturating_ns(std::chrono::hours(24 * 365 * 1000)), ns::max());
+  EXPECT_EQ(saturating_ns(std::chrono::duration<double>(1e300)), ns::max());
+  EXPECT_EQ(saturating_ns(std::chrono::duration<double>(std::numeric_limits<double>::infinity())),
+            ns::max());
+  EXPECT_EQ(saturating_ns(std::chrono::hours::min()), ns::min());
+  EXPECT_EQ(saturating_ns(std::chrono::duration<double>(std::nan(""))), ns::zero());
+  EXPECT_EQ(saturating_ns(ns::max()), ns::max());
+  // In range: exact.
+  EXPECT_EQ(saturating_ns(1500ms), ns(1'500'000'000));
+  EXPECT_EQ(saturating_ns(std::chrono::duration<double>(0.25)), ns(250'000'000));
+  EXPECT_EQ(saturating_ns(std::chrono::duration<int64_t, std::ratio<1, 3>>(3)), ns(1'000'000'000));
+  EXPECT_EQ(saturating_ns(std::chrono::hours(24 * 365 * 100)),
+            ns(int64_t{24} * 365 * 100 * 3600 * 1'000'000'000));
+}
+
+template <class D>
+goro::task<void> expect_never_fires(D d, std::string what) {
+  // (No SCOPED_TRACE: it is thread-local, and a task moves between workers.)
+  // with_timeout: not done after a while.
+  context ctx = context::background().with_timeout(d);
+  EXPECT_EQ(ctx.err(), context_error::none) << what;
+  // on_timeout: loses to a 20 ms timeout.
+  goro::chan<int> never;
+  auto r = co_await goro::select(goro::on_recv(never), goro::on_timeout(d), goro::on_timeout(20ms));
+  EXPECT_EQ(r.index(), 2u) << what << ": on_timeout fired at once";
+  EXPECT_EQ(ctx.err(), context_error::none) << what << ": with_timeout expired at once";
+  // sleep_for: still asleep 20 ms later (destroyed at shutdown).
+  auto woke = std::make_shared<std::atomic<bool>>(false);
+  goro::spawn([](D d, std::shared_ptr<std::atomic<bool>> woke) -> goro::task<void> {
+    co_await goro::sleep_for(d);
+    woke->store(true);
+  }(d, woke))
+      .detach();
+  co_await goro::sleep_for(20ms);
+  EXPECT_FALSE(woke->load()) << what << ": sleep_for returned at once";
+}
+
+TEST(Durations, ADurationPastTheClocksRangeMeansNever) {
+  goro::run(
+      []() -> goro::task<void> {
+        co_await expect_never_fires(std::chrono::microseconds::max(), "microseconds::max()");
+        co_await expect_never_fires(std::chrono::milliseconds::max(), "milliseconds::max()");
+        co_await expect_never_fires(std::chrono::seconds::max(), "seconds::max()");
+        co_await expect_never_fires(std::chrono::minutes::max(), "minutes::max()");
+        co_await expect_never_fires(std::chrono::hours::max(), "hours::max()");
+        co_await expect_never_fires(std::chrono::hours(24 * 365 * 1000), "a thousand years");
+        co_await expect_never_fires(std::chrono::duration<double>(1e20), "1e20 s as a double");
+        co_await expect_never_fires(std::chrono::duration<int64_t, std::ratio<1, 3>>::max(),
+                                    "thirds of a second, max");
+        co_await expect_never_fires(std::chrono::nanoseconds::max(), "nanoseconds::max()");
+      }(),
+      procs(2));
+}
+
 }  // namespace
