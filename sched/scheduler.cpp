@@ -76,6 +76,7 @@
 #include "heap/detail/gc_knobs.hpp"
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/blocking_pool.hpp"
+#include "sched/detail/run_lifetime.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/join_handle.hpp"
@@ -1138,8 +1139,7 @@ void check_capacity_option(const char* name, uint32_t value, uint32_t max) {
 }  // namespace
 
 void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& done) {
-  if (g_sched.load(std::memory_order_acquire))
-    throw std::logic_error("goro::run: a goro runtime is already running in this process");
+  run_claim claim;  // exactly one run at a time; bumps the run epoch at the end
   heap::init();
   heap::thread_attachment attach;
   runtime_options opts = given;

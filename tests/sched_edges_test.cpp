@@ -131,4 +131,46 @@ TEST(Durations, ADurationPastTheClocksRangeMeansNever) {
       procs(2));
 }
 
+// ---- two threads calling goro::run at the same moment ---------------------
+
+TEST(RunExclusive, OfTwoSimultaneousRunsExactlyOneRunsAndTheOtherGetsTheError) {
+  constexpr int kRounds = 40;
+  std::atomic<bool> finished{false};
+  // A hang (the old check-then-act left one caller parked for ever) fails
+  // the test instead of stalling the suite.
+  std::thread watchdog([&] {
+    for (int i = 0; i < 1200 && !finished.load(); ++i) std::this_thread::sleep_for(50ms);
+    if (!finished.load()) {
+      std::fprintf(stderr, "RunExclusive: a goro::run caller hung\n");
+      std::abort();
+    }
+  });
+  for (int round = 0; round < kRounds; ++round) {
+    std::atomic<int> ran{0}, refused{0};
+    std::barrier start(2);
+    auto caller = [&] {
+      start.arrive_and_wait();
+      try {
+        goro::run(
+            [](std::atomic<int>* ran) -> goro::task<void> {
+              ran->fetch_add(1);
+              co_await goro::sleep_for(20ms);
+            }(&ran),
+            procs(2));
+      } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("already running"), std::string::npos) << e.what();
+        refused.fetch_add(1);
+      }
+    };
+    std::thread a(caller), b(caller);
+    a.join();
+    b.join();
+    EXPECT_EQ(ran.load(), 1) << "round " << round;
+    EXPECT_EQ(refused.load(), 1) << "round " << round;
+  }
+  finished = true;
+  watchdog.join();
+  EXPECT_FALSE(goro::running());
+}
+
 }  // namespace
