@@ -131,6 +131,108 @@ TEST(Durations, ADurationPastTheClocksRangeMeansNever) {
       procs(2));
 }
 
+// ---- a join_handle that outlives goro::run --------------------------------
+
+std::optional<goro::join_handle<int>> g_handle;
+std::optional<goro::join_handle<void>> g_parked_handle;
+
+TEST(JoinHandleLifetime, AHandleThatOutlivesItsRunIsInertAndSaysSo) {
+  goro::run(
+      []() -> goro::task<void> {
+        g_handle = goro::spawn([]() -> goro::task<int> { co_return 42; }());
+        g_parked_handle = goro::spawn([]() -> goro::task<void> {
+          goro::chan<int> never;
+          (void)co_await never.recv();
+        }());
+        while (!g_handle->done()) co_await goro::yield();
+        for (int i = 0; i < 10; ++i) co_await goro::yield();
+      }(),
+      procs(2));
+  const uint64_t id = g_handle->id();
+  EXPECT_NE(id, 0u);
+  // The frames are gone: the handle must not read them (ASan: use-after-poison).
+  EXPECT_FALSE(g_handle->done()) << "done() read a destroyed frame";
+  EXPECT_FALSE(g_parked_handle->done());
+  EXPECT_EQ(g_handle->id(), id);
+  goro::run(
+      []() -> goro::task<void> {
+        EXPECT_THROW(co_await *g_handle, std::logic_error);
+        EXPECT_THROW(co_await *g_parked_handle, std::logic_error);
+        g_parked_handle.reset();  // dropped inside the next run
+      }(),
+      procs(2));
+  g_handle->detach();  // dropped after it
+  g_handle.reset();
+}
+
+TEST(JoinHandleLifetime, AMovedHandleRemembersItWasAwaited) {
+  goro::run(
+      []() -> goro::task<void> {
+        auto h = goro::spawn([]() -> goro::task<void> { co_return; }());
+        co_await h;
+        goro::join_handle<void> moved = std::move(h);
+        EXPECT_THROW(co_await moved, std::logic_error) << "a moved handle was awaited twice";
+        goro::join_handle<void> assigned;
+        assigned = std::move(moved);
+        EXPECT_THROW(co_await assigned, std::logic_error);
+
+        auto hi = goro::spawn([]() -> goro::task<int> { co_return 5; }());
+        EXPECT_EQ(co_await hi, 5);
+        goro::join_handle<int> mi(std::move(hi));
+        EXPECT_THROW(co_await mi, std::logic_error);
+      }(),
+      procs(2));
+}
+
+// A coroutine type that is not a goro task: runs eagerly on whatever thread
+// resumes it, keeps its exception.
+struct foreign_coro {
+  struct promise_type {
+    std::exception_ptr error;
+    std::atomic<bool>* finished = nullptr;
+    foreign_coro get_return_object() {
+      return foreign_coro{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { error = std::current_exception(); }
+  };
+  std::coroutine_handle<promise_type> h;
+  ~foreign_coro() {
+    if (h) h.destroy();
+  }
+};
+
+foreign_coro await_from_outside(goro::join_handle<int>* jh, bool* threw) {
+  try {
+    (void)co_await *jh;
+  } catch (const std::logic_error&) {
+    *threw = true;
+  }
+}
+
+TEST(JoinHandleLifetime, AwaitingFromACoroutineThatIsNotAGoroTaskThrows) {
+  goro::run(
+      []() -> goro::task<void> {
+        goro::chan<int> release;
+        auto jh = goro::spawn(
+            [](goro::chan<int> c) -> goro::task<int> { co_return *co_await c.recv(); }(release));
+        bool threw = false;
+        // From a plain thread: no current task (was a null dereference).
+        std::thread([&] {
+          foreign_coro c = await_from_outside(&jh, &threw);
+          c.h.resume();
+          EXPECT_TRUE(c.h.done());
+        }).join();
+        EXPECT_TRUE(threw);
+        co_await release.send(3);
+        // The failed await did not consume the handle.
+        EXPECT_EQ(co_await jh, 3);
+      }(),
+      procs(2));
+}
+
 // ---- two threads calling goro::run at the same moment ---------------------
 
 TEST(RunExclusive, OfTwoSimultaneousRunsExactlyOneRunsAndTheOtherGetsTheError) {
