@@ -363,8 +363,11 @@ uint32_t run_timers(scheduler& s, processor* p, processor* victim, int64_t now) 
       timer_heap& h = victim->timers.heap;
       while (n < limit && !h.empty() && h.top_when() <= now) {
         timer_node* t = h.pop();
-        t->owner.store(nullptr, std::memory_order_relaxed);
+        // kRunning before the owner is cleared, the clear a release: a
+        // timer_del that reads the null owner must also see kRunning, or
+        // it would free the node while fire still uses it.
         t->state.store(timer_node::kRunning, std::memory_order_relaxed);
+        t->owner.store(nullptr, std::memory_order_release);
         due[n++] = t;
       }
       victim->timers.when0.store(h.empty() ? 0 : h.top_when(), std::memory_order_release);
@@ -1179,6 +1182,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   }
   s->nthreads.store(1, std::memory_order_relaxed);  // the thread in goro::run
   start_blocking_pool(*s);                          // validates blocking_keep_alive
+  unpark_timers(*s);  // timers of contexts that outlived the previous run
   g_sched.store(s.get(), std::memory_order_release);
   start_sysmon(*s);
 
@@ -1215,6 +1219,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
       }
     }
   }
+  park_timers(*s);  // what is left belongs to contexts that outlive the run
   g_destroying.store(false, std::memory_order_seq_cst);
   g_sched.store(nullptr, std::memory_order_release);
   // Reset the root parker in case a post raced with the wait loop's exit.

@@ -131,6 +131,62 @@ TEST(Durations, ADurationPastTheClocksRangeMeansNever) {
       procs(2));
 }
 
+// ---- a context with a deadline that outlives goro::run -------------------
+
+std::optional<context> g_ctx;
+
+TEST(ContextLifetime, AContextWithADeadlineMayBeDroppedAfterRunReturns) {
+  goro::run(
+      []() -> goro::task<void> {
+        g_ctx = context::background().with_timeout(1h);
+        co_return;
+      }(),
+      procs(2));
+  EXPECT_EQ(g_ctx->err(), context_error::none);
+  EXPECT_EQ(goro::detail::parked_timers(), 1u);
+  g_ctx.reset();  // was timer_del on the freed P (ASan: heap-use-after-free)
+  EXPECT_EQ(goro::detail::parked_timers(), 0u);
+  // A child with its own deadline, cancelled after the run.
+  goro::run(
+      []() -> goro::task<void> {
+        g_ctx = context::background().with_cancel().with_timeout(1h);
+        co_return;
+      }(),
+      procs(1));
+  g_ctx->cancel();
+  EXPECT_EQ(g_ctx->err(), context_error::cancelled);
+  EXPECT_EQ(goro::detail::parked_timers(), 0u);
+  g_ctx.reset();
+}
+
+TEST(ContextLifetime, AContextsDeadlineStillFiresInTheNextRunAndItCanBeDroppedThere) {
+  goro::run(
+      []() -> goro::task<void> {
+        g_ctx = context::background().with_timeout(30ms);
+        co_return;
+      }(),
+      procs(2));
+  goro::run(
+      []() -> goro::task<void> {
+        goro::chan<int> never;
+        auto r = co_await goro::select(goro::on_done(*g_ctx), goro::on_timeout(10s));
+        EXPECT_EQ(r.index(), 0u) << "the deadline set in the previous run never fired";
+        EXPECT_EQ(g_ctx->err(), context_error::deadline_exceeded);
+        g_ctx.reset();
+        // One that does not fire, dropped inside the next run.
+        g_ctx = context::background().with_timeout(1h);
+      }(),
+      procs(2));
+  goro::run(
+      []() -> goro::task<void> {
+        EXPECT_EQ(goro::test::queued_timers(), 1u);
+        g_ctx.reset();  // was timer_del on the previous run's freed P
+        EXPECT_EQ(goro::test::queued_timers(), 0u);
+        co_return;
+      }(),
+      procs(2));
+}
+
 // ---- a join_handle that outlives goro::run --------------------------------
 
 std::optional<goro::join_handle<int>> g_handle;
@@ -273,6 +329,34 @@ TEST(RunExclusive, OfTwoSimultaneousRunsExactlyOneRunsAndTheOtherGetsTheError) {
   finished = true;
   watchdog.join();
   EXPECT_FALSE(goro::running());
+}
+
+// ---- timers: a remover racing the runner ----------------------------------
+
+// Contexts whose deadline falls due just as their last handle is dropped on
+// another worker: timer_del races run_timers for every node. A remover that
+// saw the runner's cleared owner but not yet its `running` state would free
+// the context while its fire still ran (ASan, TSan).
+TEST(TimerRace, DroppingContextsAsTheirDeadlinesFireIsSafe) {
+  goro::run(
+      []() -> goro::task<void> {
+        constexpr int kTasks = 200;
+        goro::wait_group wg;
+        wg.add(kTasks);
+        for (int i = 0; i < kTasks; ++i) {
+          goro::spawn([](goro::wait_group* wg, int i) -> goro::task<void> {
+            for (int k = 0; k < 20; ++k) {
+              context c = context::background().with_timeout(std::chrono::microseconds(i % 50));
+              if (k % 2) co_await goro::yield();
+              // c dropped here, maybe while its timer fires on another P
+            }
+            wg->done();
+          }(&wg, i))
+              .detach();
+        }
+        co_await wg.wait();
+      }(),
+      procs(4));
 }
 
 }  // namespace
