@@ -78,6 +78,7 @@
 #include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/run_lifetime.hpp"
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/shutdown.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/join_handle.hpp"
 #include "sched/lock_os_thread.hpp"
@@ -1210,6 +1211,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   // queued ones dropped (sched/blocking_pool.cpp), before frames go away.
   stop_blocking_pool(*s);
   g_destroying.store(true, std::memory_order_seq_cst);
+  unlink_parked_waiters(*s);  // while every primitive still exists
   destroy_never_run(*s);
   for (auto& r : s->shards) {
     for (registry_shard::chunk* c : r->chunks) {
