@@ -28,6 +28,7 @@
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/roots.hpp"
 #include "heap/finalizer_thread.hpp"
 
 namespace goro::heap {
@@ -45,6 +46,7 @@ void init() {
     GC_set_finalize_on_demand(1);
     install_finalizer_notifier();
     detail::install_collection_events();
+    detail::install_root_scanning();  // exception objects (roots.cpp)
     GC_allow_register_threads();
     detail::start_driver();
     g_ready.store(true, std::memory_order_release);

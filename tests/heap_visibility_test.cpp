@@ -134,4 +134,133 @@ TEST(Visibility, GcObjectsCapturedByAPressureCallbackStayAlive) {
   EXPECT_GE(kept.cleared(), 7) << "a removed callback still holds its captures";
 }
 
+// ---- 2. exceptions carrying GC pointers ---------------------------------
+
+struct my_error : std::runtime_error {
+  node* p;
+  explicit my_error(node* p) : std::runtime_error("my_error"), p(p) {}
+};
+struct plain_error {  // not a std::exception
+  int code;
+  node* p;
+};
+struct big_error {  // bigger than any inline buffer
+  std::array<node*, 40> ps;
+};
+
+__attribute__((noinline)) goro::task<int> throw_my_error(watched<8>* w, int i) {
+  co_await goro::yield();
+  throw my_error(w->make(i));
+}
+__attribute__((noinline)) goro::task<void> throw_plain(watched<8>* w, int i) {
+  co_await goro::yield();
+  throw plain_error{7, w->make(i)};
+}
+__attribute__((noinline)) goro::task<void> throw_big(watched<8>* w, int i) {
+  co_await goro::yield();
+  big_error e{};
+  e.ps[39] = w->make(i);
+  throw e;
+}
+
+TEST(Visibility, AnExceptionStoredInATaskKeepsItsGcObjectsAlive) {
+  goro::gc();
+  watched<8> kept, dropped;
+  goro::run([](watched<8>* kept, watched<8>* dropped) -> goro::task<void> {
+    auto a = goro::spawn(throw_my_error(kept, 0));
+    auto b = goro::spawn(throw_plain(kept, 1));
+    auto c = goro::spawn(throw_big(kept, 2));
+    while (!a.done() || !b.done() || !c.done()) co_await goro::yield();
+    make_garbage(*dropped);
+    collect_twice();  // the exceptions wait in the tasks' promises
+    EXPECT_GE(dropped->cleared(), 7) << "control";
+    EXPECT_EQ(kept->cleared(), 0) << "objects held only by stored exceptions were collected";
+    try {
+      (void)co_await a;
+      ADD_FAILURE() << "no exception";
+    } catch (const my_error& e) {
+      EXPECT_TRUE(intact(e.p, 0));
+    }
+    try {
+      co_await b;
+      ADD_FAILURE() << "no exception";
+    } catch (const plain_error& e) {
+      EXPECT_TRUE(intact(e.p, 1));
+    }
+    try {
+      co_await c;
+      ADD_FAILURE() << "no exception";
+    } catch (const big_error& e) {
+      EXPECT_TRUE(intact(e.ps[39], 2));
+    }
+  }(&kept, &dropped));
+}
+
+TEST(Visibility, AnExceptionInFlightOrInAnExceptionPtrKeepsItsGcObjectsAlive) {
+  goro::gc();
+  watched<8> kept, dropped;
+  make_garbage(dropped);
+  // In the handler: a collection there (any allocation may run one).
+  watched<8> inflight;
+  try {
+    throw my_error(inflight.make(0));
+  } catch (const my_error& e) {
+    collect_twice();
+    EXPECT_EQ(inflight.cleared(), 0) << "collected while its exception was being handled";
+    EXPECT_TRUE(intact(e.p, 0));
+  }
+  // Held by the program in an exception_ptr, in ordinary (unscanned) memory.
+  auto* held = new std::vector<std::exception_ptr>;
+  held->push_back(std::make_exception_ptr(plain_error{1, kept.make(1)}));
+  try {
+    throw big_error{{kept.make(2)}};
+  } catch (...) {
+    held->push_back(std::current_exception());
+  }
+  collect_twice();
+  EXPECT_GE(dropped.cleared(), 7) << "control";
+  EXPECT_EQ(kept.cleared(), 0) << "objects held only by exception_ptrs were collected";
+  try {
+    std::rethrow_exception((*held)[0]);
+  } catch (const plain_error& e) {
+    EXPECT_TRUE(intact(e.p, 1));
+  }
+  try {
+    std::rethrow_exception((*held)[1]);
+  } catch (const big_error& e) {
+    EXPECT_TRUE(intact(e.ps[0], 2));
+  }
+  const std::size_t before = goro::heap::detail::exception_roots();
+  delete held;  // the last references: the objects are freed and no longer scanned
+  EXPECT_EQ(goro::heap::detail::exception_roots(), before - 2);
+  collect_twice();
+  EXPECT_GE(kept.cleared(), 2) << "a freed exception is still scanned";
+}
+
+TEST(Visibility, ExceptionsFromBlockingCallsAndFromTheRootTaskKeepTheirGcObjects) {
+  goro::gc();
+  watched<8> kept;
+  // Through goro::blocking: stored in the awaiter until the task resumes.
+  goro::run([](watched<8>* kept) -> goro::task<void> {
+    try {
+      co_await goro::blocking([kept] {
+        node* x = kept->make(0);
+        throw my_error(x);
+      });
+    } catch (const my_error& e) {
+      EXPECT_TRUE(intact(e.p, 0));
+    }
+  }(&kept));
+  // Out of goro::run: stored while the runtime shuts down, then rethrown.
+  try {
+    goro::run([](watched<8>* kept) -> goro::task<void> {
+      co_await goro::yield();
+      throw my_error(kept->make(1));
+    }(&kept));
+  } catch (const my_error& e) {
+    collect_twice();
+    EXPECT_TRUE(intact(e.p, 1));
+  }
+}
+
 }  // namespace
