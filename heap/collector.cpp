@@ -98,6 +98,7 @@
 #include "heap/finalizer_thread.hpp"
 #include "heap/internal_memory.hpp"
 #include "heap/pacer_policy.hpp"
+#include "heap/thread_attachment.hpp"
 
 namespace goro::heap {
 namespace {
@@ -516,6 +517,7 @@ bool collecting_on_this_thread() noexcept {
 void* allocate(std::size_t n, bool pointer_free) {
   if (!initialized()) [[unlikely]]
     init();
+  require_attached();  // heap/thread_attachment.cpp
   void* p = pointer_free ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
   // The out-of-memory hook collects, retries, and dies with the statistics
   // if that fails too; it returns null only to a nested allocation.

@@ -21,6 +21,7 @@
 #include "heap/collector_init.hpp"
 
 #include <gc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -48,6 +49,10 @@ void init() {
     detail::install_collection_events();
     detail::install_root_scanning();  // exception objects (roots.cpp)
     GC_allow_register_threads();
+    // GC_INIT registered the calling thread for good. Only the main thread
+    // may stay so (it ends with the process); any other must attach
+    // explicitly, or it would exit registered and hang the next collection.
+    if (gettid() != getpid()) GC_unregister_my_thread();
     detail::start_driver();
     g_ready.store(true, std::memory_order_release);
   });

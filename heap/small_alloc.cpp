@@ -51,6 +51,7 @@
 #include "heap/collector_init.hpp"
 #include "heap/detail/allocate.hpp"
 #include "heap/detail/driver.hpp"
+#include "heap/thread_attachment.hpp"
 
 namespace goro::heap::detail {
 
@@ -73,6 +74,7 @@ void* small_refill(std::size_t granules, bool pointer_free) {
     init();
   small_lists* l = tl_small_lists;
   if (l == nullptr) {
+    require_attached();  // this thread's first small object: may it allocate?
     // Uncollectable: scanned as a root, never collected; zeroed by Boehm.
     l = static_cast<small_lists*>(GC_MALLOC_UNCOLLECTABLE(sizeof(small_lists)));
     if (l == nullptr) return allocate(granules * kSmallGranule, pointer_free);

@@ -263,4 +263,75 @@ TEST(Visibility, ExceptionsFromBlockingCallsAndFromTheRootTaskKeepTheirGcObjects
   }
 }
 
+// ---- 3. threads goro did not start ---------------------------------------
+
+TEST(Visibility, AnUnattachedThreadGetsAClearErrorFromGcNew) {
+  goro::gc();  // the heap is up, on the main thread
+  std::string what;
+  std::thread([&] {
+    try {
+      (void)goro::gc_new<node>(node{1, nullptr});
+    } catch (const std::logic_error& e) {
+      what = e.what();
+    }
+    try {
+      (void)goro::gc_new_array<node*>(1000);  // the large-object path too
+      what += " | no error from gc_new_array";
+    } catch (const std::logic_error&) {
+    }
+  }).join();
+  EXPECT_NE(what.find("goro::thread_attachment"), std::string::npos) << what;
+  EXPECT_EQ(what.find("no error"), std::string::npos) << what;
+}
+
+TEST(Visibility, AnAttachedThreadsStackKeepsItsObjectsAlive) {
+  goro::gc();
+  watched<8> kept, dropped;
+  std::atomic<int> phase{0};
+  int ok = 0;
+  std::thread t([&] {
+    goro::thread_attachment attach;
+    node* held[8];
+    for (int i = 0; i < 8; ++i) held[i] = kept.make(i);
+    phase = 1;
+    while (phase.load() != 2) std::this_thread::yield();
+    for (int i = 0; i < 8; ++i) ok += intact(held[i], i);
+    asm volatile("" : : "r"(held) : "memory");
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  make_garbage(dropped);
+  collect_twice();
+  EXPECT_GE(dropped.cleared(), 7) << "control";
+  EXPECT_EQ(kept.cleared(), 0) << "objects on an attached thread's stack were collected";
+  phase = 2;
+  t.join();
+  EXPECT_EQ(ok, 8);
+}
+
+TEST(VisibilityDeathTest, AThreadThatIsFirstToTouchTheHeapStillMustAttach) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  // A fresh process whose first heap use is on a thread of its own: that
+  // thread is not left registered (it would exit registered and hang the
+  // next collection), it gets the error, and the main thread still works.
+  EXPECT_EXIT(
+      {
+        bool threw = false;
+        std::thread([&] {
+          try {
+            (void)goro::gc_new<node>(node{1, nullptr});
+          } catch (const std::logic_error&) {
+            threw = true;
+          }
+        }).join();
+        std::thread([] {
+          goro::thread_attachment a;
+          (void)goro::gc_new<node>(node{2, nullptr});
+        }).join();
+        node* x = goro::gc_new<node>(node{3, nullptr});
+        goro::gc();
+        std::exit(threw && x->magic == 3 ? 0 : 1);
+      },
+      testing::ExitedWithCode(0), "");
+}
+
 }  // namespace
