@@ -334,4 +334,40 @@ TEST(VisibilityDeathTest, AThreadThatIsFirstToTouchTheHeapStillMustAttach) {
       testing::ExitedWithCode(0), "");
 }
 
+// ---- 10. signals inside goro::blocking -----------------------------------
+
+// Collections stop the world with signals: a poll in a blocking call is cut
+// short with EINTR (the documented behaviour), unless it runs inside
+// goro::blocking_region, which collections neither signal nor wait for.
+TEST(Visibility, ABlockingRegionIsNotInterruptedByCollections) {
+  using namespace std::chrono;
+  std::atomic<bool> stop{false};
+  std::thread collector([&] {
+    goro::thread_attachment attach;
+    while (!stop.load()) {
+      goro::gc();
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  int plain_rc = 0, plain_errno = 0, region_rc = -2;
+  milliseconds region_took{};
+  goro::run([](int* prc, int* perr, int* rrc, milliseconds* took) -> goro::task<void> {
+    co_await goro::blocking([&] {
+      *prc = ::poll(nullptr, 0, 2000);
+      *perr = errno;
+    });
+    co_await goro::blocking([&] {
+      const auto t0 = steady_clock::now();
+      goro::blocking_region([&] { *rrc = ::poll(nullptr, 0, 300); });
+      *took = duration_cast<milliseconds>(steady_clock::now() - t0);
+    });
+  }(&plain_rc, &plain_errno, &region_rc, &region_took));
+  stop = true;
+  collector.join();
+  EXPECT_EQ(plain_rc, -1) << "a poll outside a blocking region was expected to see EINTR";
+  EXPECT_EQ(plain_errno, EINTR);
+  EXPECT_EQ(region_rc, 0) << "the poll in a blocking region was interrupted";
+  EXPECT_GE(region_took.count(), 300);
+}
+
 }  // namespace
