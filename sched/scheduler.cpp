@@ -76,6 +76,7 @@
 #include "heap/detail/gc_knobs.hpp"
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/blocking_pool.hpp"
+#include "sched/detail/os_thread.hpp"
 #include "sched/detail/run_lifetime.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/shutdown.hpp"
@@ -202,7 +203,7 @@ void startm(scheduler& s, processor* p, bool spinning) {
   m->nextp = p;
   m->next_spinning = spinning;
   s.all_m.push_back(std::move(owned));
-  m->thread = std::thread(worker_main, m);
+  m->thread = new_os_thread(s, worker_main, m);  // Go's message if the OS refuses
   lk.unlock();
   for (auto& d : dead) d->thread.join();  // exited already: joining is quick
 }

@@ -359,4 +359,40 @@ TEST(TimerRace, DroppingContextsAsTheirDeadlinesFireIsSafe) {
       procs(4));
 }
 
+// ---- a thread the OS refuses ----------------------------------------------
+
+// startm runs inside noexcept ready(): a std::thread that failed there was
+// std::terminate with no word of why. Go: "runtime: failed to create new OS
+// thread (have N already; errno=E)". The address-space limit makes the next
+// thread's stack mapping fail (EAGAIN).
+TEST(OsThreadDeathTest, AThreadTheOsRefusesEndsTheProcessWithGosMessage) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizer runtimes reserve address space: RLIMIT_AS cannot be used";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        // Warm up: the heap, the runtime's internal memory, one run.
+        goro::run([]() -> goro::task<void> { co_return; }(), procs(1));
+        uint64_t vm_kib = 0;
+        std::ifstream status("/proc/self/status");
+        for (std::string line; std::getline(status, line);)
+          if (line.rfind("VmSize:", 0) == 0) vm_kib = std::stoull(line.substr(7));
+        const rlim_t cap = (vm_kib + 1024) * 1024;  // room for 1 MiB more: no 8 MiB stack
+        rlimit rl;
+        rl.rlim_cur = rl.rlim_max = cap;
+        setrlimit(RLIMIT_AS, &rl);
+        goro::run(
+            []() -> goro::task<void> {
+              for (int i = 0; i < 64; ++i)
+                goro::spawn([]() -> goro::task<void> { co_await goro::yield(); }()).detach();
+              co_await goro::yield();
+            }(),
+            procs(4));
+        std::exit(0);
+      },
+      testing::ExitedWithCode(2), "runtime: failed to create new OS thread \\(have [0-9]+ already");
+#endif
+}
+
 }  // namespace
