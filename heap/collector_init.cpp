@@ -29,6 +29,7 @@
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/gc_stress.hpp"
 #include "heap/detail/roots.hpp"
 #include "heap/finalizer_thread.hpp"
 
@@ -41,6 +42,7 @@ void init() {
   static std::once_flag once;
   std::call_once(once, [] {
     detail::read_gc_environment();  // may die with exit code 2
+    detail::read_gc_stress_environment();
     detail::install_out_of_memory_handling();
     GC_INIT();
     GC_set_disable_automatic_collection(1);

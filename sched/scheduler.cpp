@@ -74,6 +74,7 @@
 #include "heap/blocking_region.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/gc_stress.hpp"
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/os_thread.hpp"
@@ -821,6 +822,7 @@ void worker_main(machine* m) {
         continue;
       }
     }
+    heap::detail::gc_stress_point();  // GORO_DEBUG=gcstress: a schedule is an event
     execute(m, t, inherit);
   }
   tl_m = nullptr;

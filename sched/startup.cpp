@@ -12,7 +12,7 @@ startup_config read_startup_config() {
     auto kv = env::parse_debug(*v);
     // Every key any layer understands; unknown keys are an error so a typo
     // does not silently switch nothing on.
-    env::check_debug_keys(kv, {"schedtrace", "scheddetail", "gctrace"});
+    env::check_debug_keys(kv, {"schedtrace", "scheddetail", "gctrace", "gcstress"});
     if (auto it = kv.find("schedtrace"); it != kv.end())
       c.schedtrace_ms = env::parse_int("GORO_DEBUG schedtrace", it->second, 1, 3'600'000);
     if (auto it = kv.find("scheddetail"); it != kv.end())
