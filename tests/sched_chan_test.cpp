@@ -319,7 +319,8 @@ TEST(Chan, AChannelHeldOnlyByParkedTasksIsFreedAtShutdown) {
                 .detach();
         }
         for (int i = 0; i < 50; ++i) co_await goro::yield();
-        EXPECT_EQ(token.use_count(), 1 + 2 + 3) << "the root's, 2 buffered, 3 parked sends";
+        EXPECT_EQ(token.use_count(), 2 + 2 + 3)
+            << "the test's and the root's, 2 buffered, 3 parked sends";
       }(token),
       procs(2));
   EXPECT_EQ(token.use_count(), 1) << "a channel held only by parked tasks was not freed";
