@@ -310,10 +310,15 @@ TEST(RunExclusive, OfTwoSimultaneousRunsExactlyOneRunsAndTheOtherGetsTheError) {
       start.arrive_and_wait();
       try {
         goro::run(
-            [](std::atomic<int>* ran) -> goro::task<void> {
+            [](std::atomic<int>* ran, std::atomic<int>* refused) -> goro::task<void> {
               ran->fetch_add(1);
-              co_await goro::sleep_for(20ms);
-            }(&ran),
+              // Stay running until the other caller has been refused, so
+              // the two calls overlap however late its thread starts (10 s
+              // at most: with the old check-then-act it hangs instead).
+              const auto end = goro::clock::now() + 10s;
+              while (refused->load() == 0 && goro::clock::now() < end)
+                co_await goro::sleep_for(1ms);
+            }(&ran, &refused),
             procs(2));
       } catch (const std::logic_error& e) {
         EXPECT_NE(std::string(e.what()).find("already running"), std::string::npos) << e.what();
