@@ -7,6 +7,7 @@
 //   co_await goro::yield()  Gosched (sched/yield.hpp)
 //   goro::set_max_procs, goro::num_cpu   GOMAXPROCS, NumCPU (sched/run.hpp)
 //   goro::gc_new<T>, gc_allocator, gc containers   the collected heap (heap/)
+//   goro::thread_attachment   lets a thread goro did not start use the heap
 //   goro::gc(), free_os_memory(), read_heap_stats()  runtime.GC, MemStats (heap/)
 //   goro::gc_pause_log                     every pause, as debug.ReadGCStats' Pause (heap/)
 //   goro::set_gc_percent, set_memory_limit  GOGC, GOMEMLIMIT (heap/gc_settings.hpp)
@@ -25,25 +26,26 @@
 #include "heap/gc_pressure.hpp"
 #include "heap/gc_settings.hpp"
 #include "heap/heap_stats.hpp"
-#include "sched/join_handle.hpp"
-#include "sched/run.hpp"
-#include "sched/runtime_options.hpp"
-#include "sched/task.hpp"
-#include "sched/timer.hpp"
-#include "sched/yield.hpp"
+#include "heap/thread_attachment.hpp"
 #include "sched/blocking.hpp"
-#include "sched/limits.hpp"
-#include "sched/lock_os_thread.hpp"
 #include "sched/chan.hpp"
 #include "sched/context.hpp"
+#include "sched/join_handle.hpp"
+#include "sched/limits.hpp"
+#include "sched/lock_os_thread.hpp"
 #include "sched/mutex.hpp"
 #include "sched/once.hpp"
+#include "sched/run.hpp"
+#include "sched/runtime_options.hpp"
 #include "sched/rw_mutex.hpp"
 #include "sched/select.hpp"
 #include "sched/semaphore.hpp"
 #include "sched/shared_lock.hpp"
+#include "sched/task.hpp"
+#include "sched/timer.hpp"
 #include "sched/unique_lock.hpp"
 #include "sched/wait_group.hpp"
+#include "sched/yield.hpp"
 #include "net/http/router.hpp"
 #include "net/http/server.hpp"
 #include "net/signal.hpp"

@@ -30,6 +30,7 @@ constexpr setting kSettings[] = {
     {"GORO_DEBUG=schedtrace", kind::integer, 1, 3'600'000, "", "sched"},
     {"GORO_DEBUG=scheddetail", kind::integer, 0, 1, "", "sched"},
     {"GORO_DEBUG=gctrace", kind::integer, 0, 1, "", "heap"},
+    {"GORO_DEBUG=gcstress", kind::integer, 0, 1'000'000'000, "", "heap"},
 };
 
 constexpr std::string_view kDebugPrefix = "GORO_DEBUG=";

@@ -64,9 +64,11 @@
 #include "heap/detail/driver_state.hpp"
 #include "heap/detail/frame_pool_stats.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/gc_stress.hpp"
 #include "heap/finalizer_thread.hpp"
 #include "heap/internal_memory.hpp"
 #include "heap/pacer_policy.hpp"
+#include "heap/thread_attachment.hpp"
 
 namespace goro::heap::detail {
 namespace {
@@ -337,6 +339,8 @@ bool collecting_on_this_thread() noexcept {
 void* allocate(std::size_t n, bool pointer_free) {
   if (!initialized()) [[unlikely]]
     init();
+  require_attached();  // heap/thread_attachment.cpp
+  gc_stress_point();   // GORO_DEBUG=gcstress (heap/gc_stress.cpp)
   void* p = pointer_free ? GC_MALLOC_ATOMIC(n) : GC_MALLOC(n);
   // The out-of-memory hook collects, retries, and dies with the statistics
   // if that fails too; it returns null only to a nested allocation.

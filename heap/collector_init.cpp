@@ -21,6 +21,7 @@
 #include "heap/collector_init.hpp"
 
 #include <gc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -28,6 +29,8 @@
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/gc_stress.hpp"
+#include "heap/detail/roots.hpp"
 #include "heap/finalizer_thread.hpp"
 
 namespace goro::heap {
@@ -39,13 +42,19 @@ void init() {
   static std::once_flag once;
   std::call_once(once, [] {
     detail::read_gc_environment();  // may die with exit code 2
+    detail::read_gc_stress_environment();
     detail::install_out_of_memory_handling();
     GC_INIT();
     GC_set_disable_automatic_collection(1);
     GC_set_finalize_on_demand(1);
     install_finalizer_notifier();
     detail::install_collection_events();
+    detail::install_root_scanning();  // exception objects (roots.cpp)
     GC_allow_register_threads();
+    // GC_INIT registered the calling thread for good. Only the main thread
+    // may stay so (it ends with the process); any other must attach
+    // explicitly, or it would exit registered and hang the next collection.
+    if (gettid() != getpid()) GC_unregister_my_thread();
     detail::start_driver();
     g_ready.store(true, std::memory_order_release);
   });

@@ -9,7 +9,7 @@
 // the same thread, one collection apart at most.
 //
 // Subscribers are a list under sub_mu. Delivery copies the callbacks it will
-// call (shared_ptr, so an unsubscribe during delivery does not destroy a
+// call (reference-counted, so an unsubscribe during delivery does not destroy a
 // callback being run) and calls them without the lock, so a callback may
 // subscribe or unsubscribe.
 
@@ -20,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -28,9 +29,11 @@
 namespace goro {
 namespace {
 
+// The callbacks' callables live in scanned memory (gc_pressure_callback);
+// this list, in ordinary memory, holds only references to them.
 struct subscriber {
   gc_pressure_subscription id;
-  std::shared_ptr<const gc_pressure_callback> cb;
+  gc_pressure_callback cb;
 };
 
 struct subscribers {
@@ -61,10 +64,10 @@ constinit thread_local staged_news tl_news{};
 }  // namespace
 
 gc_pressure_subscription on_gc_pressure(gc_pressure_callback cb) {
-  auto p = std::make_shared<const gc_pressure_callback>(std::move(cb));
+  if (!cb) throw std::invalid_argument("goro::on_gc_pressure: empty callback");
   std::lock_guard lk(subs().mu);
   const gc_pressure_subscription id = subs().next_id++;
-  subs().list.push_back({id, std::move(p)});
+  subs().list.push_back({id, std::move(cb)});
   return id;
 }
 
@@ -117,13 +120,13 @@ void deliver_staged_news() {
   if (!tl_news.has_change) return;
   tl_news.has_change = false;
   const gc_pressure_event e = tl_news.event;
-  std::vector<std::shared_ptr<const gc_pressure_callback>> calls;
+  std::vector<gc_pressure_callback> calls;  // copies: an unsubscribe cannot free one mid-call
   {
     std::lock_guard lk(subs().mu);
     calls.reserve(subs().list.size());
     for (const auto& s : subs().list) calls.push_back(s.cb);
   }
-  for (const auto& cb : calls) (*cb)(e);
+  for (const auto& cb : calls) cb(e);
 }
 
 }  // namespace heap::detail

@@ -51,6 +51,8 @@
 #include "heap/collector_init.hpp"
 #include "heap/detail/allocate.hpp"
 #include "heap/detail/driver.hpp"
+#include "heap/detail/gc_stress.hpp"
+#include "heap/thread_attachment.hpp"
 
 namespace goro::heap::detail {
 
@@ -71,8 +73,13 @@ int scanned_kind() {
 void* small_refill(std::size_t granules, bool pointer_free) {
   if (!initialized()) [[unlikely]]
     init();
+  // gcstress: no free lists, so that every allocation reaches allocate()
+  // and is counted (heap/gc_stress.cpp).
+  if (gc_stress_enabled()) [[unlikely]]
+    return allocate(granules * kSmallGranule, pointer_free);
   small_lists* l = tl_small_lists;
   if (l == nullptr) {
+    require_attached();  // this thread's first small object: may it allocate?
     // Uncollectable: scanned as a root, never collected; zeroed by Boehm.
     l = static_cast<small_lists*>(GC_MALLOC_UNCOLLECTABLE(sizeof(small_lists)));
     if (l == nullptr) return allocate(granules * kSmallGranule, pointer_free);

@@ -16,11 +16,13 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <stdexcept>
 #include <vector>
 
 #include "heap/blocking_region.hpp"
@@ -103,10 +105,40 @@ uint64_t attached_stack_bytes() noexcept {
   return total;
 }
 
+// Whether this thread may allocate: 1 yes, 0 no, -1 not known yet (ask
+// the collector). Owner thread only.
+constinit thread_local signed char tl_may_allocate = -1;
+
+void require_attached() {
+  if (tl_may_allocate == 1) [[likely]]
+    return;
+  init();
+  if (GC_thread_is_registered()) {
+    tl_may_allocate = 1;
+    return;
+  }
+  if (gettid() == getpid()) {
+    // The main thread, not registered because the heap was initialised on
+    // another thread: register it for good (it ends with the process).
+    GC_stack_base sb;
+    if (GC_get_stack_base(&sb) == GC_SUCCESS && GC_register_my_thread(&sb) == GC_SUCCESS) {
+      note_registered(true);
+      tl_may_allocate = 1;
+      return;
+    }
+  }
+  tl_may_allocate = 0;
+  throw std::logic_error(
+      "goro::gc_new: this thread is not attached to the collector, so its stack is not scanned "
+      "and what it allocates could be collected under it; create a goro::thread_attachment at "
+      "the top of the thread function (goro's own threads and the main thread are attached)");
+}
+
 }  // namespace detail
 
 thread_attachment::thread_attachment() {
   init();
+  detail::tl_may_allocate = -1;
   if (GC_thread_is_registered()) {
     detail::note_registered(true);
     return;
@@ -140,6 +172,7 @@ thread_attachment::~thread_attachment() {
     registry().checked_ns.store(0, std::memory_order_relaxed);
     GC_unregister_my_thread();
     detail::note_registered(false);
+    detail::tl_may_allocate = -1;
   }
 }
 

@@ -13,6 +13,15 @@
 
 namespace goro::heap {
 
+namespace detail {
+/// Throws std::logic_error unless the calling thread may allocate from the
+/// collected heap: a thread registered with the collector (goro's own
+/// threads, any thread holding a thread_attachment) or the process's main
+/// thread (registered on first use). The allocation slow paths call it; the
+/// answer is cached per thread.
+void require_attached();
+}  // namespace detail
+
 class thread_attachment {
  public:
   thread_attachment();
@@ -25,3 +34,18 @@ class thread_attachment {
 };
 
 }  // namespace goro::heap
+
+namespace goro {
+
+/// Registers the calling thread with the collector for the attachment's
+/// lifetime (RAII; nestable). A thread goro did not start (a std::thread, a
+/// thread of a C library's callback) must hold one while it allocates with
+/// gc_new or holds GC pointers on its stack: only attached threads' stacks
+/// are scanned, so an unattached thread's objects would be collected under
+/// it. gc_new on such a thread throws std::logic_error instead. Create it
+/// at the top of the thread function; it must be destroyed on the thread
+/// that made it, before the thread exits. The main thread is attached
+/// automatically; threads of goro (workers, blocking pool) are attached.
+using thread_attachment = heap::thread_attachment;
+
+}  // namespace goro

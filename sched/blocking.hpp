@@ -22,6 +22,24 @@
 // a plain function) and must not touch the awaiting task's frame other than
 // through what it captured.
 //
+// Signals and EINTR. The collector stops the world with signals (Boehm's
+// SIGPWR/SIGXCPU), and the pool thread that runs `fn` is registered with it
+// so that fn may use GC objects. So a collection on any thread interrupts a
+// blocking call in fn that the kernel does not restart: poll, ppoll,
+// select, epoll_wait, nanosleep/clock_nanosleep, a timed futex or
+// sem_timedwait, a read on a socket with a receive timeout. They return -1
+// with errno EINTR (measured: a poll(500 ms) came back after 20 ms). Two ways
+// out:
+//   - retry on EINTR against a deadline taken before the first call (what
+//     any signal-safe code does anyway);
+//   - wrap the call in goro::blocking_region(g) when g touches no GC object
+//     (holds no GC pointer it will use, allocates none): the thread is then
+//     marked blocked for the collector, which neither signals nor waits for
+//     it, and the call sleeps undisturbed:
+//       co_await goro::blocking([&] {
+//         goro::blocking_region([&] { n = ::poll(fds, nfds, 500); });
+//       });
+//
 // At shutdown (the root task returned), goro::run waits for calls already
 // running to return (as dropping a Tokio runtime does) — their tasks are not
 // resumed — and calls queued but not started are dropped without running.
@@ -34,6 +52,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "heap/blocking_region.hpp"
 #include "sched/detail/blocking_job.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 
@@ -99,6 +118,18 @@ template <class F>
 requires std::is_invocable_v < std::decay_t<F>
 & > blocking_awaiter<std::decay_t<F>> blocking(F&& fn) {
   return blocking_awaiter<std::decay_t<F>>(std::forward<F>(fn));
+}
+
+/// Runs `g()` with the calling thread marked as blocked for the collector
+/// (GC_do_blocking): a collection neither signals it (so a blocking system
+/// call in g is not interrupted with EINTR) nor waits for it. g must not
+/// touch GC objects: it must not allocate them, and a GC pointer that only
+/// g's own locals hold is not scanned (what the caller's frame holds is).
+/// Usable on any attached thread; inside goro::blocking's fn is where it
+/// belongs.
+template <class G>
+void blocking_region(G&& g) {
+  heap::blocking_region(std::forward<G>(g));
 }
 
 }  // namespace goro

@@ -36,6 +36,7 @@
 #include "core/fatal.hpp"
 #include "heap/blocking_region.hpp"
 #include "heap/thread_attachment.hpp"
+#include "sched/detail/os_thread.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
 
@@ -155,7 +156,7 @@ void submit_blocking(blocking_job* j) {
       blocking_pool::worker* raw = w.get();
       p.threads.push_back(std::move(w));
       ++p.started_total;
-      raw->thread = std::thread(pool_thread_main, &s, raw);
+      raw->thread = new_os_thread(s, pool_thread_main, &s, raw);
     }
   }
   join_all(exited);  // `j` must not be touched here: its task may run already

@@ -58,7 +58,9 @@ class chan {
 
   /// An unbuffered channel: a send completes only when a receiver takes it.
   chan() : s_(state::create(0)) {}
-  /// A channel with room for `capacity` values (0 = unbuffered).
+  /// A channel with room for `capacity` values (0 = unbuffered). Throws
+  /// std::length_error ("makechan: size out of range", as Go panics) when
+  /// the buffer would pass 2^48 bytes.
   explicit chan(std::size_t capacity) : s_(state::create(capacity)) {}
 
   chan(const chan& o) noexcept : s_(o.s_) {

@@ -78,8 +78,7 @@ class context {
   /// A child cancelled with deadline_exceeded once `d` has passed.
   template <class Rep, class Period>
   context with_timeout(std::chrono::duration<Rep, Period> d) const {
-    return with_deadline_ns(
-        detail::deadline_after(std::chrono::duration_cast<std::chrono::nanoseconds>(d)));
+    return with_deadline_ns(detail::deadline_after(detail::saturating_ns(d)));
   }
   /// A child cancelled with deadline_exceeded once `t` has passed.
   context with_deadline(clock::time_point t) const {

@@ -19,6 +19,7 @@
 #include "core/fatal.hpp"
 #include "heap/blocking_region.hpp"
 #include "sched/detail/netpoll.hpp"
+#include "sched/detail/os_thread.hpp"
 #include "sched/detail/registry.hpp"
 #include "sched/detail/runq.hpp"
 
@@ -125,7 +126,7 @@ void startm(scheduler& s, processor* p, bool spinning) {
   m->nextp = p;
   m->next_spinning = spinning;
   s.synced.all_m.push_back(std::move(owned));
-  m->thread = std::thread(worker_main, m);
+  m->thread = new_os_thread(s, worker_main, m);  // Go's message if the OS refuses
   lk.unlock();
   for (auto& d : dead) d->thread.join();  // exited already: joining is quick
 }

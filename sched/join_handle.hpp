@@ -11,12 +11,18 @@
 // task's id and spawn site, then applies the unhandled-exception policy
 // (default: end the process with exit code 2, as an unrecovered Go panic
 // does; goro::set_unhandled_exception_policy(report) keeps running).
+//
+// A handle may outlive the goro::run that spawned its task (a global, a
+// service object): every frame is destroyed when that run ends, so from
+// then on the handle only remembers its id; done() is false, awaiting it
+// throws std::logic_error, and dropping it does nothing.
 
 #include <atomic>
 #include <source_location>
 #include <stdexcept>
 #include <utility>
 
+#include "sched/detail/run_lifetime.hpp"
 #include "sched/task.hpp"
 
 namespace goro {
@@ -25,12 +31,20 @@ template <class T>
 class join_handle {
  public:
   join_handle() noexcept = default;
-  explicit join_handle(std::coroutine_handle<detail::promise<T>> h) noexcept : h_(h) {}
-  join_handle(join_handle&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+  explicit join_handle(std::coroutine_handle<detail::promise<T>> h) noexcept
+      : h_(h), id_(h ? h.promise().id : 0), epoch_(detail::run_epoch()) {}
+  join_handle(join_handle&& o) noexcept
+      : h_(std::exchange(o.h_, {})),
+        id_(o.id_),
+        epoch_(o.epoch_),
+        awaited_(std::exchange(o.awaited_, false)) {}
   join_handle& operator=(join_handle&& o) noexcept {
     if (this != &o) {
       reset();
       h_ = std::exchange(o.h_, {});
+      id_ = o.id_;
+      epoch_ = o.epoch_;
+      awaited_ = std::exchange(o.awaited_, false);
     }
     return *this;
   }
@@ -39,11 +53,12 @@ class join_handle {
   ~join_handle() { reset(); }
 
   /// The spawned task's id (as goro::this_task::id() inside it).
-  uint64_t id() const noexcept { return h_ ? h_.promise().id : 0; }
+  uint64_t id() const noexcept { return h_ ? id_ : 0; }
 
-  /// Whether the task has finished (its result can be taken without waiting).
+  /// Whether the task has finished (its result can be taken without
+  /// waiting). False once the run that spawned it has ended.
   bool done() const noexcept {
-    return h_ && (h_.promise().join_state.load(std::memory_order_acquire) & detail::kComplete);
+    return live() && (h_.promise().join_state.load(std::memory_order_acquire) & detail::kComplete);
   }
 
   /// Lets the task run on its own; its result is discarded.
@@ -54,8 +69,9 @@ class join_handle {
     bool await_ready() const noexcept {
       return h.promise().join_state.load(std::memory_order_acquire) & detail::kComplete;
     }
-    bool await_suspend(std::coroutine_handle<> me) noexcept {
+    bool await_suspend(std::coroutine_handle<> me) {
       detail::task_header* self = detail::current_task();
+      if (!self) throw not_in_task();
       self->resume = me;
       auto& p = h.promise();
       p.joiner = self;
@@ -77,15 +93,30 @@ class join_handle {
   /// handle can be awaited once.
   awaiter operator co_await() {
     if (!h_ || awaited_) throw std::logic_error("goro::join_handle: awaited twice or empty");
+    if (!live())
+      throw std::logic_error(
+          "goro::join_handle: the goro::run that ran this task has ended and destroyed it");
+    if (!detail::current_task()) throw not_in_task();  // before the handle counts as awaited
     awaited_ = true;
     return awaiter{h_};
   }
 
  private:
+  static std::logic_error not_in_task() {
+    return std::logic_error(
+        "goro::join_handle: co_await it inside a goro task (this coroutine runs on a thread that "
+        "is not running one)");
+  }
+  // The frame exists: the run that spawned the task has not ended.
+  bool live() const noexcept { return h_ && epoch_ == detail::run_epoch(); }
   void reset() noexcept {
-    if (h_) detail::release_handle(&std::exchange(h_, {}).promise());
+    if (live()) detail::release_handle(&h_.promise());
+    h_ = {};
+    awaited_ = false;
   }
   std::coroutine_handle<detail::promise<T>> h_;
+  uint64_t id_ = 0;
+  uint64_t epoch_ = 0;
   bool awaited_ = false;
 };
 

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +41,7 @@
 
 #include "core/demangle.hpp"
 #include "core/fatal.hpp"
+#include "sched/detail/os_thread.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
 #include "sched/task.hpp"
@@ -154,6 +156,15 @@ std::string frame_name(void* resume_fn) {
 }
 
 }  // namespace
+
+void os_thread_failed(const scheduler& s, int err) noexcept {
+  // Go's words (runtime.newosproc); `have` leaves out the one that failed.
+  const int have = s.nthreads.load(std::memory_order_relaxed) - 1;
+  std::string msg = "runtime: failed to create new OS thread (have " + std::to_string(have) +
+                    " already; errno=" + std::to_string(err) + ")";
+  if (err == EAGAIN) msg += "\nruntime: may need to increase max user processes (ulimit -u)";
+  die(msg, 2);
+}
 
 void add_thread(scheduler& s, thread_kind k) {
   counter(s, k).fetch_add(1, std::memory_order_seq_cst);

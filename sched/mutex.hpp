@@ -64,11 +64,11 @@ class mutex {
     lock_awaiter(const lock_awaiter&) = delete;
     lock_awaiter& operator=(const lock_awaiter&) = delete;
     ~lock_awaiter() {
-      if (w_.linked && !detail::shutting_down()) m_.cancel_wait(&w_);
+      if (w_.linked) m_.cancel_wait(&w_);
     }
     bool await_ready() noexcept { return m_.try_lock(); }
     bool await_suspend(std::coroutine_handle<> h) { return m_.lock_slow(&w_, h); }
-    void await_resume() const noexcept {}
+    void await_resume() noexcept { detail::note_resumed(&w_); }
 
    protected:
     mutex& m_;
@@ -80,7 +80,10 @@ class mutex {
   class [[nodiscard]] scoped_lock_awaiter : public lock_awaiter {
    public:
     using lock_awaiter::lock_awaiter;
-    unique_lock<mutex> await_resume() const noexcept { return {m_, std::adopt_lock}; }
+    unique_lock<mutex> await_resume() noexcept {
+      lock_awaiter::await_resume();
+      return {m_, std::adopt_lock};
+    }
   };
 
   /// Parks until the mutex is ours.
@@ -128,6 +131,9 @@ class mutex {
     self->resume = h;
     w->task = self;
     waiters_.push_back(w);
+    detail::note_parked(self, w, this, [](detail::sync_waiter* n) noexcept {
+      static_cast<mutex*>(n->prim)->cancel_wait(n);
+    });
     return true;  // the guard's unlock publishes the node
   }
 

@@ -59,10 +59,7 @@ class once {
     call_awaiter(const call_awaiter&) = delete;
     call_awaiter& operator=(const call_awaiter&) = delete;
     ~call_awaiter() {
-      if (w_.linked && !detail::shutting_down()) {
-        detail::short_lock_guard g(o_.lock_);
-        o_.waiters_.remove(&w_);
-      }
+      if (w_.linked) o_.cancel_wait(&w_);
     }
 
     bool await_ready() const noexcept { return o_.done(); }
@@ -78,6 +75,9 @@ class once {
           self->resume = h;
           w_.task = self;
           o_.waiters_.push_back(&w_);
+          detail::note_parked(self, &w_, &o_, [](detail::sync_waiter* n) noexcept {
+            static_cast<once*>(n->prim)->cancel_wait(n);
+          });
           return std::noop_coroutine();  // unlocking publishes the node
         }
         o_.state_.store(kRunning, std::memory_order_relaxed);
@@ -88,6 +88,7 @@ class once {
     }
 
     void await_resume() {
+      detail::note_resumed(&w_);
       if (inner_) inner_->await_resume();  // rethrows fn's exception to its runner
     }
 
@@ -123,6 +124,11 @@ class once {
   static constexpr uint32_t kIdle = 0;
   static constexpr uint32_t kRunning = 1;
   static constexpr uint32_t kDone = 2;
+
+  void cancel_wait(detail::sync_waiter* w) noexcept {
+    detail::short_lock_guard g(lock_);
+    waiters_.remove(w);
+  }
 
   void finish() noexcept {
     detail::wait_queue<detail::sync_waiter> wake;

@@ -19,8 +19,10 @@
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/netpoll.hpp"
 #include "sched/detail/registry.hpp"
+#include "sched/detail/run_lifetime.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/shutdown.hpp"
 #include "sched/detail/startup.hpp"
 #include "sched/join_handle.hpp"
 
@@ -57,8 +59,7 @@ void destroy_never_run(scheduler& s) {
 }  // namespace
 
 void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& done) {
-  if (g_sched.load(std::memory_order_acquire))
-    throw std::logic_error("goro::run: a goro runtime is already running in this process");
+  run_claim claim;  // exactly one run at a time; bumps the run epoch at the end
   heap::init();
   heap::thread_attachment attach;
   runtime_options opts = given;
@@ -85,6 +86,7 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   }
   s->nthreads.store(1, std::memory_order_relaxed);  // the thread in goro::run
   start_blocking_pool(*s);                          // validates blocking_keep_alive
+  unpark_timers(*s);  // timers of contexts that outlived the previous run
   g_sched.store(s.get(), std::memory_order_release);
   start_sysmon(*s);
 
@@ -113,8 +115,10 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   // queued ones dropped (sched/blocking_pool.cpp), before frames go away.
   stop_blocking_pool(*s);
   g_destroying.store(true, std::memory_order_seq_cst);
+  unlink_parked_waiters(*s);  // while every primitive still exists
   destroy_never_run(*s);
   registry_destroy_all(*s);
+  park_timers(*s);  // what is left belongs to contexts that outlive the run
   g_destroying.store(false, std::memory_order_seq_cst);
   netpoll_shutdown();
   {

@@ -55,11 +55,11 @@ class rw_mutex {
     lock_awaiter(const lock_awaiter&) = delete;
     lock_awaiter& operator=(const lock_awaiter&) = delete;
     ~lock_awaiter() {
-      if (w_.linked && !detail::shutting_down()) m_.cancel_wait(&w_, Shared);
+      if (w_.linked) m_.cancel_wait(&w_, Shared);
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) { return m_.lock_slow(&w_, h, Shared); }
-    void await_resume() const noexcept {}
+    void await_resume() noexcept { detail::note_resumed(&w_); }
 
    protected:
     rw_mutex& m_;
@@ -71,12 +71,18 @@ class rw_mutex {
   class [[nodiscard]] scoped_lock_awaiter : public lock_awaiter<false> {
    public:
     using lock_awaiter<false>::lock_awaiter;
-    unique_lock<rw_mutex> await_resume() const noexcept { return {m_, std::adopt_lock}; }
+    unique_lock<rw_mutex> await_resume() noexcept {
+      lock_awaiter<false>::await_resume();
+      return {m_, std::adopt_lock};
+    }
   };
   class [[nodiscard]] scoped_lock_shared_awaiter : public lock_awaiter<true> {
    public:
     using lock_awaiter<true>::lock_awaiter;
-    shared_lock<rw_mutex> await_resume() const noexcept { return {m_, std::adopt_lock}; }
+    shared_lock<rw_mutex> await_resume() noexcept {
+      lock_awaiter<true>::await_resume();
+      return {m_, std::adopt_lock};
+    }
   };
 
   /// Parks until held exclusively (no readers, no writer).
@@ -144,6 +150,14 @@ class rw_mutex {
     self->resume = h;
     w->task = self;
     (shared ? rq_ : wq_).push_back(w);
+    if (shared)
+      detail::note_parked(self, w, this, [](detail::sync_waiter* n) noexcept {
+        static_cast<rw_mutex*>(n->prim)->cancel_wait(n, true);
+      });
+    else
+      detail::note_parked(self, w, this, [](detail::sync_waiter* n) noexcept {
+        static_cast<rw_mutex*>(n->prim)->cancel_wait(n, false);
+      });
     return true;
   }
 

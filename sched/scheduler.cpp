@@ -86,6 +86,7 @@
 
 #include "core/clock.hpp"
 #include "core/fatal.hpp"
+#include "heap/detail/gc_stress.hpp"
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/idle.hpp"
@@ -316,6 +317,7 @@ void worker_main(machine* m) {
         continue;
       }
     }
+    heap::detail::gc_stress_point();  // GORO_DEBUG=gcstress: a schedule is an event
     execute(m, t, inherit);
   }
   tl_m = nullptr;

@@ -44,10 +44,7 @@ class semaphore {
     acquire_awaiter(const acquire_awaiter&) = delete;
     acquire_awaiter& operator=(const acquire_awaiter&) = delete;
     ~acquire_awaiter() {
-      if (w_.linked && !detail::shutting_down()) {
-        detail::short_lock_guard g(s_.lock_);
-        s_.waiters_.remove(&w_);
-      }
+      if (w_.linked) s_.cancel_wait(&w_);
     }
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> h) {
@@ -62,9 +59,12 @@ class semaphore {
       self->resume = h;
       w_.task = self;
       s_.waiters_.push_back(&w_);
+      detail::note_parked(self, &w_, &s_, [](detail::sync_waiter* n) noexcept {
+        static_cast<semaphore*>(n->prim)->cancel_wait(n);
+      });
       return true;
     }
-    void await_resume() const noexcept {}
+    void await_resume() noexcept { detail::note_resumed(&w_); }
 
    private:
     semaphore& s_;
@@ -114,6 +114,11 @@ class semaphore {
     if (n < 1)
       throw std::invalid_argument(std::string("goro::semaphore::") + what +
                                   ": permit count must be >= 1, got " + std::to_string(n));
+  }
+
+  void cancel_wait(detail::sync_waiter* w) noexcept {
+    detail::short_lock_guard g(lock_);
+    waiters_.remove(w);
   }
 
   detail::short_lock lock_;

@@ -23,6 +23,7 @@
 #include "core/clock.hpp"
 #include "heap/background_release.hpp"
 #include "heap/memory_limit_default.hpp"
+#include "sched/detail/os_thread.hpp"
 #include "sched/detail/scheduler.hpp"
 
 namespace goro::detail {
@@ -113,7 +114,7 @@ void sysmon_main(scheduler* s) {
 
 void start_sysmon(scheduler& s) {
   add_thread(s, thread_kind::sysmon);
-  s.sysmon.thread = std::thread(sysmon_main, &s);
+  s.sysmon.thread = new_os_thread(s, sysmon_main, &s);
 }
 
 void stop_sysmon(scheduler& s) {

@@ -153,8 +153,11 @@ uint32_t run_timers(scheduler& s, processor* p, processor* victim, int64_t now) 
       timer_heap& h = victim->timers.heap;
       while (n < limit && !h.empty() && h.top_when() <= now) {
         timer_node* t = h.pop();
-        t->owner.store(nullptr, std::memory_order_relaxed);
+        // kRunning before the owner is cleared, the clear a release: a
+        // timer_del that reads the null owner must also see kRunning, or
+        // it would free the node while fire still uses it.
         t->state.store(timer_node::kRunning, std::memory_order_relaxed);
+        t->owner.store(nullptr, std::memory_order_release);
         due[n++] = t;
       }
       victim->timers.when0.store(h.empty() ? 0 : h.top_when(), std::memory_order_release);
@@ -220,6 +223,56 @@ int64_t earliest_timer(scheduler& s) noexcept {
     if (w != 0 && (best == 0 || w < best)) best = w;
   }
   return best;
+}
+
+// ------------------------------------------------------- between runs --
+//
+// A timer can outlive the goro::run that queued it: a context made with a
+// deadline and kept in a global or a service object. Its node was on a P
+// that shutdown frees, and dropping the context later (or in the next run)
+// called timer_del on that freed P. At shutdown, once every frame (and so
+// every sleep and select timeout) is gone, what is left moves to a P of
+// its own that never runs tasks (the limbo); the next run takes the limbo
+// timers onto its P 0, where they fire as usual, late if they fell due in
+// between. timer_del works on them all along: the limbo is a P like the
+// others for the owner protocol.
+
+namespace {
+processor& limbo() {
+  static auto* p = new processor(-1, 2, 2, 1);  // never destroyed: timers may outlive main
+  return *p;
+}
+
+// Moves every node of `from` to `to`, both locks held in a fixed order
+// (the limbo's first: only these two functions take two timer locks at a
+// time where one of them is the limbo, and retire_p never involves it).
+void move_all_timers(processor& from, processor& to, processor& first) {
+  processor& second = &first == &from ? to : from;
+  short_lock_guard a(first.timers.lock);
+  short_lock_guard b(second.timers.lock);
+  while (!from.timers.heap.empty()) {
+    timer_node* t = from.timers.heap.pop();
+    to.timers.heap.push(t);
+    t->owner.store(&to, std::memory_order_release);
+  }
+  from.timers.when0.store(0, std::memory_order_release);
+  to.timers.when0.store(to.timers.heap.empty() ? 0 : to.timers.heap.top_when(),
+                        std::memory_order_release);
+}
+}  // namespace
+
+void park_timers(scheduler& s) {
+  for (auto& p : s.synced.owned_p) move_all_timers(*p, limbo(), limbo());
+}
+
+void unpark_timers(scheduler& s) {
+  processor* p0 = s.all_p[0].load(std::memory_order_acquire);
+  move_all_timers(limbo(), *p0, limbo());
+}
+
+std::size_t parked_timers() noexcept {
+  short_lock_guard lk(limbo().timers.lock);
+  return limbo().timers.heap.size();
 }
 
 }  // namespace goro::detail

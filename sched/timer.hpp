@@ -20,7 +20,9 @@
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
+#include <ratio>
 #include <stdexcept>
+#include <type_traits>
 #include <variant>
 
 #include "core/clock.hpp"
@@ -41,6 +43,33 @@ inline int64_t to_nanotime(clock::time_point t) noexcept {
   // futures (time_point::max()) instead of overflowing.
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch());
   return ns.count() <= 0 ? 1 : ns.count();
+}
+
+/// `d` in nanoseconds, saturated: a duration past what int64 nanoseconds
+/// can hold (hours::max(), a thousand years, a huge double) becomes
+/// nanoseconds::max() (or min() below), never a wrapped value; NaN is 0.
+/// duration_cast alone overflows, and a wrapped negative deadline fired at
+/// once.
+template <class Rep, class Period>
+constexpr std::chrono::nanoseconds saturating_ns(std::chrono::duration<Rep, Period> d) noexcept {
+  using wide = std::chrono::duration<long double, std::nano>;
+  const long double v = std::chrono::duration_cast<wide>(d).count();
+  if (v != v) return std::chrono::nanoseconds::zero();
+  // 2^63 - 2^53: safely below INT64_MAX after rounding to long double and
+  // back; anything above it is ~292 years, i.e. never.
+  constexpr long double kLimit = 9.223372036854775808e18L - 9007199254740992.0L;
+  if (v >= kLimit) return std::chrono::nanoseconds::max();
+  if (v <= -kLimit) return std::chrono::nanoseconds::min();
+  if constexpr (std::is_floating_point_v<Rep>) {
+    return std::chrono::nanoseconds(static_cast<int64_t>(v));
+  } else {
+    // In range, but duration_cast's intermediate (count * num) may still
+    // overflow for odd periods: go through long double when it could.
+    using factor = std::ratio_divide<Period, std::nano>;
+    constexpr bool exact = factor::num == 1 || factor::den == 1;
+    if constexpr (!exact) return std::chrono::nanoseconds(static_cast<int64_t>(v));
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
+  }
 }
 
 inline int64_t deadline_after(std::chrono::nanoseconds d) noexcept {
@@ -131,7 +160,7 @@ class timeout_case final : public select_case {
 /// Suspends the calling task for at least `d` (Go: time.Sleep).
 template <class Rep, class Period>
 detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d);
+  const auto ns = detail::saturating_ns(d);
   if (ns.count() <= 0) return detail::sleep_awaiter(0, false);  // Go: returns at once
   return detail::sleep_awaiter(detail::deadline_after(ns), true);
 }
@@ -145,8 +174,7 @@ inline detail::sleep_awaiter sleep_until(clock::time_point t) noexcept {
 /// wait (Go: case <-time.After(d)).
 template <class Rep, class Period>
 detail::timeout_case on_timeout(std::chrono::duration<Rep, Period> d) noexcept {
-  return detail::timeout_case(
-      detail::deadline_after(std::chrono::duration_cast<std::chrono::nanoseconds>(d)));
+  return detail::timeout_case(detail::deadline_after(detail::saturating_ns(d)));
 }
 
 /// A select case that fires once `t` has passed.

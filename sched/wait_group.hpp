@@ -62,10 +62,7 @@ class wait_group {
     wait_awaiter(const wait_awaiter&) = delete;
     wait_awaiter& operator=(const wait_awaiter&) = delete;
     ~wait_awaiter() {
-      if (w_.linked && !detail::shutting_down()) {
-        detail::short_lock_guard g(g_.lock_);
-        g_.waiters_.remove(&w_);
-      }
+      if (w_.linked) g_.cancel_wait(&w_);
     }
     // No lock-free fast path: the add() that brings the counter to 0 still
     // unlocks lock_ after storing the 0, so a waiter that saw the 0 without
@@ -84,9 +81,12 @@ class wait_group {
       self->resume = h;
       w_.task = self;
       g_.waiters_.push_back(&w_);
+      detail::note_parked(self, &w_, &g_, [](detail::sync_waiter* n) noexcept {
+        static_cast<wait_group*>(n->prim)->cancel_wait(n);
+      });
       return true;
     }
-    void await_resume() const noexcept {}
+    void await_resume() noexcept { detail::note_resumed(&w_); }
 
    private:
     wait_group& g_;
@@ -97,6 +97,11 @@ class wait_group {
   wait_awaiter wait() noexcept { return wait_awaiter(*this); }
 
  private:
+  void cancel_wait(detail::sync_waiter* w) noexcept {
+    detail::short_lock_guard g(lock_);
+    waiters_.remove(w);
+  }
+
   std::atomic<int64_t> count_{0};  // written under lock_, read anywhere
   detail::short_lock lock_;
   detail::wait_queue<detail::sync_waiter> waiters_;  // protected by lock_

@@ -287,11 +287,13 @@ TEST(Chan, TasksParkedWhenTheRuntimeStopsLeaveNoWaiterBehind) {
 }
 
 TEST(Chan, AChannelHeldOnlyByParkedTasksIsFreedAtShutdown) {
-  // The root drops its handle; only the parked tasks' frames hold the
-  // channel. Destroying them in any order must not touch freed memory (run
-  // under ASan).
+  // The root drops its handles; only the parked tasks' frames hold the
+  // channels. Destroying them in any order must not touch freed memory
+  // (ASan), and the last one must free the channel: its buffered values are
+  // destroyed then, which the token's use count shows.
+  auto token = std::make_shared<int>(7);
   goro::run(
-      []() -> goro::task<void> {
+      [](std::shared_ptr<int> token) -> goro::task<void> {
         {
           goro::chan<std::string> ch;
           for (int i = 0; i < 4; ++i)
@@ -304,11 +306,24 @@ TEST(Chan, AChannelHeldOnlyByParkedTasksIsFreedAtShutdown) {
             (void)co_await goro::select(goro::on_recv(never), goro::on_recv(ch));
           }(ch))
               .detach();
+          // A full buffered channel with parked senders: buffer and
+          // awaiters hold copies of the token.
+          goro::chan<std::shared_ptr<int>> full(2);
+          co_await full.send(token);
+          co_await full.send(token);
+          for (int i = 0; i < 3; ++i)
+            goro::spawn(
+                [](goro::chan<std::shared_ptr<int>> c, std::shared_ptr<int> t) -> goro::task<void> {
+                  co_await c.send(std::move(t));
+                }(full, token))
+                .detach();
         }
         for (int i = 0; i < 50; ++i) co_await goro::yield();
-      }(),
+        EXPECT_EQ(token.use_count(), 2 + 2 + 3)
+            << "the test's and the root's, 2 buffered, 3 parked sends";
+      }(token),
       procs(2));
-  SUCCEED();
+  EXPECT_EQ(token.use_count(), 1) << "a channel held only by parked tasks was not freed";
 }
 
 // ---- GC visibility -------------------------------------------------------

@@ -136,15 +136,25 @@ TEST(Mutex, UnlockFromAnotherTaskHandsOverOwnership) {
       []() -> goro::task<void> {
         goro::mutex m;
         co_await m.lock();
-        auto h = goro::spawn([](goro::mutex* m) -> goro::task<void> {
+        bool unlocked = false, held_after_unlock = false;
+        auto h = goro::spawn([](goro::mutex* m, bool* unlocked, bool* held) -> goro::task<void> {
           for (int i = 0; i < 10; ++i) co_await goro::yield();
+          *unlocked = true;
           m->unlock();  // Go allows unlocking from another goroutine
-        }(&m));
-        co_await m.lock();
+          // The root was parked on the mutex: the unlock handed it over
+          // without ever freeing it, so it cannot be taken here.
+          *held = !m->try_lock();
+        }(&m, &unlocked, &held_after_unlock));
+        co_await m.lock();  // parks: one P, and the spawned task runs next
+        EXPECT_TRUE(unlocked);
         co_await h;
+        EXPECT_TRUE(held_after_unlock) << "the unlock freed the mutex instead of handing it over";
+        EXPECT_FALSE(m.try_lock()) << "the root should own the mutex";
+        m.unlock();
+        EXPECT_TRUE(m.try_lock());
         m.unlock();
       }(),
-      procs(2));
+      procs(1));
 }
 
 }  // namespace

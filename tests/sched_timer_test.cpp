@@ -165,13 +165,37 @@ TEST(Sleep, ManySleepersOnTwoPsAllWakeNoneEarly) {
 // Sleeping and busy tasks together: a task that keeps yielding does not keep
 // sleepers from waking, on one P.
 TEST(Sleep, SleepersWakeBesideATaskThatKeepsYielding) {
+  // One P whose run queue is never empty: the due timer must still be run
+  // at a schedule, not only when the P goes idle (it never does).
   goro::run(
       []() -> goro::task<void> {
-        std::atomic<bool> stop{false};
-        auto busy = goro::spawn([](std::atomic<bool>* stop) -> goro::task<void> {
-          while (!stop->load()) co_await goro::yield();
-        }(&stop));
-        for (int i = 0; i < 20; ++i) co_await goro::sleep_for(1ms);
+        std::atomic<bool> stop{false}, gave_up{false};
+        std::atomic<uint64_t> yields{0};
+        // If timers only ran on an idle P, the sleeper would wait for ever:
+        // the busy task gives up after 10 s so that fails instead of hangs.
+        auto busy = goro::spawn([](std::atomic<bool>* stop, std::atomic<bool>* gave_up,
+                                   std::atomic<uint64_t>* yields) -> goro::task<void> {
+          const auto start = clock::now();
+          while (!stop->load()) {
+            if (clock::now() - start > 10s) {
+              gave_up->store(true);
+              break;
+            }
+            yields->fetch_add(1);
+            co_await goro::yield();
+          }
+        }(&stop, &gave_up, &yields));
+        co_await goro::yield();  // let it start
+        int interleaved = 0;
+        for (int i = 0; i < 20; ++i) {
+          const uint64_t before = yields.load();
+          const auto t0 = clock::now();
+          co_await goro::sleep_for(1ms);
+          EXPECT_GE(clock::now() - t0, 1ms) << "woke early";
+          interleaved += yields.load() > before;  // busy ran while we slept
+        }
+        EXPECT_EQ(interleaved, 20) << "the yielding task did not run beside the sleeper";
+        EXPECT_FALSE(gave_up.load()) << "the sleepers did not wake while a task kept yielding";
         stop = true;
         co_await busy;
       }(),

@@ -46,6 +46,8 @@
 #include <cstdint>
 #include <new>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -83,7 +85,15 @@ class chan_state {
   static_assert(alignof(T) <= alignof(std::max_align_t),
                 "goro::chan<T>: over-aligned T is not supported");
 
+  /// Largest buffer in bytes: Go's maxAlloc on 64-bit Linux (2^48), which
+  /// also keeps header + cap * sizeof(T) from wrapping.
+  static constexpr std::size_t kMaxBufferBytes = std::size_t{1} << 48;
+
   static chan_state* create(std::size_t cap) {
+    if (cap > kMaxBufferBytes / sizeof(T))
+      throw std::length_error("makechan: size out of range (capacity " + std::to_string(cap) +
+                              " of " + std::to_string(sizeof(T)) +
+                              "-byte values; the buffer may take at most 2^48 bytes)");
     void* mem = heap::frame_alloc(bytes_for(cap));
     return ::new (mem) chan_state(cap);
   }

@@ -18,6 +18,7 @@ namespace goro::detail {
 
 struct task_header;
 struct machine;
+struct sync_waiter;
 
 /// Join-state bits of a root task. Written with atomic RMW by the task that
 /// completes and by the join handle's owner.
@@ -60,6 +61,12 @@ struct task_header {
   bool is_root = false;
   /// The exception a task body ended with, if any.
   std::exception_ptr exception;
+  /// The sync primitive queue node this task is parked on (mutex, rw_mutex,
+  /// semaphore, wait_group, once), or null. Written only by the task itself
+  /// (when it parks and when it resumes); read at shutdown, after every
+  /// worker has stopped, to unlink it before any frame is destroyed
+  /// (sched/detail/wait_queue.hpp).
+  sync_waiter* parked = nullptr;
 };
 
 }  // namespace goro::detail

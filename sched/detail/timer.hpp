@@ -27,6 +27,7 @@
 // `fire` to finish, so once it returns the node may be destroyed.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -105,5 +106,16 @@ bool timer_del(timer_node* n) noexcept;
 /// For callers that hold a lock a running `fire` may need; they call
 /// timer_del (which then only waits) after releasing it.
 bool timer_remove(timer_node* n) noexcept;
+
+struct scheduler;
+
+/// At shutdown, after every frame is destroyed: moves the timers still
+/// queued (contexts that outlive the run) off the Ps, which are about to be
+/// freed, to a P that outlives runs (timer.cpp).
+void park_timers(scheduler& s);
+/// At start-up, before any task runs: queues the parked timers on P 0.
+void unpark_timers(scheduler& s);
+/// Timers parked between runs (for tests).
+std::size_t parked_timers() noexcept;
 
 }  // namespace goro::detail

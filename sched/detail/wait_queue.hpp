@@ -98,7 +98,36 @@ class wait_queue {
 struct sync_waiter : wait_node {
   task_header* task = nullptr;
   int64_t amount = 0;  // semaphore permits; unused elsewhere
+  /// The primitive, and how to take this node off its queue (taking the
+  /// primitive's lock); set by note_parked.
+  void* prim = nullptr;
+  void (*unlink)(sync_waiter*) noexcept = nullptr;
 };
+
+/// Shutdown and sync primitives. When the root task of goro::run ends, the
+/// frames of tasks still parked are destroyed in no particular order, and a
+/// primitive may live in one of them, in a global, or in GC memory. A
+/// waiter that unlinked itself from its frame's destructor could touch a
+/// primitive in a frame destroyed before it; one that did not left a
+/// dangling node in a primitive that lives on (a global wait_group crashed
+/// the next run's done(), a unique_lock released at shutdown handed the
+/// mutex to a freed node). So a task parked on a primitive records its node
+/// (note_parked, under the primitive's lock), and shutdown, once every
+/// worker has stopped and before any frame is destroyed, calls each parked
+/// node's `unlink` while every primitive still exists
+/// (unlink_parked_waiters, sched/shutdown.cpp). Channels and contexts keep
+/// their state alive by reference count and need none of this.
+inline void note_parked(task_header* t, sync_waiter* w, void* prim,
+                        void (*unlink)(sync_waiter*) noexcept) noexcept {
+  w->prim = prim;
+  w->unlink = unlink;
+  t->parked = w;
+}
+
+/// Called by the awaiter when its task resumes (woken or not parked).
+inline void note_resumed(sync_waiter* w) noexcept {
+  if (w->task && w->task->parked == w) w->task->parked = nullptr;
+}
 
 /// Wakes every waiter on `q`, which the caller detached from its primitive
 /// under the primitive's lock and now owns; call it after unlocking. Each
