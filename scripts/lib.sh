@@ -22,8 +22,9 @@ goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev)
 
 # What the tests need beyond the build: bench_report renders the benchmark
-# report in headless Chromium (tests/bench_report_check.py).
-goro_test_packages=(python3 chromium)
+# report in headless Chromium (tests/bench_report_check.py); scripts/test
+# checks the format with clang-format (14); scripts/tidy runs clang-tidy.
+goro_test_packages=(python3 chromium clang-format clang-tidy)
 
 goro_build() { # preset
   local preset=$1
