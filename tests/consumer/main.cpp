@@ -24,7 +24,7 @@ int main() {
     long total = 0;
     for (int i = 0; i < 10; ++i) total += *co_await sums.recv();
     co_return total;
-  });
+  }());
   std::printf("consumer total %ld\n", total);  // 5050 * 55 = 277750
   return total == 277750 ? 0 : 1;
 }
