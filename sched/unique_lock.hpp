@@ -10,43 +10,14 @@
 // (the lock is already held) and cannot re-lock: locking may park, which a
 // constructor or a plain member function cannot do.
 
-#include <mutex>
-#include <utility>
+#include "sched/detail/lock_owner.hpp"
 
 namespace goro {
 
 template <class M>
-class [[nodiscard]] unique_lock {
+class [[nodiscard]] unique_lock : public detail::lock_owner<M, detail::release_exclusive> {
  public:
-  unique_lock() noexcept = default;
-  /// Takes over a lock the caller already holds.
-  unique_lock(M& m, std::adopt_lock_t) noexcept : m_(&m) {}
-  unique_lock(unique_lock&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
-  unique_lock& operator=(unique_lock&& o) noexcept {
-    if (this != &o) {
-      reset();
-      m_ = std::exchange(o.m_, nullptr);
-    }
-    return *this;
-  }
-  unique_lock(const unique_lock&) = delete;
-  unique_lock& operator=(const unique_lock&) = delete;
-  ~unique_lock() { reset(); }
-
-  bool owns_lock() const noexcept { return m_ != nullptr; }
-  explicit operator bool() const noexcept { return owns_lock(); }
-  M* mutex() const noexcept { return m_; }
-
-  /// Unlocks now; the guard then owns nothing.
-  void unlock() { std::exchange(m_, nullptr)->unlock(); }
-  /// Gives up ownership without unlocking; returns the mutex.
-  M* release() noexcept { return std::exchange(m_, nullptr); }
-
- private:
-  void reset() noexcept {
-    if (m_) std::exchange(m_, nullptr)->unlock();
-  }
-  M* m_ = nullptr;
+  using detail::lock_owner<M, detail::release_exclusive>::lock_owner;
 };
 
 }  // namespace goro

@@ -31,8 +31,9 @@ goro_bench_packages=(python3 wrk librust-tokio-dev librust-hyper-dev)
 # report in headless Chromium (tests/bench_report_check.py); clang-14's
 # libFuzzer builds the HTTP fuzz target (scripts/fuzz-http); the metrics
 # tests lint with promtool and scrape with a real Prometheus (both in the
-# prometheus package).
-goro_test_packages=(python3 chromium clang-14 libclang-rt-14-dev prometheus)
+# prometheus package); scripts/test checks the format with clang-format (14);
+# scripts/tidy runs clang-tidy.
+goro_test_packages=(python3 chromium clang-14 libclang-rt-14-dev prometheus clang-format clang-tidy)
 
 goro_build() { # preset
   local preset=$1

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "goro.hpp"
-#include "sched/detail/scheduler.hpp"
 #include "sched/detail/run_queue.hpp"
+#include "sched/detail/scheduler.hpp"
 
 namespace {
 

@@ -12,8 +12,8 @@
 
 #include "goro.hpp"
 #include "sched/chan.hpp"
-#include "sched/detail/scheduler.hpp"
 #include "sched/detail/run_stack.hpp"
+#include "sched/detail/scheduler.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
