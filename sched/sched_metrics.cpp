@@ -13,6 +13,7 @@
 
 #include "core/metrics.hpp"
 #include "core/metrics_catalog.hpp"
+#include "sched/detail/registry.hpp"
 #include "sched/detail/scheduler.hpp"
 
 namespace goro::detail {
