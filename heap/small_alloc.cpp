@@ -31,9 +31,11 @@
 // calls with that lock held and the world stopped after clearing the mark
 // bits, walks each pointer-free chain and sets every object's mark bit:
 // what Boehm's own thread-local free lists get from
-// GC_mark_thread_local_free_lists. A refill has GC_generic_malloc_many
-// store the new chain straight into the head slot (its *result contract),
-// so no chain is ever reachable only from a register. Each collection
+// GC_mark_thread_local_free_lists (goro never enables Boehm's incremental
+// mode, so roots are always pushed with the world stopped). A refill has
+// GC_generic_malloc_many store the new chain straight into the head slot
+// (its *result contract), so no chain is ever reachable only from a
+// register. Each collection
 // walks at most one block's objects per size per thread (about 900 for
 // the pointer-free sizes); the inline pop is unchanged. When a thread
 // detaches, its block leaves the list and is freed, and its cached objects
