@@ -62,6 +62,28 @@ void BM_gc_new(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The same for pointer-free objects (gc_new_noscan): the other kind's
+// chains, which a collection must mark explicitly (heap/small_alloc.cpp).
+template <std::size_t N>
+struct bytes {
+  unsigned char b[N];
+};
+
+template <std::size_t N>
+void BM_gc_new_noscan(benchmark::State& state) {
+  goro::heap::thread_attachment attach;
+  void* ring[kRing] = {};
+  int slot = 0;
+  for (auto _ : state) {
+    bytes<N>* o = goro::gc_new_noscan<bytes<N>>();
+    ring[slot] = o;
+    slot = (slot + 1) & (kRing - 1);
+    benchmark::DoNotOptimize(o);
+  }
+  benchmark::DoNotOptimize(ring);
+  state.SetItemsProcessed(state.iterations());
+}
+
 // The general path (heap::detail::allocate: GC_MALLOC plus the driver's
 // counter), which arrays, containers and objects over 256 bytes take; the
 // gap to BM_gc_new is what the inline free lists save.
@@ -119,6 +141,7 @@ void BM_malloc_free(benchmark::State& state) {
   BENCHMARK_TEMPLATE(fn, 128)->Threads(1)->Threads(2)->UseRealTime()
 
 GORO_ALLOC_BENCH(BM_gc_new);
+GORO_ALLOC_BENCH(BM_gc_new_noscan);
 GORO_ALLOC_BENCH(BM_gc_general_path);
 #if defined(GORO_HAVE_MIMALLOC)
 GORO_ALLOC_BENCH(BM_mi_malloc_free);

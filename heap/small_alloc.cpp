@@ -16,12 +16,30 @@
 // and returns its free objects already chained (and cleared, for the scanned
 // kind, except the link word, which the pop clears).
 //
-// Safety. Objects on a chain are allocated as far as Boehm knows; they are
-// kept from being collected by the chain itself, whose head lives in an
-// uncollectable Boehm block (scanned as a root). A thread_local array would
-// not do: the main thread's TLS is not scanned (boehm-probe.md section 3,
-// row J). When a thread detaches, its block is freed and its cached objects
-// become garbage. A collection marks cached objects like live ones; that
+// Safety. Objects on a chain are allocated as far as Boehm knows, and each
+// must stay marked at every collection until it is popped, or the sweep
+// frees it while the chain still hands it out (two owners of one object).
+// The chain heads live in an uncollectable Boehm block (scanned as a root;
+// a thread_local array would not do: the main thread's TLS is not scanned,
+// boehm-probe.md section 3, row J). For the scanned kind that is enough:
+// the head is marked and each object's link word is scanned, so the whole
+// chain is. A pointer-free (PTRFREE) object is never scanned, so its link
+// word is invisible and only the head would survive (found under load: the
+// HTTP /alloc handler's gc_new_noscan objects were handed out twice and it
+// crashed). So every thread's block is on a list (prev/next, changed only
+// under Boehm's allocation lock), and a push-other-roots hook, which Boehm
+// calls with that lock held and the world stopped after clearing the mark
+// bits, walks each pointer-free chain and sets every object's mark bit:
+// what Boehm's own thread-local free lists get from
+// GC_mark_thread_local_free_lists (goro never enables Boehm's incremental
+// mode, so roots are always pushed with the world stopped). A refill has
+// GC_generic_malloc_many store the new chain straight into the head slot
+// (its *result contract), so no chain is ever reachable only from a
+// register. Each collection
+// walks at most one block's objects per size per thread (about 900 for
+// the pointer-free sizes); the inline pop is unchanged. When a thread
+// detaches, its block leaves the list and is freed, and its cached objects
+// become garbage. A collection keeps cached objects like live ones; that
 // retains at most one block per size and kind per thread.
 //
 // No extra byte. Boehm adds a byte so that a pointer one past the end of an
@@ -68,6 +86,52 @@ int scanned_kind() {
   return kind;
 }
 
+// Every thread's small_lists, linked through prev/next. Read and changed
+// only under Boehm's allocation lock: by the hook below (Boehm holds it)
+// and by link_lists/unlink_lists (GC_call_with_alloc_lock).
+small_lists* all_lists = nullptr;
+GC_push_other_roots_proc previous_push_other_roots = nullptr;
+
+void* GC_CALLBACK link_lists(void* arg) {
+  auto* l = static_cast<small_lists*>(arg);
+  l->prev = nullptr;
+  l->next = all_lists;
+  if (all_lists != nullptr) all_lists->prev = l;
+  all_lists = l;
+  return nullptr;
+}
+
+void* GC_CALLBACK unlink_lists(void* arg) {
+  auto* l = static_cast<small_lists*>(arg);
+  if (l->prev != nullptr)
+    l->prev->next = l->next;
+  else
+    all_lists = l->next;
+  if (l->next != nullptr) l->next->prev = l->prev;
+  l->prev = l->next = nullptr;
+  return nullptr;
+}
+
+// Boehm's push-other-roots hook: marks every cached pointer-free object
+// (see "Safety"). Runs with the allocation lock held, the world stopped and
+// the mark bits of this collection already cleared.
+void GC_CALLBACK mark_pointer_free_chains() {
+  if (previous_push_other_roots != nullptr) previous_push_other_roots();
+  for (small_lists* l = all_lists; l != nullptr; l = l->next)
+    for (void* head : l->head[1])
+      for (void* p = head; p != nullptr; p = *static_cast<void**>(p)) GC_set_mark_bit(p);
+}
+
+// Installs the hook once, after GC_INIT (small_refill initialises first).
+void install_hook() {
+  static const bool installed = [] {
+    previous_push_other_roots = GC_get_push_other_roots();
+    GC_set_push_other_roots(mark_pointer_free_chains);
+    return true;
+  }();
+  (void)installed;
+}
+
 }  // namespace
 
 void* small_refill(std::size_t granules, bool pointer_free) {
@@ -83,19 +147,21 @@ void* small_refill(std::size_t granules, bool pointer_free) {
     // Uncollectable: scanned as a root, never collected; zeroed by Boehm.
     l = static_cast<small_lists*>(GC_MALLOC_UNCOLLECTABLE(sizeof(small_lists)));
     if (l == nullptr) return allocate(granules * kSmallGranule, pointer_free);
+    install_hook();
+    GC_call_with_alloc_lock(link_lists, l);
     tl_small_lists = l;
   }
   void*& head = l->head[pointer_free ? 1 : 0][granules];
-  void* chain = nullptr;
+  // Stored straight into the head slot, where a collection finds it (see
+  // "Safety"); a local would hold the only pointer to a pointer-free chain.
   GC_generic_malloc_many(granules * kSmallGranule, pointer_free ? GC_I_PTRFREE : scanned_kind(),
-                         &chain);
-  if (chain == nullptr) return allocate(granules * kSmallGranule, pointer_free);  // OOM path
-  head = chain;  // reachable from the root block before anything can collect
+                         &head);
+  if (head == nullptr) return allocate(granules * kSmallGranule, pointer_free);  // OOM path
   std::size_t count = 0;
-  for (void* p = chain; p != nullptr; p = *static_cast<void**>(p)) ++count;
+  for (void* p = head; p != nullptr; p = *static_cast<void**>(p)) ++count;
   charge_allocation(static_cast<int64_t>(count * granules * kSmallGranule));  // may collect
-  // A collection inside charge_allocation leaves the chain alone (it is
-  // reachable), so pop as usual.
+  // A collection inside charge_allocation keeps the chain (see "Safety"),
+  // so pop as usual.
   void* p = head;
   head = *static_cast<void**>(p);
   *static_cast<void**>(p) = nullptr;
@@ -106,6 +172,7 @@ void drop_small_lists() noexcept {
   small_lists* l = tl_small_lists;
   if (l == nullptr) return;
   tl_small_lists = nullptr;
+  GC_call_with_alloc_lock(unlink_lists, l);
   GC_FREE(l);
 }
 

@@ -15,9 +15,13 @@ inline constexpr std::size_t kSmallGranule = 16;
 
 /// One thread's free lists: heads of chains linked through each object's
 /// first word, [pointer_free][granules]. Lives in an uncollectable (scanned)
-/// Boehm block, so the chained objects are never collected under us.
+/// Boehm block, which keeps the scanned chains alive; the pointer-free
+/// chains are marked by the collector's root hook, which finds every block
+/// through `prev`/`next` (small_alloc.cpp, "Safety").
 struct small_lists {
   void* head[2][kSmallMaxBytes / kSmallGranule + 1];
+  small_lists* prev;  // all threads' blocks, under Boehm's allocation lock
+  small_lists* next;
 };
 
 /// This thread's lists; null until its first small allocation. Trivially
