@@ -52,10 +52,13 @@ goro::task<int> serve(long requests) {
   replies.close();
   long sum = co_await total;
   auto st = goro::read_heap_stats();
-  std::printf("served %ld requests (checksum %ld): %llu collections, %.1f MiB live, %.1f ms pauses\n",
-              requests, sum, static_cast<unsigned long long>(st.collections),
-              st.live_bytes / 1048576.0, st.total_pause_ns / 1e6);
+  std::printf(
+      "served %ld requests (checksum %ld): %llu collections, %.1f MiB live, %.1f ms pauses\n",
+      requests, sum, static_cast<unsigned long long>(st.collections), st.live_bytes / 1048576.0,
+      st.total_pause_ns / 1e6);
   co_return 0;
 }
 
-int main() { return goro::run(serve(2000)); }
+int main() {
+  return goro::run(serve(2000));
+}

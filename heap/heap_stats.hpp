@@ -92,8 +92,7 @@ struct heap_stats {
   /// memory limit bounds, goro's counterpart of Go's /memory/classes/total
   /// minus heap/released.
   uint64_t managed_bytes() const noexcept {
-    return heap_mapped_bytes + collector_metadata_bytes + process_malloc_bytes +
-           thread_stack_bytes;
+    return heap_mapped_bytes + collector_metadata_bytes + process_malloc_bytes + thread_stack_bytes;
   }
 };
 

@@ -154,8 +154,8 @@ struct scheduler : heap::internal_object {
   // Threads created by goro, by kind (see sched/limits.hpp). Atomic; changed
   // with add_thread / remove_thread / move_thread so the limit is checked.
   std::atomic<int> nworkers{0}, nblocking{0}, nlocked{0}, nsysmon{0};
-  std::unique_ptr<blocking_pool> pool;     // sched/detail/blocking_pool.hpp
-  std::atomic<int> store_load_barrier{0};  // TSan builds only, see wake_for_published()
+  std::unique_ptr<blocking_pool> pool;         // sched/detail/blocking_pool.hpp
+  std::atomic<int> store_load_barrier{0};      // TSan builds only, see wake_for_published()
   std::atomic<uint64_t> spawned_without_p{0};  // metrics: spawns from threads holding no P
 };
 
