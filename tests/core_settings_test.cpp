@@ -91,8 +91,9 @@ TEST_F(Settings, ABadValueNamesTheVariableTheValueAndTheForm) {
 
 TEST_F(Settings, ValidationRejectsAnUnknownDebugKey) {
   setenv("GORO_DEBUG", "gctrace=1,gctrcae=1", 1);
-  EXPECT_EQ(error_of([] { settings::validate_environment(); }),
-            "GORO_DEBUG=\"gctrcae=1\": want one of the keys schedtrace, scheddetail, gctrace, gcstress");
+  EXPECT_EQ(
+      error_of([] { settings::validate_environment(); }),
+      "GORO_DEBUG=\"gctrcae=1\": want one of the keys schedtrace, scheddetail, gctrace, gcstress");
   setenv("GORO_DEBUG", "gctrace=1,schedtrace=1000", 1);
   EXPECT_EQ(error_of([] { settings::validate_environment(); }), "");
 }
