@@ -9,22 +9,14 @@
 #include <string>
 
 #include "core/env.hpp"
+#include "tests/config_error_of.hpp"
 
 namespace env = goro::env;
 using namespace std::chrono_literals;
 
 namespace {
 
-// The message of the config_error that `f` throws, or "" if it does not.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const goro::config_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using goro::testing::error_of;
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();

@@ -11,21 +11,14 @@
 #include <string>
 
 #include "core/settings.hpp"
+#include "tests/config_error_of.hpp"
 
 namespace settings = goro::settings;
 using namespace std::chrono_literals;
 
 namespace {
 
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const goro::config_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using goro::testing::error_of;
 
 // Sets one variable for the test's duration and clears the others goro reads.
 class Settings : public ::testing::Test {
