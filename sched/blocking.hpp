@@ -31,7 +31,11 @@
 // with errno EINTR (measured: a poll(500 ms) came back after 20 ms). Two ways
 // out:
 //   - retry on EINTR against a deadline taken before the first call (what
-//     any signal-safe code does anyway);
+//     any signal-safe code does anyway). Not "again for the time left", as
+//     std::this_thread::sleep_for does: the time the thread spends stopped
+//     by the collection does not count as slept, and with collections back
+//     to back (GORO_DEBUG=gcstress beside a task yielding in a loop) a 1 ms
+//     sleep_for was seen to run for minutes;
 //   - wrap the call in goro::blocking_region(g) when g touches no GC object
 //     (holds no GC pointer it will use, allocates none): the thread is then
 //     marked blocked for the collector, which neither signals nor waits for

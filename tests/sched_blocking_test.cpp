@@ -15,6 +15,8 @@
 
 #include "core/clock.hpp"
 #include "goro.hpp"
+#include "heap/collector_init.hpp"
+#include "heap/detail/gc_stress.hpp"
 #include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/scheduler.hpp"
 #include "tests/test_support.hpp"
@@ -22,17 +24,20 @@
 namespace {
 
 using goro::test::procs;
+using goro::test::sleep_on_thread;
 using goro::test::yield_until;
 
 using namespace std::chrono_literals;
 
 // Waits (bounded) on a plain thread until `cond` holds; true if it did.
+// Inside fn it sleeps with sleep_on_thread, not std::this_thread::sleep_for,
+// which never ended under back-to-back gcstress collections (see there).
 template <class Cond>
 bool wait_until(Cond cond, std::chrono::seconds limit = 20s) {
   const int64_t end = goro::nanotime() + std::chrono::nanoseconds(limit).count();
   while (!cond()) {
     if (goro::nanotime() > end) return false;
-    std::this_thread::sleep_for(1ms);
+    sleep_on_thread(1ms);
   }
   return true;
 }
@@ -119,6 +124,66 @@ TEST(Blocking, DoesNotStallThePWithMaxProcsOne) {
       }(&st),
       procs(1));
   EXPECT_TRUE(progressed) << "the spinner did not advance while a blocking call ran";
+}
+
+// GORO_DEBUG=gcstress=`every` for one test (restored after it), whatever
+// the environment says.
+class gc_stress_scope {
+ public:
+  explicit gc_stress_scope(uint32_t every) {
+    goro::heap::init();  // reads GORO_DEBUG once: it must not override us later
+    prev_ = goro::heap::detail::g_gc_stress_every.exchange(every);
+  }
+  ~gc_stress_scope() { goro::heap::detail::g_gc_stress_every.store(prev_); }
+  gc_stress_scope(const gc_stress_scope&) = delete;
+  gc_stress_scope& operator=(const gc_stress_scope&) = delete;
+
+ private:
+  uint32_t prev_;
+};
+
+// The gcstress hang of DoesNotStallThePWithMaxProcsOne. With a collection
+// every schedule and a task yielding in a loop, the collections run back to
+// back and the pool thread running fn is stopped (Boehm's signal) again and
+// again; fn must still finish, the P must keep running the spinner, and the
+// task must be resumed with fn's result. fn sleeps 20 x 1 ms against
+// deadlines (sleep_on_thread); with std::this_thread::sleep_for, as the test
+// above had, fn ran for minutes (its nanosleep restarts with the time left
+// after each stop and the time stopped does not count), and this test hung
+// until ctest's timeout.
+TEST(Blocking, ACallStoppedByBackToBackCollectionsStillFinishes) {
+  struct state {
+    std::atomic<int64_t> spins{0};
+    std::atomic<bool> stop{false};
+    uint64_t collections_in_fn = 0;
+    int64_t spins_in_fn = 0;
+  } st;
+  gc_stress_scope stress(1);
+  auto slept = goro::run(
+      [](state* st) -> goro::task<int> {
+        auto spinner = goro::spawn([](state* st) -> goro::task<void> {
+          while (!st->stop.load()) {
+            st->spins.fetch_add(1);
+            co_await goro::yield();
+          }
+        }(st));
+        int n = co_await goro::blocking([st] {
+          const uint64_t gc0 = goro::read_heap_stats().collections;
+          const int64_t spins0 = st->spins.load();
+          int i = 0;
+          for (; i < 20; ++i) sleep_on_thread(1ms);
+          st->collections_in_fn = goro::read_heap_stats().collections - gc0;
+          st->spins_in_fn = st->spins.load() - spins0;
+          return i;
+        });
+        st->stop = true;
+        co_await spinner;
+        co_return n;
+      }(&st),
+      procs(1));
+  EXPECT_EQ(slept, 20);
+  EXPECT_GT(st.collections_in_fn, 0u) << "no collection stopped the pool thread while fn ran";
+  EXPECT_GT(st.spins_in_fn, 0) << "the spinner did not advance while the blocking call ran";
 }
 
 TEST(Blocking, ManyCallsRunAtOnceEachOnItsOwnThread) {
@@ -240,7 +305,7 @@ TEST(Blocking, ShutdownWaitsForRunningCallsAndDoesNotResumeTheirTasks) {
         goro::spawn([](state* st) -> goro::task<void> {
           co_await goro::blocking([st] {
             st->started = true;
-            std::this_thread::sleep_for(100ms);
+            sleep_on_thread(100ms);
             st->fn_done = true;
           });
           st->resumed = true;

@@ -3,6 +3,8 @@
 // internal hooks on purpose (STYLE.md: tests reach internals through a small
 // export surface) so the executor can be tested before channels exist.
 
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <coroutine>
@@ -33,6 +35,29 @@ inline std::size_t queued_timers() {
   return n;
 }
 
+/// Sleeps the calling thread for `d` against a deadline taken first: after
+/// an EINTR it sleeps again until that deadline, for a thread the collector
+/// stops (a worker, a blocking-pool thread inside fn).
+///
+/// Not std::this_thread::sleep_for: after an EINTR it sleeps again for the
+/// time that was left, and the time the thread then spent stopped in the
+/// collector's signal handler does not count. Under GORO_DEBUG=gcstress a
+/// task yielding in a loop makes the collections back to back (one every 50
+/// schedules, the world stopped ~87% of the time), the thread rarely got
+/// back into nanosleep between two of them, and a 1 ms sleep_for in a
+/// blocking call ran for minutes (Blocking.DoesNotStallThePWithMaxProcsOne,
+/// tests/sched_blocking_test.cpp). sched/blocking.hpp gives users the same
+/// rule. nanosleep rather than clock_nanosleep(TIMER_ABSTIME): ThreadSanitizer
+/// intercepts it, so the collector's stop signal is taken in the sleep there
+/// too (core/futex.cpp).
+inline void sleep_on_thread(std::chrono::nanoseconds d) {
+  const int64_t until = nanotime() + d.count();
+  for (int64_t left; (left = until - nanotime()) > 0;) {
+    timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+    nanosleep(&ts, nullptr);  // EINTR (a collection's stop signal): sleep until `until`
+  }
+}
+
 /// Yields (bounded, sleeping 100 us between yields so another worker gets
 /// the CPU) inside a task until `cond` holds; true if it did.
 template <class Cond>
@@ -40,7 +65,7 @@ task<bool> yield_until(Cond cond, std::chrono::seconds limit = std::chrono::seco
   const int64_t end = nanotime() + std::chrono::nanoseconds(limit).count();
   while (!cond()) {
     if (nanotime() > end) co_return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    sleep_on_thread(std::chrono::microseconds(100));
     co_await yield();
   }
   co_return true;
