@@ -1,8 +1,9 @@
 // The collection driver.
 //
 // Model. Boehm's own trigger is off (GC_set_disable_automatic_collection, see
-// collector_init.cpp). Every allocation through goro adds its size, rounded
-// the way Boehm rounds it, to a counter private to the allocating thread;
+// collector_init.cpp). Every allocation through goro adds the bytes it
+// occupies (its Boehm size, whole blocks for large objects: occupied_bytes)
+// to a counter private to the allocating thread;
 // every kFlushBytes the thread adds its count to one shared atomic and
 // compares the heap estimate (live after the last collection + allocated
 // since it started) with the trigger the policy chose. At or above the
@@ -30,6 +31,11 @@
 // least one survivor, whole. It overestimates live by partly-used blocks
 // (fragmentation), which makes the trigger a little later, never earlier.
 // Frame-pool memory (uncollectable, in its own blocks) is subtracted.
+// With a memory limit set that overestimate is not harmless: scattered
+// survivors make it the whole heap, and the limit's goal collapses onto
+// it. There the driver counts the marked objects' bytes instead
+// (heap/marked_bytes.cpp: O(objects) after each collection), as Go's
+// heapMarked.
 //
 // Returning memory. When the mapped heap after a collection exceeds what the
 // policy wants retained, the next two driver collections unmap free blocks
@@ -66,6 +72,7 @@
 #include "heap/detail/gc_knobs.hpp"
 #include "heap/detail/gc_stress.hpp"
 #include "heap/finalizer_thread.hpp"
+#include "heap/gc_settings.hpp"
 #include "heap/internal_memory.hpp"
 #include "heap/pacer_policy.hpp"
 #include "heap/thread_attachment.hpp"
@@ -83,16 +90,6 @@ constexpr int64_t kFlushBytes = 32 << 10;
 // contending, boehm-probe.md section 4), a 512-byte block is 1/8192 of the
 // smallest cycle. Picked from those numbers, not tuned.
 constexpr std::size_t kExplicitFreeMin = 512;
-
-// Boehm's size rounding with interior pointers on: one extra byte, then up
-// to the 16-byte granule for small objects (boehm-probe.md section 1),
-// whole 4 KiB blocks for objects above half a block (MAXOBJBYTES).
-constexpr std::size_t kGranule = 16;
-constexpr int64_t charged_bytes(std::size_t n) noexcept {
-  const std::size_t m = n + 1;
-  if (m <= kBlock / 2) return static_cast<int64_t>((m + kGranule - 1) & ~(kGranule - 1));
-  return static_cast<int64_t>((m + kBlock - 1) & ~(kBlock - 1));
-}
 
 // This thread's allocation not yet added to allocated_total. Owner thread
 // only. Plain integer, so a main-thread thread_local is fine here (it holds
@@ -231,8 +228,12 @@ void collect_locked(collection_reason why) {
   r.returned_memory = unmap;
 
   sample_all();
-  const uint64_t used = g_driver.mapped.load(std::memory_order_relaxed) -
-                        g_driver.free.load(std::memory_order_relaxed);
+  // With a memory limit, live is the marked bytes (heap/marked_bytes.cpp);
+  // without one, the blocks in use (see "Live heap").
+  const uint64_t used = memory_limit_setting() != no_memory_limit
+                            ? marked_bytes()
+                            : g_driver.mapped.load(std::memory_order_relaxed) -
+                                  g_driver.free.load(std::memory_order_relaxed);
   const uint64_t frames = detail::frames_bytes();
   r.live_after = used > frames ? used - frames : 0;
   g_driver.live.store(r.live_after, std::memory_order_relaxed);
@@ -345,10 +346,16 @@ void* allocate(std::size_t n, bool pointer_free) {
   // The out-of-memory hook collects, retries, and dies with the statistics
   // if that fails too; it returns null only to a nested allocation.
   if (p == nullptr) fatal("collector: GC_MALLOC returned null after the out-of-memory hook");
-  tl_pending += charged_bytes(n);
+  tl_pending += occupied_bytes(p);
   if (tl_pending >= kFlushBytes) [[unlikely]]
     flush_and_check();
   return p;
+}
+
+int64_t occupied_bytes(const void* p) noexcept {
+  const std::size_t sz = GC_size(p);
+  if (sz <= kBlock / 2) return static_cast<int64_t>(sz);
+  return static_cast<int64_t>((sz + kBlock - 1) & ~(kBlock - 1));
 }
 
 void charge_allocation(int64_t bytes) {
@@ -359,8 +366,8 @@ void charge_allocation(int64_t bytes) {
 void release(void* p, std::size_t n) noexcept {
   if (p == nullptr) return;
   if (n < kExplicitFreeMin) return;  // let the collector have it
+  tl_pending -= occupied_bytes(p);
   GC_FREE(p);
-  tl_pending -= charged_bytes(n);
 }
 
 void flush_allocation_count() noexcept {

@@ -50,6 +50,10 @@ void init() {
     install_finalizer_notifier();
     detail::install_collection_events();
     detail::install_root_scanning();  // exception objects (roots.cpp)
+    // goro's scanned kind, now: created lazily, its free-list allocation
+    // could meet the heap cap (the out-of-memory retry uses it), and Boehm
+    // aborts when that fails ("Failed to allocate freelist for new kind").
+    (void)detail::scanned_kind();
     GC_allow_register_threads();
     // GC_INIT registered the calling thread for good. Only the main thread
     // may stay so (it ends with the process); any other must attach

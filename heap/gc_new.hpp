@@ -46,7 +46,7 @@ void run_destructor(void* obj, void*) {
 // One object (not an array): small ones take the inline free-list path.
 inline void* allocate_one(std::size_t n, bool pointer_free) {
   if (n <= kSmallMaxBytes) return small_alloc(n, pointer_free);
-  return allocate(n, pointer_free);
+  return allocate_object(n, pointer_free);
 }
 
 inline std::size_t array_bytes(std::size_t n, std::size_t size) {

@@ -10,10 +10,9 @@
 // with one clear message carrying the heap statistics, as Go's "fatal error:
 // out of memory" does. Nobody gets a null pointer back.
 //
-// The hook only learns the size, not the kind. A retry as a normal
-// (scanned, collectable) object is safe for normal and pointer-free
-// requests; coroutine frames are uncollectable, and the frame pool says so
-// through set_retry_kind() around its own Boehm calls.
+// The hook only learns the size, not the kind. A retry as a scanned,
+// collectable object is safe for normal and pointer-free requests; coroutine frames are
+// uncollectable, and the frame pool says so through set_retry_kind() around its own Boehm calls.
 //
 // Boehm's "Out of Memory! ... Returning NULL!" warning precedes every hook
 // call, even the ones the retry then satisfies, and its "Repeated
@@ -21,6 +20,7 @@
 // goro has switched off; both are filtered. Other warnings go to stderr.
 
 #include <gc.h>
+#include <gc/gc_mark.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -37,8 +37,13 @@ namespace {
 constinit thread_local retry_kind tl_retry_kind = retry_kind::normal;  // owner thread
 constinit thread_local bool tl_in_hook = false;                        // owner thread
 
+// A collectable retry uses goro's whole-object scanned kind: Boehm's NORMAL
+// kind would leave the last word unscanned in an exact-size object from
+// allocate_object (heap/exact_alloc.cpp), and scanning one word more of any
+// other request is harmless.
 void* retry(std::size_t n) {
-  return tl_retry_kind == retry_kind::uncollectable ? GC_MALLOC_UNCOLLECTABLE(n) : GC_MALLOC(n);
+  if (tl_retry_kind == retry_kind::uncollectable) return GC_MALLOC_UNCOLLECTABLE(n);
+  return GC_generic_malloc(n, scanned_kind());
 }
 
 void* GC_CALLBACK on_out_of_memory(std::size_t n) {

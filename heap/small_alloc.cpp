@@ -9,7 +9,7 @@
 // (trees, lists, small structs) pay both on every object.
 //
 // Model. Each thread has small_lists (small_alloc.hpp): for each kind
-// (scanned, pointer-free) and each size in 16-byte granules up to 256 bytes,
+// (scanned, pointer-free) and each size in 16-byte granules up to 2032 bytes,
 // a chain of free objects linked through their first word. gc_new pops one
 // inline (a TLS load, two loads and two stores). An empty chain is refilled
 // with GC_generic_malloc_many, which sweeps one block of that size and kind
@@ -76,8 +76,6 @@ namespace goro::heap::detail {
 
 constinit thread_local small_lists* tl_small_lists = nullptr;
 
-namespace {
-
 // The scanned kind: its own free lists, a length descriptor to which Boehm
 // adds the object size (so the whole object is scanned), cleared on
 // allocation. Created once, after GC_INIT.
@@ -85,6 +83,8 @@ int scanned_kind() {
   static const int kind = static_cast<int>(GC_new_kind(GC_new_free_list(), GC_DS_LENGTH, 1, 1));
   return kind;
 }
+
+namespace {
 
 // Every thread's small_lists, linked through prev/next. Read and changed
 // only under Boehm's allocation lock: by the hook below (Boehm holds it)

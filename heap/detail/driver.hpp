@@ -2,6 +2,7 @@
 // Entry points the heap files use among themselves (not public API).
 
 #include <cstddef>
+#include <cstdint>
 
 namespace goro::heap::detail {
 
@@ -30,6 +31,17 @@ void install_out_of_memory_handling() noexcept;
 /// neither can help (no cap is set, or it was already raised for this
 /// request): the failure is the OS's, and the caller reports it.
 bool make_room(std::size_t request, bool already_raised);
+
+/// The heap bytes a collected object occupies: Boehm's size for it (its
+/// size class: the size map rounds some requests up, 1025 bytes to 1360),
+/// whole 4 KiB blocks for objects above half a block. What allocate()
+/// charges toward the trigger.
+int64_t occupied_bytes(const void* p) noexcept;
+
+/// goro's scanned object kind (small_alloc.cpp): cleared on allocation, and
+/// its descriptor covers the whole object, last word included (Boehm's
+/// NORMAL kind skips it when interior pointers are on). Valid after init().
+int scanned_kind();
 
 enum class retry_kind { normal, uncollectable };
 void set_retry_kind(retry_kind k) noexcept;

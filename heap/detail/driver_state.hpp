@@ -84,6 +84,10 @@ trigger_decision retrigger_locked(const heap_observation& o);
 /// Sets Boehm's heap cap to the policy's room (heap/memory_limit.cpp);
 /// caller holds policy_mu.
 void apply_cap_locked(const heap_observation& o);
+/// Bytes of the objects the last collection marked, uncollectable ones
+/// (frames) included (heap/marked_bytes.cpp). Takes Boehm's allocation
+/// lock; O(objects). Call right after the collection.
+uint64_t marked_bytes();
 /// Runs one collection; caller holds collect_mu.
 void collect_locked(collection_reason why);
 /// More heap is mapped than the cap allows: relief collections
