@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "sched/detail/wait_reason.hpp"
 #include "sched/task.hpp"
 
 namespace goro {
@@ -54,9 +55,10 @@ class join_handle {
     bool await_ready() const noexcept {
       return h.promise().join_state.load(std::memory_order_acquire) & detail::kComplete;
     }
-    bool await_suspend(std::coroutine_handle<> me) noexcept {
+    bool await_suspend(std::coroutine_handle<> me,
+                       std::source_location site = std::source_location::current()) noexcept {
       detail::task_header* self = detail::current_task();
-      self->resume = me;
+      detail::suspend_as(self, me, detail::wait_reason::join, site);
       auto& p = h.promise();
       p.joiner = self;
       // Acquire: if this load is the one that sees kComplete, await_resume

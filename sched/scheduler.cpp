@@ -78,6 +78,7 @@
 #include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/startup.hpp"
+#include "sched/detail/wait_reason.hpp"
 #include "sched/join_handle.hpp"
 #include "sched/lock_os_thread.hpp"
 #include "sched/maxprocs.hpp"
@@ -682,6 +683,9 @@ void execute(machine* m, task_header* t, bool inherit) {
                             std::memory_order_relaxed);
   if (const task_header* next = p->runq.peek()) prefetch_task(next);
   m->current = t;
+  if (g_block_timing.load(std::memory_order_relaxed)) [[unlikely]]
+    block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
+  t->wait_state.store(static_cast<uint8_t>(wait_reason::running), std::memory_order_relaxed);
   t->resume.resume();
   m->current = nullptr;
 }
@@ -846,6 +850,8 @@ void worker_main(machine* m) {
   c->shard = &r;
   for (auto& slot : c->slots) new (&slot) std::atomic<task_header*>(registry_shard::kFreeSlot);
   r.chunks.push_back(c);
+  c->older = r.newest.load(std::memory_order_relaxed);
+  r.newest.store(c, std::memory_order_release);
   r.free.reserve(r.free.size() + registry_shard::kSlotsPerChunk);
   for (std::size_t i = registry_shard::kSlotsPerChunk; i-- > 0;) r.free.push_back(&c->slots[i]);
 }
@@ -883,6 +889,8 @@ registry_shard* registry_shard_for_new_m(scheduler& s) {
     return r;
   }
   s.shards.push_back(std::make_unique<registry_shard>());
+  s.shards.back()->older = s.newest_shard.load(std::memory_order_relaxed);
+  s.newest_shard.store(s.shards.back().get(), std::memory_order_release);
   return s.shards.back().get();
 }
 

@@ -21,6 +21,7 @@
 #include "core/clock.hpp"
 #include "heap/background_release.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro::detail {
 namespace {
@@ -75,6 +76,8 @@ void sysmon_main(scheduler* s) {
   int64_t next_reap = s->start_ns + recheck_ns;
   while (!s->stopping.load(std::memory_order_acquire)) {
     int64_t now = nanotime();
+    g_coarse_seconds.store(static_cast<uint32_t>((now - s->start_ns) / 1'000'000'000),
+                           std::memory_order_relaxed);  // tasks' wait_since
     if (now >= next_trace) {
       schedtrace(*s);
       next_trace += trace_ns;

@@ -19,11 +19,13 @@ goro_need_packages() {
 
 # Build dependencies of every preset.
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
-  libgtest-dev libgmock-dev googletest libbenchmark-dev)
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libdw-dev libunwind-dev zlib1g-dev)  # debug/: symbolizing, unwinding, gzip'd pprof
 
 # What the tests need beyond the build: bench_report renders the benchmark
 # report in headless Chromium (tests/bench_report_check.py).
-goro_test_packages=(python3 chromium)
+# The debug tests read the pprof profiles back with `go tool pprof` (golang-go).
+goro_test_packages=(python3 chromium golang-go)
 
 goro_build() { # preset
   local preset=$1

@@ -156,10 +156,11 @@ struct registry_shard : heap::internal_object {
   static constexpr std::size_t kChunkBytes = 16384;
   struct chunk {
     registry_shard* shard;
-    std::atomic<task_header*> slots[kChunkBytes / sizeof(void*) - 1];
+    chunk* older;  // the shard's previous chunk, for readers (task dumps)
+    std::atomic<task_header*> slots[kChunkBytes / sizeof(void*) - 2];
   };
   static_assert(sizeof(chunk) == kChunkBytes);
-  static constexpr std::size_t kSlotsPerChunk = kChunkBytes / sizeof(void*) - 1;
+  static constexpr std::size_t kSlotsPerChunk = kChunkBytes / sizeof(void*) - 2;
 
   registry_shard() = default;
   registry_shard(const registry_shard&) = delete;
@@ -177,6 +178,10 @@ struct registry_shard : heap::internal_object {
   std::vector<std::atomic<task_header*>*> free;
   uint64_t reclaimed = 0;  // remote frees found by scans so far
   // --- any thread ---
+  /// The newest chunk, linked to the older ones (release on publish): how
+  /// task dumps walk a shard without the owner's vector.
+  std::atomic<chunk*> newest{nullptr};
+  registry_shard* older = nullptr;  // the shard made before this one; set once under sched lock
   alignas(64) std::atomic<uint64_t> remote_freed{0};
   char pad[64 - sizeof(std::atomic<uint64_t>)];
 };
@@ -233,7 +238,8 @@ struct scheduler : heap::internal_object {
   // Every registry shard ever made (an M's, or free for the next M);
   // protected by `lock`, walked at shutdown.
   std::vector<std::unique_ptr<registry_shard>> shards;
-  std::vector<registry_shard*> free_shards;  // protected by lock
+  std::vector<registry_shard*> free_shards;            // protected by lock
+  std::atomic<registry_shard*> newest_shard{nullptr};  // set under lock; read lock-free (dumps)
 };
 
 /// The running scheduler, or nullptr. Set for the duration of goro::run.

@@ -52,8 +52,17 @@ struct task_header {
   uint64_t id = 0;
   /// Spawn site, for reports of uncaught exceptions and task dumps.
   std::source_location spawn_site;
+  /// Where the task is suspended (the innermost co_await's location), for
+  /// task dumps; written with wait_state (sched/detail/wait_reason.hpp).
+  std::source_location wait_site;
   std::atomic<uint32_t> join_state{0};
+  /// Seconds (sched/detail/wait_reason.hpp) when the task last suspended.
+  /// Written by the task itself before it parks; read by task dumps.
+  uint32_t wait_since_s = 0;
   bool is_root = false;
+  /// A wait_reason (sched/detail/wait_reason.hpp): what the task waits on,
+  /// or running. Written by the task as it parks and by the M that runs it.
+  std::atomic<uint8_t> wait_state{0};
   /// The exception a task body ended with, if any.
   std::exception_ptr exception;
 };

@@ -1,0 +1,77 @@
+#pragma once
+// What a suspended task waits on, for task dumps (debug/task_dump.hpp) and
+// the goroutine profile: Go's g.waitreason and g.waitsince.
+//
+// Every awaitable that parks a task calls suspend_as() where it used to
+// store the resume handle, before it publishes the task to a wait queue, a
+// timer or the blocking pool, passing its await_suspend's defaulted
+// std::source_location argument (the co_await's file, line and function);
+// the worker that resumes the task marks it running (scheduler.cpp
+// execute). Cost per suspension: three stores into the task header next to
+// the resume handle, and one load of a global that changes once a second.
+//
+// A reader on another thread (the dumper) loads wait_reason with acquire and
+// may then read the await chain, which is stable while the task stays
+// suspended; it re-reads wait_reason afterwards and drops the chain if the
+// task ran meanwhile (frame frees are held back for the dump's duration,
+// heap/frame_hold.hpp, so a chain read late is stale, never freed memory).
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <source_location>
+
+#include "sched/detail/block_timing.hpp"
+#include "sched/detail/task_header.hpp"
+
+namespace goro::detail {
+
+enum class wait_reason : uint8_t {
+  none = 0,  // never suspended, or not a root task
+  running,
+  runnable,  // yielded (Gosched); a woken task stays in its wait reason until it runs
+  chan_receive,
+  chan_send,
+  select,
+  sleep,
+  mutex,
+  rw_mutex,
+  wait_group,
+  semacquire,
+  once,
+  join,
+  context_done,
+  blocking,
+  io_wait,  // for the netpoller (sched/netpoll)
+  kCount
+};
+
+/// Go's wait-reason strings where Go has one, else goro's own.
+inline const char* wait_reason_name(wait_reason r) noexcept {
+  static constexpr const char* kNames[] = {
+      "idle",      "running",      "runnable", "chan receive", "chan send",  "select",
+      "sleep",     "mutex",        "rw_mutex", "wait_group",   "semacquire", "once",
+      "task join", "context done", "blocking", "IO wait"};
+  static_assert(sizeof kNames / sizeof kNames[0] == static_cast<int>(wait_reason::kCount));
+  const auto i = static_cast<unsigned>(r);
+  return i < static_cast<unsigned>(wait_reason::kCount) ? kNames[i] : "unknown";
+}
+
+/// Seconds since the runtime started, ticked by sysmon once a second (a
+/// task's wait_since; Go's waitsince is as coarse: set by the GC).
+inline constinit std::atomic<uint32_t> g_coarse_seconds{0};
+
+/// The suspension bookkeeping of a parking awaitable: where `t` continues,
+/// what it waits on and since when. Call before `t` is published to
+/// whatever will wake it.
+inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason why,
+                       std::source_location site) noexcept {
+  t->resume = h;
+  t->wait_site = site;
+  t->wait_since_s = g_coarse_seconds.load(std::memory_order_relaxed);
+  t->wait_state.store(static_cast<uint8_t>(why), std::memory_order_release);
+  if (g_block_timing.load(std::memory_order_relaxed)) [[unlikely]]
+    block_wait_begin(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
+}
+
+}  // namespace goro::detail
