@@ -18,9 +18,11 @@
 
 #include "core/env.hpp"
 #include "core/fatal.hpp"
+#include "debug/block_profile.hpp"
 #include "debug/cpu_profile.hpp"
 #include "debug/heap_profile.hpp"
 #include "debug/task_dump.hpp"
+#include "debug/trace.hpp"
 #include "heap/gc.hpp"
 #include "heap/gc_allocator.hpp"
 #include "heap/gc_containers.hpp"

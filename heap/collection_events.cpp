@@ -73,6 +73,7 @@ void on_collection_event(GC_EventType e) {
       const uint64_t n = g_pauses.pauses.load(std::memory_order_relaxed);
       g_pauses.ring[n % kRecentPauses].store(d, std::memory_order_relaxed);
       g_pauses.pauses.store(n + 1, std::memory_order_release);
+      if (pause_hook h = g_pause_hook.load(std::memory_order_acquire)) h(g_phase.stop_begin, t);
       break;
     }
     case GC_EVENT_END:

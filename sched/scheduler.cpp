@@ -78,6 +78,7 @@
 #include "sched/detail/blocking_pool.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/startup.hpp"
+#include "sched/detail/trace_hooks.hpp"
 #include "sched/detail/wait_reason.hpp"
 #include "sched/join_handle.hpp"
 #include "sched/lock_os_thread.hpp"
@@ -686,7 +687,15 @@ void execute(machine* m, task_header* t, bool inherit) {
   if (g_block_timing.load(std::memory_order_relaxed)) [[unlikely]]
     block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
   t->wait_state.store(static_cast<uint8_t>(wait_reason::running), std::memory_order_relaxed);
-  t->resume.resume();
+  if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {  // debug/trace.cpp
+    const uint64_t id = t->id, start = trace_clock();
+    const void* fn = *static_cast<void* const*>(t->self.address());  // the root's resume function
+    t->resume.resume();                                              // `t` may be gone after this
+    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+      h->run(p->id, id, fn, start, trace_clock());
+  } else {
+    t->resume.resume();
+  }
   m->current = nullptr;
 }
 
@@ -1026,6 +1035,9 @@ void ready(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   bool notify = true;
+  if (g_tracing.load(std::memory_order_relaxed) && m && m->p && m->current) [[unlikely]]
+    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+      h->flow(m->p->id, t, false);  // wake -> run arrow (debug/trace.cpp)
   if (m && m->p) {
     notify = runq_put(s, m->p, t, true);
   } else {
@@ -1060,6 +1072,9 @@ void spawn_root(task_header* t, std::source_location site) {
   t->spawn_site = site;
   // Registered by the M that first runs it (execute).
   if (p) {
+    if (g_tracing.load(std::memory_order_relaxed) && m->current) [[unlikely]]
+      if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+        h->flow(p->id, t, true);  // spawn -> first run arrow (debug/trace.cpp)
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
   } else {
     ready(t);  // from outside the runtime: the global queue
