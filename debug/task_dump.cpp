@@ -25,6 +25,7 @@
 #include "debug/symbolize.hpp"
 #include "heap/frame_hold.hpp"
 #include "sched/detail/debug_hooks.hpp"
+#include "sched/detail/debug_word.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
 #include "sched/detail/wait_reason.hpp"
@@ -67,14 +68,14 @@ bool read_task(const task_header* t, const task_header* self, bool chains, raw_t
   rt.current = t == self;
   rt.nframes = 0;
   rt.depth = 0;
-  const uint8_t st = t->wait_state.load(std::memory_order_acquire);
-  rt.state = static_cast<wait_reason>(st);
-  rt.since_s = t->wait_since_s;
+  const uint32_t st = t->wait_word.load(std::memory_order_acquire);
+  rt.state = detail::reason_of(st);
+  rt.since_s = detail::since_of(st);
   if (!chains || rt.state == wait_reason::running || rt.state == wait_reason::none) return true;
   rt.frames[rt.nframes++] = t->wait_site;
   rt.depth = 1;
   read_chain(promise_base::from_frame(t->resume.address())->parent_, rt);
-  if (t->wait_state.load(std::memory_order_acquire) != st) {  // ran meanwhile: chain stale
+  if (t->wait_word.load(std::memory_order_acquire) != st) {  // ran meanwhile: chain stale
     rt.state = wait_reason::running;
     rt.nframes = 0;
     rt.depth = 0;
@@ -239,8 +240,9 @@ struct stream_sink final : sink {
 
 // ----------------------------------------------------------- formatting --
 
-uint32_t now_s() {
-  return detail::g_coarse_seconds.load(std::memory_order_relaxed);
+// Seconds since `since`, on the coarse clock that wraps at 2^24.
+uint32_t waited_s(uint32_t since) {
+  return (detail::coarse_seconds() - since) & detail::kCoarseSecondsMask;
 }
 
 void put_header(sink& o, const raw_task& rt) {
@@ -248,7 +250,7 @@ void put_header(sink& o, const raw_task& rt) {
   o.num(rt.id);
   o.put(" [");
   o.put(detail::wait_reason_name(rt.state));
-  const uint32_t waited = now_s() - std::min(now_s(), rt.since_s);
+  const uint32_t waited = waited_s(rt.since_s);
   if (rt.state != wait_reason::running && waited >= 60) {  // Go: only from one minute on
     o.put(", ");
     o.num(waited / 60);
@@ -428,7 +430,7 @@ std::vector<task_record> task_records() {
     task_record r;
     r.id = rt.id;
     r.state = detail::wait_reason_name(rt.state);
-    r.waiting_s = rt.state == wait_reason::running ? 0 : now_s() - std::min(now_s(), rt.since_s);
+    r.waiting_s = rt.state == wait_reason::running ? 0 : waited_s(rt.since_s);
     r.current = rt.current;
     for (int i = 0; i < rt.nframes; ++i) r.frames.push_back(to_frame(rt.frames[i]));
     r.elided = rt.depth - static_cast<uint64_t>(rt.nframes);

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "core/clock.hpp"
+#include "sched/detail/debug_word.hpp"
 #include "sched/detail/short_lock.hpp"
 
 namespace goro::detail {
@@ -27,7 +28,7 @@ shard& shard_of(const task_header* t) {
 
 void set_block_timing(block_event_fn fn) noexcept {
   g_event.store(fn, std::memory_order_release);
-  g_block_timing.store(fn != nullptr, std::memory_order_release);
+  set_debug_bit(kBlockTimingBit, fn != nullptr);
   if (fn == nullptr) {
     for (shard& s : g_shards) {
       short_lock_guard g(s.lock);
@@ -37,7 +38,7 @@ void set_block_timing(block_event_fn fn) noexcept {
 }
 
 void block_wait_begin(const task_header* t) noexcept {
-  const uint8_t reason = t->wait_state.load(std::memory_order_relaxed);
+  const auto reason = static_cast<uint8_t>(t->wait_word.load(std::memory_order_relaxed) & 0xff);
   const int64_t now = nanotime();
   shard& s = shard_of(t);
   short_lock_guard g(s.lock);

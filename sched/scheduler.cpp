@@ -684,10 +684,11 @@ void execute(machine* m, task_header* t, bool inherit) {
                             std::memory_order_relaxed);
   if (const task_header* next = p->runq.peek()) prefetch_task(next);
   m->current = t;
-  if (g_block_timing.load(std::memory_order_relaxed)) [[unlikely]]
+  const uint32_t dw = g_debug_word.load(std::memory_order_relaxed);  // debug_word.hpp
+  if (dw & kBlockTimingBit) [[unlikely]]
     block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
-  t->wait_state.store(static_cast<uint8_t>(wait_reason::running), std::memory_order_relaxed);
-  if (g_tracing.load(std::memory_order_relaxed)) [[unlikely]] {  // debug/trace.cpp
+  t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
+  if (dw & kTracingBit) [[unlikely]] {  // debug/trace.cpp
     const uint64_t id = t->id, start = trace_clock();
     const void* fn = *static_cast<void* const*>(t->self.address());  // the root's resume function
     t->resume.resume();                                              // `t` may be gone after this
@@ -1035,7 +1036,8 @@ void ready(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   bool notify = true;
-  if (g_tracing.load(std::memory_order_relaxed) && m && m->p && m->current) [[unlikely]]
+  if ((g_debug_word.load(std::memory_order_relaxed) & kTracingBit) && m && m->p && m->current)
+      [[unlikely]]
     if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
       h->flow(m->p->id, t, false);  // wake -> run arrow (debug/trace.cpp)
   if (m && m->p) {
@@ -1072,7 +1074,7 @@ void spawn_root(task_header* t, std::source_location site) {
   t->spawn_site = site;
   // Registered by the M that first runs it (execute).
   if (p) {
-    if (g_tracing.load(std::memory_order_relaxed) && m->current) [[unlikely]]
+    if ((g_debug_word.load(std::memory_order_relaxed) & kTracingBit) && m->current) [[unlikely]]
       if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
         h->flow(p->id, t, true);  // spawn -> first run arrow (debug/trace.cpp)
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);

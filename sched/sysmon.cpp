@@ -76,8 +76,7 @@ void sysmon_main(scheduler* s) {
   int64_t next_reap = s->start_ns + recheck_ns;
   while (!s->stopping.load(std::memory_order_acquire)) {
     int64_t now = nanotime();
-    g_coarse_seconds.store(static_cast<uint32_t>((now - s->start_ns) / 1'000'000'000),
-                           std::memory_order_relaxed);  // tasks' wait_since
+    set_coarse_seconds(static_cast<uint32_t>((now - s->start_ns) / 1'000'000'000));  // wait times
     if (now >= next_trace) {
       schedtrace(*s);
       next_trace += trace_ns;

@@ -2,8 +2,8 @@
 // Timing of task waits for the block and mutex profiles (Go's
 // SetBlockProfileRate, SetMutexProfileFraction; the profiles are in
 // debug/block_profile.cpp, which installs the hook). Off by default: then
-// the cost is one relaxed load of a read-mostly global as a task parks and
-// one as it runs again.
+// the cost is a test of kBlockTimingBit in the debug word
+// (sched/detail/debug_word.hpp), loaded anyway, as a task parks and runs.
 //
 // While on, a parking task notes the time in a side table keyed by the
 // task (the header stays as small as it is), and the M that runs it again
@@ -16,8 +16,6 @@
 #include "sched/detail/task_header.hpp"
 
 namespace goro::detail {
-
-inline constinit std::atomic<bool> g_block_timing{false};
 
 /// Called on the M about to run `t` again after a timed wait of
 /// `delay_ns`; `reason` is the wait_reason it waited with.

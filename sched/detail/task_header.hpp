@@ -53,16 +53,15 @@ struct task_header {
   /// Spawn site, for reports of uncaught exceptions and task dumps.
   std::source_location spawn_site;
   /// Where the task is suspended (the innermost co_await's location), for
-  /// task dumps; written with wait_state (sched/detail/wait_reason.hpp).
+  /// task dumps; written with wait_word (sched/detail/wait_reason.hpp).
   std::source_location wait_site;
   std::atomic<uint32_t> join_state{0};
-  /// Seconds (sched/detail/wait_reason.hpp) when the task last suspended.
-  /// Written by the task itself before it parks; read by task dumps.
-  uint32_t wait_since_s = 0;
+  /// What the task waits on and since when (sched/detail/wait_reason.hpp):
+  /// a wait_reason in the low 8 bits, the coarse second it parked in the
+  /// rest. Written by the task as it parks and by the M that runs it
+  /// (running); read by task dumps and the block profile.
+  std::atomic<uint32_t> wait_word{0};
   bool is_root = false;
-  /// A wait_reason (sched/detail/wait_reason.hpp): what the task waits on,
-  /// or running. Written by the task as it parks and by the M that runs it.
-  std::atomic<uint8_t> wait_state{0};
   /// The exception a task body ended with, if any.
   std::exception_ptr exception;
 };

@@ -1,6 +1,7 @@
 #pragma once
 // The execution tracer's hooks in the scheduler (the tracer is
-// debug/trace.cpp). Off: one relaxed load of g_tracing as a task runs, is
+// debug/trace.cpp). Off: a test of kTracingBit in the debug word
+// (sched/detail/debug_word.hpp) as a task runs (loaded there anyway), is
 // spawned or is woken. On: a TSC read before and after each run and a call
 // per event into the tracer, which appends to a ring owned by the P.
 
@@ -22,7 +23,6 @@ struct trace_hooks {
   void (*flow)(int p, const task_header* t, bool spawn) noexcept;
 };
 
-inline constinit std::atomic<bool> g_tracing{false};
 inline constinit std::atomic<const trace_hooks*> g_trace_hooks{nullptr};
 
 inline uint64_t trace_clock() noexcept {

@@ -7,8 +7,9 @@
 // timer or the blocking pool, passing its await_suspend's defaulted
 // std::source_location argument (the co_await's file, line and function);
 // the worker that resumes the task marks it running (scheduler.cpp
-// execute). Cost per suspension: three stores into the task header next to
-// the resume handle, and one load of a global that changes once a second.
+// execute). Cost per suspension: two stores into the task header next to
+// the resume handle, and one load of a read-mostly global
+// (sched/detail/debug_word.hpp).
 //
 // A reader on another thread (the dumper) loads wait_reason with acquire and
 // may then read the await chain, which is stable while the task stays
@@ -22,6 +23,7 @@
 #include <source_location>
 
 #include "sched/detail/block_timing.hpp"
+#include "sched/detail/debug_word.hpp"
 #include "sched/detail/task_header.hpp"
 
 namespace goro::detail {
@@ -57,20 +59,25 @@ inline const char* wait_reason_name(wait_reason r) noexcept {
   return i < static_cast<unsigned>(wait_reason::kCount) ? kNames[i] : "unknown";
 }
 
-/// Seconds since the runtime started, ticked by sysmon once a second (a
-/// task's wait_since; Go's waitsince is as coarse: set by the GC).
-inline constinit std::atomic<uint32_t> g_coarse_seconds{0};
+inline wait_reason reason_of(uint32_t wait_word) noexcept {
+  return static_cast<wait_reason>(wait_word & 0xff);
+}
+/// The coarse second (debug_word.hpp) a wait began in; Go's waitsince is
+/// as coarse (set by the GC).
+inline uint32_t since_of(uint32_t wait_word) noexcept {
+  return wait_word >> 8;
+}
 
 /// The suspension bookkeeping of a parking awaitable: where `t` continues,
 /// what it waits on and since when. Call before `t` is published to
 /// whatever will wake it.
 inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason why,
                        std::source_location site) noexcept {
+  const uint32_t w = g_debug_word.load(std::memory_order_relaxed);
   t->resume = h;
   t->wait_site = site;
-  t->wait_since_s = g_coarse_seconds.load(std::memory_order_relaxed);
-  t->wait_state.store(static_cast<uint8_t>(why), std::memory_order_release);
-  if (g_block_timing.load(std::memory_order_relaxed)) [[unlikely]]
+  t->wait_word.store(static_cast<uint32_t>(why) | (w << 8), std::memory_order_release);
+  if (w & kBlockTimingBit) [[unlikely]]
     block_wait_begin(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
 }
 
