@@ -21,6 +21,7 @@
 //   2. Read it where it is used, with the accessor for its kind:
 //        settings::integer("GORO_DEBUG=gcstress")   // std::optional<int64_t>
 //        settings::text("GORO_TRACE")               // std::optional<std::string>
+//        settings::choice("GORO_TRACEBACK")         // the word's index
 //      An accessor asked for a name the table lacks is a bug: fatal().
 // Then say what it does in the README's list of variables.
 
@@ -41,6 +42,7 @@ enum class kind {
   bytes_or_off,    ///< "off", or a byte count (env::parse_bytes) in [lo, hi]
   duration,        ///< digits with a unit ns..h (env::parse_duration), in ns in [lo, hi]
   text,            ///< any non-empty string
+  choice,          ///< one of the words in `choices`; the number is its index
 };
 
 /// One entry of the table.
@@ -50,6 +52,7 @@ struct setting {
   int64_t lo, hi;            ///< bounds for the numeric kinds
   std::string_view form;     ///< the accepted form in the error line (empty: derived)
   std::string_view used_by;  ///< the layer that reads it (documentation)
+  std::string_view choices;  ///< kind::choice: the accepted words, space-separated
 };
 
 /// Every setting goro knows, in table order.
@@ -78,6 +81,8 @@ std::optional<int64_t> number_or(std::string_view name, int64_t off_value);
 std::optional<std::chrono::nanoseconds> duration(std::string_view name);
 /// kind::text settings.
 std::optional<std::string> text(std::string_view name);
+/// kind::choice settings: the index of the word in the entry's `choices`.
+std::optional<int64_t> choice(std::string_view name);
 
 /// Parses every setting that is set, and checks that GORO_DEBUG names only
 /// keys in the table. Throws config_error for the first bad one.

@@ -64,6 +64,7 @@
 
 #include "core/clock.hpp"
 #include "core/fatal.hpp"
+#include "heap/alloc_sample.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
@@ -349,6 +350,7 @@ void* allocate(std::size_t n, bool pointer_free) {
   tl_pending += occupied_bytes(p);
   if (tl_pending >= kFlushBytes) [[unlikely]]
     flush_and_check();
+  note_handout(p, n, n);  // heap profile (heap/alloc_sample.hpp)
   return p;
 }
 
