@@ -20,6 +20,7 @@
 #include "sched/detail/netpoll.hpp"
 #include "sched/detail/registry.hpp"
 #include "sched/detail/run_lifetime.hpp"
+#include "sched/detail/run_start_hook.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
 #include "sched/detail/shutdown.hpp"
@@ -89,6 +90,9 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   unpark_timers(*s);  // timers of contexts that outlived the previous run
   g_sched.store(s.get(), std::memory_order_release);
   start_sysmon(*s);
+  // The debug server (GORO_DEBUG_ADDR), when the program links it.
+  if (opts.read_environment)
+    if (run_start_fn hook = g_run_start_hook.load(std::memory_order_acquire)) hook();
 
   spawn(std::move(root)).detach();
   heap::blocking_region([&] {
