@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include "core/env.hpp"
 #include "core/fatal.hpp"
@@ -36,8 +37,11 @@ void start_from_environment() {
                  o.token.empty() ? "no token: loopback only" : "bearer token required");
   } catch (const std::invalid_argument& e) {
     // serve()'s messages name the address and what is accepted; say which
-    // variable it came from.
-    die("GORO_DEBUG_ADDR=\"" + *addr + "\": " + e.what(), 2);
+    // variable it came from instead of which function.
+    std::string_view what = e.what();
+    constexpr std::string_view fn = "goro::debug::serve: ";
+    if (what.starts_with(fn)) what.remove_prefix(fn.size());
+    die("GORO_DEBUG_ADDR=\"" + *addr + "\": " + std::string(what), 2);
   } catch (const std::exception& e) {
     die("GORO_DEBUG_ADDR=\"" + *addr + "\": cannot start the debug server: " + e.what(), 2);
   }

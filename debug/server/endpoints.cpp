@@ -181,9 +181,7 @@ std::string gc_state_json() {
   const heap_stats st = read_heap_stats();
   std::string out = "{";
   put_number(out, "gc_percent", st.gc_percent);
-  put_bytes(
-      out, "memory_limit",
-      st.memory_limit == no_memory_limit ? UINT64_MAX : static_cast<uint64_t>(st.memory_limit));
+  put_number(out, "memory_limit", st.memory_limit);  // none: INT64_MAX, as Go reports it
   put_text(out, "memory_limit_source", heap::to_string(heap::memory_limit_source_now()));
   put_bytes(out, "heap_goal", st.heap_goal_bytes);
   put_bytes(out, "next_trigger", st.next_trigger_bytes);
