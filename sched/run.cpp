@@ -6,6 +6,7 @@
 
 #include "sched/run.hpp"
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -91,8 +92,15 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   g_sched.store(s.get(), std::memory_order_release);
   start_sysmon(*s);
   // The debug server (GORO_DEBUG_ADDR), when the program links it.
-  if (opts.read_environment)
-    if (run_start_fn hook = g_run_start_hook.load(std::memory_order_acquire)) hook();
+  if (opts.read_environment) {
+    if (run_start_fn hook = g_run_start_hook.load(std::memory_order_acquire))
+      hook();
+    else if (settings::text("GORO_DEBUG_ADDR"))
+      std::fputs(
+          "goro: GORO_DEBUG_ADDR is set, but this program has no debug server (link "
+          "goro::goro or goro::debug_server)\n",
+          stderr);
+  }
 
   spawn(std::move(root)).detach();
   heap::blocking_region([&] {
