@@ -15,9 +15,15 @@
 //   co_await goro::blocking(fn)            run a blocking call off the Ps (sched/blocking.hpp)
 //   goro::lock_os_thread/unlock_os_thread  LockOSThread (sched/lock_os_thread.hpp)
 //   goro::set_max_threads, set_max_stack   SetMaxThreads, SetMaxStack (sched/limits.hpp)
+//   goro::write_task_dump, goro::debug::*  task dumps, pprof profiles (debug/)
 
 #include "core/env.hpp"
 #include "core/fatal.hpp"
+#include "debug/block_profile.hpp"
+#include "debug/cpu_profile.hpp"
+#include "debug/heap_profile.hpp"
+#include "debug/task_dump.hpp"
+#include "debug/trace.hpp"
 #include "heap/gc.hpp"
 #include "heap/gc_allocator.hpp"
 #include "heap/gc_containers.hpp"

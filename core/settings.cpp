@@ -40,6 +40,12 @@ constexpr setting kSettings[] = {
     {"GORO_DEBUG_TOKEN", kind::secret, 0, 0,
      "visible ASCII characters without spaces (e.g. GORO_DEBUG_TOKEN=$(openssl rand -hex 16))",
      "debug"},
+    // debug: Go's GOTRACEBACK (what a fatal error and SIGQUIT print;
+    // sched/detail/debug_hooks.hpp), and a whole-program execution trace
+    // written at exit (debug/trace.cpp).
+    {"GORO_TRACEBACK", kind::choice, 0, 0, "none, single, all or crash (e.g. GORO_TRACEBACK=all)",
+     "sched", "none single all crash"},
+    {"GORO_TRACE", kind::text, 0, 0, "a file path (e.g. GORO_TRACE=/tmp/trace.json)", "debug"},
 };
 
 constexpr std::string_view kDebugPrefix = "GORO_DEBUG=";
@@ -154,6 +160,19 @@ value parse(const setting& s, const std::string& text) {
                            std::string(s.form));
       v.text = text;
       break;
+    case kind::choice: {
+      std::string_view rest = s.choices;
+      for (int64_t i = 0; !rest.empty(); ++i) {
+        const std::size_t sp = rest.find(' ');
+        if (rest.substr(0, sp) == text) {
+          v.number = i;
+          v.text = text;
+          return v;
+        }
+        rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+      }
+      bad(s, text);
+    }
   }
   return v;
 }
@@ -215,6 +234,14 @@ std::optional<std::string> text(std::string_view name) {
   const auto v = get(name);
   if (!v) return std::nullopt;
   return v->text;
+}
+
+std::optional<int64_t> choice(std::string_view name) {
+  if (find(name).form_kind != kind::choice)
+    fatal("settings: " + std::string(name) + " is not a choice");
+  const auto v = get(name);
+  if (!v) return std::nullopt;
+  return v->number;
 }
 
 void validate_environment() {

@@ -21,6 +21,7 @@
 //   2. Read it where it is used, with the accessor for its kind:
 //        settings::integer("GORO_DEBUG=gcstress")   // std::optional<int64_t>
 //        settings::text("GORO_TRACE")               // std::optional<std::string>
+//        settings::choice("GORO_TRACEBACK")         // the word's index
 //      An accessor asked for a name the table lacks is a bug: fatal().
 // Then say what it does in the README's list of variables.
 
@@ -43,6 +44,7 @@ enum class kind {
   text,            ///< any non-empty string
   host_port,       ///< "host:port", "[v6]:port" or ":port", port a number in [0, 65535]
   secret,          ///< visible ASCII without spaces; never echoed in an error line
+  choice,          ///< one of the words in `choices`; the number is its index
 };
 
 /// One entry of the table.
@@ -52,6 +54,7 @@ struct setting {
   int64_t lo, hi;            ///< bounds for the numeric kinds
   std::string_view form;     ///< the accepted form in the error line (empty: derived)
   std::string_view used_by;  ///< the layer that reads it (documentation)
+  std::string_view choices;  ///< kind::choice: the accepted words, space-separated
 };
 
 /// Every setting goro knows, in table order.
@@ -80,6 +83,8 @@ std::optional<int64_t> number_or(std::string_view name, int64_t off_value);
 std::optional<std::chrono::nanoseconds> duration(std::string_view name);
 /// kind::text, kind::host_port and kind::secret settings.
 std::optional<std::string> text(std::string_view name);
+/// kind::choice settings: the index of the word in the entry's `choices`.
+std::optional<int64_t> choice(std::string_view name);
 
 /// Parses `text` as the value of the table entry `name` (what get() does
 /// with the environment's text): for values that come from elsewhere in the

@@ -74,6 +74,7 @@ void on_collection_event(GC_EventType e) {
       g_pauses.ring[n % kRecentPauses].store(d, std::memory_order_relaxed);
       g_pauses.pauses.store(n + 1, std::memory_order_release);
       record_pause(d);
+      if (pause_hook h = g_pause_hook.load(std::memory_order_acquire)) h(g_phase.stop_begin, t);
       break;
     }
     case GC_EVENT_END:

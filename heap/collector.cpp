@@ -58,6 +58,7 @@
 
 #include "core/clock.hpp"
 #include "core/fatal.hpp"
+#include "heap/alloc_sample.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
@@ -348,6 +349,7 @@ void* allocate(std::size_t n, bool pointer_free) {
   tl_pending += charged_bytes(n);
   if (tl_pending >= kFlushBytes) [[unlikely]]
     flush_and_check();
+  note_handout(p, n, n);  // heap profile (heap/alloc_sample.hpp)
   return p;
 }
 

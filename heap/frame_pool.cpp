@@ -59,6 +59,7 @@
 #include "heap/collector_init.hpp"
 #include "heap/detail/driver.hpp"
 #include "heap/detail/frame_pool_stats.hpp"
+#include "heap/frame_hold.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -307,6 +308,9 @@ void* frame_alloc(std::size_t n) {
 }
 
 void frame_free(void* p, std::size_t n) noexcept {
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // frame_hold.hpp: after the caller's stores
+  if (detail::g_frame_holds.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    if (detail::defer_frame_free(p, n)) return;
 #if defined(GORO_FRAMES_MALLOC)
   (void)n;
   std::free(p);

@@ -65,6 +65,7 @@
 #include <gc/gc_inline.h>
 #include <gc/gc_mark.h>
 
+#include "heap/alloc_sample.hpp"
 #include "heap/collector.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/detail/allocate.hpp"
@@ -165,6 +166,7 @@ void* small_refill(std::size_t granules, bool pointer_free) {
   void* p = head;
   head = *static_cast<void**>(p);
   *static_cast<void**>(p) = nullptr;
+  note_handout(p, granules * kSmallGranule, count * granules * kSmallGranule);  // heap profile
   return p;
 }
 

@@ -36,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <source_location>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,7 +68,10 @@ class [[nodiscard]] read_awaiter : private io_op {
     w_.len = buf.size();
   }
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h) { return park(h); }
+  bool await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
+    return park(h, site);
+  }
   std::size_t await_resume() {
     finish("read");
     return static_cast<std::size_t>(w_.result);
@@ -84,7 +88,10 @@ class [[nodiscard]] write_awaiter : private io_op {
     w_.len = buf.size();
   }
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h) { return park(h); }
+  bool await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
+    return park(h, site);
+  }
   std::size_t await_resume() {
     finish("write");
     return static_cast<std::size_t>(w_.result);
@@ -112,7 +119,10 @@ class [[nodiscard]] accept_awaiter : private io_op {
   ~accept_awaiter();
   accept_awaiter(const accept_awaiter&) = delete;
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h) { return park(h); }
+  bool await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
+    return park(h, site);
+  }
   tcp_stream await_resume();
 
  private:
@@ -125,7 +135,10 @@ class [[nodiscard]] connect_awaiter : private io_op {
   connect_awaiter(poll_desc* pd, const goro::context* ctx) noexcept
       : io_op(pd, goro::detail::kWrite, connect_attempt, ctx) {}
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h) { return park(h); }
+  bool await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
+    return park(h, site);
+  }
   void await_resume() { finish("connect"); }
 };
 

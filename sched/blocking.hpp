@@ -48,6 +48,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -55,6 +56,7 @@
 #include "heap/blocking_region.hpp"
 #include "sched/detail/blocking_job.hpp"
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro {
 
@@ -74,10 +76,11 @@ class [[nodiscard]] blocking_awaiter : private detail::blocking_job {
   blocking_awaiter(const blocking_awaiter&) = delete;
 
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
+  void await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
     detail::task_header* t = detail::current_task();
     if (t == nullptr) throw std::logic_error("goro::blocking: not inside a goro task");
-    t->resume = h;
+    detail::suspend_as(t, h, detail::wait_reason::blocking, site);
     this->task = t;
     this->run = &invoke;
     detail::submit_blocking(this);  // `this` may be resumed and gone from here on

@@ -34,12 +34,14 @@
 #include <coroutine>
 #include <cstddef>
 #include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "sched/detail/chan_state.hpp"
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro {
 
@@ -113,7 +115,8 @@ class chan {
     }
 
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
+    bool await_suspend(std::coroutine_handle<> h,
+                       std::source_location site = std::source_location::current()) {
       if (!s_) throw std::logic_error("goro::chan: send on a nil (moved-from) channel");
       detail::task_header* wake = nullptr;
       s_->lock.lock();
@@ -127,7 +130,7 @@ class chan {
         if (wake) detail::ready(wake);
         return false;
       }
-      return park(s_, s_->sendq, w_, &value_, h, "send");
+      return park(s_, s_->sendq, w_, &value_, h, "send", detail::wait_reason::chan_send, site);
     }
     void await_resume() const {
       if (w_.closed) throw channel_closed_error();
@@ -149,7 +152,8 @@ class chan {
     }
 
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
+    bool await_suspend(std::coroutine_handle<> h,
+                       std::source_location site = std::source_location::current()) {
       if (!s_) throw std::logic_error("goro::chan: receive on a nil (moved-from) channel");
       detail::task_header* wake = nullptr;
       s_->lock.lock();
@@ -158,7 +162,7 @@ class chan {
         if (wake) detail::ready(wake);
         return false;
       }
-      return park(s_, s_->recvq, w_, &out_, h, "receive");
+      return park(s_, s_->recvq, w_, &out_, h, "receive", detail::wait_reason::chan_receive, site);
     }
     std::optional<T> await_resume() noexcept { return std::move(out_); }
 
@@ -184,14 +188,15 @@ class chan {
   // for a counterpart to complete, and release the lock. Returns true (the
   // task suspends); throws, lock released, outside a goro task.
   static bool park(state* s, detail::wait_queue<detail::chan_waiter>& q, detail::chan_waiter& w,
-                   void* elem, std::coroutine_handle<> h, const char* what) {
+                   void* elem, std::coroutine_handle<> h, const char* what, detail::wait_reason why,
+                   std::source_location site) {
     detail::task_header* self = detail::current_task();
     if (!self) {
       s->lock.unlock();
       throw std::logic_error(std::string("goro::chan: a ") + what +
                              " that must wait needs a goro task");
     }
-    self->resume = h;
+    detail::suspend_as(self, h, why, site);
     w.task = self;
     w.elem = elem;
     q.push_back(&w);

@@ -30,6 +30,7 @@
 #include <coroutine>
 #include <memory>
 #include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <variant>
 
@@ -37,6 +38,7 @@
 #include "sched/detail/select_core.hpp"
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/wait_queue.hpp"
+#include "sched/detail/wait_reason.hpp"
 #include "sched/timer.hpp"
 
 namespace goro {
@@ -163,13 +165,14 @@ class [[nodiscard]] done_awaiter {
     }
   }
   bool await_ready() const noexcept { return s_ && s_->err() != context_error::none; }
-  bool await_suspend(std::coroutine_handle<> h) {
+  bool await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
     task_header* self = current_task();
     if (!self) throw std::logic_error("goro::context::done: co_await it inside a goro task");
     // The background context is never done: the task parks until the
     // runtime shuts down (Go: receiving from a nil Done channel).
     if (!s_) return true;
-    self->resume = h;
+    suspend_as(self, h, wait_reason::context_done, site);
     w_.task = self;
     short_lock_guard lk(s_->lock());
     if (s_->done_locked()) return false;

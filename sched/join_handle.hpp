@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "sched/detail/run_lifetime.hpp"
+#include "sched/detail/wait_reason.hpp"
 #include "sched/task.hpp"
 
 namespace goro {
@@ -69,10 +70,11 @@ class join_handle {
     bool await_ready() const noexcept {
       return h.promise().join_state.load(std::memory_order_acquire) & detail::kComplete;
     }
-    bool await_suspend(std::coroutine_handle<> me) {
+    bool await_suspend(std::coroutine_handle<> me,
+                       std::source_location site = std::source_location::current()) {
       detail::task_header* self = detail::current_task();
       if (!self) throw not_in_task();
-      self->resume = me;
+      detail::suspend_as(self, me, detail::wait_reason::join, site);
       auto& p = h.promise();
       p.joiner = self;
       // Acquire: if this load is the one that sees kComplete, await_resume

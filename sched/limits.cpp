@@ -41,6 +41,7 @@
 
 #include "core/demangle.hpp"
 #include "core/fatal.hpp"
+#include "sched/detail/debug_hooks.hpp"
 #include "sched/detail/os_thread.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
@@ -77,7 +78,7 @@ int created(const scheduler& s) noexcept {
                 "%d sysmon)",
                 limit, count, s.nworkers.load(), s.nblocking.load(), s.nlocked.load(),
                 s.nsysmon.load());
-  die(buf, 2);
+  die_with_tasks(buf, current_task(), nullptr);
 }
 
 // The name of the function containing `addr` from the ELF symbol table of
@@ -208,7 +209,7 @@ void stack_exceeded(const promise_base* top, void* top_frame) noexcept {
     frame = p->continuation_.address();
     p = p->parent_;
   }
-  die(msg, 2);
+  die_with_tasks(msg, current_task(), top->parent_);
 }
 
 }  // namespace goro::detail

@@ -42,12 +42,14 @@
 #include <coroutine>
 #include <cstdint>
 #include <mutex>
+#include <source_location>
 #include <stdexcept>
 
 #include "core/fatal.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/wait_queue.hpp"
+#include "sched/detail/wait_reason.hpp"
 #include "sched/unique_lock.hpp"
 
 namespace goro {
@@ -67,7 +69,10 @@ class mutex {
       if (w_.linked) m_.cancel_wait(&w_);
     }
     bool await_ready() noexcept { return m_.try_lock(); }
-    bool await_suspend(std::coroutine_handle<> h) { return m_.lock_slow(&w_, h); }
+    bool await_suspend(std::coroutine_handle<> h,
+                       std::source_location site = std::source_location::current()) {
+      return m_.lock_slow(&w_, h, site);
+    }
     void await_resume() noexcept { detail::note_resumed(&w_); }
 
    protected:
@@ -111,7 +116,7 @@ class mutex {
   static constexpr uint32_t kLocked = 1;
   static constexpr uint32_t kWaiters = 2;
 
-  bool lock_slow(detail::sync_waiter* w, std::coroutine_handle<> h) {
+  bool lock_slow(detail::sync_waiter* w, std::coroutine_handle<> h, std::source_location site) {
     detail::task_header* self = detail::current_task();
     detail::short_lock_guard g(lock_);
     uint32_t s = state_.load(std::memory_order_relaxed);
@@ -128,7 +133,7 @@ class mutex {
                                        std::memory_order_relaxed))
         break;
     }
-    self->resume = h;
+    detail::suspend_as(self, h, detail::wait_reason::mutex, site);
     w->task = self;
     waiters_.push_back(w);
     detail::note_parked(self, w, this, [](detail::sync_waiter* n) noexcept {

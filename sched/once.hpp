@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <exception>
 #include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -35,6 +36,7 @@
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/wait_queue.hpp"
+#include "sched/detail/wait_reason.hpp"
 #include "sched/task.hpp"
 
 namespace goro {
@@ -64,7 +66,8 @@ class once {
 
     bool await_ready() const noexcept { return o_.done(); }
 
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+    std::coroutine_handle<> await_suspend(
+        std::coroutine_handle<> h, std::source_location site = std::source_location::current()) {
       detail::task_header* self = detail::current_task();
       {
         detail::short_lock_guard g(o_.lock_);
@@ -72,7 +75,7 @@ class once {
         if (s == kDone) return h;  // finished meanwhile: carry on
         if (s == kRunning) {
           if (!self) throw std::logic_error("goro::once: waiting for fn needs a goro task");
-          self->resume = h;
+          detail::suspend_as(self, h, detail::wait_reason::once, site);
           w_.task = self;
           o_.waiters_.push_back(&w_);
           detail::note_parked(self, &w_, &o_, [](detail::sync_waiter* n) noexcept {

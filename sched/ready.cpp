@@ -6,10 +6,12 @@
 
 #include <mutex>
 
+#include "sched/detail/debug_word.hpp"
 #include "sched/detail/idle.hpp"
 #include "sched/detail/runq.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/trace_hooks.hpp"
 
 namespace goro::detail {
 
@@ -17,6 +19,10 @@ void ready(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   bool notify = true;
+  if ((g_debug_word.load(std::memory_order_relaxed) & kTracingBit) && m && m->p && m->current)
+      [[unlikely]]
+    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+      h->flow(m->p->id, t, false);  // wake -> run arrow (debug/trace.cpp)
   if (m && m->p) {
     stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
     notify = runq_put(s, m->p, t, true);

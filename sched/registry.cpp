@@ -34,6 +34,8 @@ void registry_refill(registry_shard& r) {
   c->shard = &r;
   for (auto& slot : c->slots) new (&slot) std::atomic<task_header*>(registry_shard::kFreeSlot);
   r.chunks.push_back(c);
+  c->older = r.newest.load(std::memory_order_relaxed);
+  r.newest.store(c, std::memory_order_release);
   r.free.reserve(r.free.size() + registry_shard::kSlotsPerChunk);
   for (std::size_t i = registry_shard::kSlotsPerChunk; i-- > 0;) r.free.push_back(&c->slots[i]);
 }
@@ -45,6 +47,8 @@ registry_shard* registry_shard_for_new_m(scheduler& s) {
     return r;
   }
   s.synced.shards.push_back(std::make_unique<registry_shard>());
+  s.synced.shards.back()->older = s.newest_shard.load(std::memory_order_relaxed);
+  s.newest_shard.store(s.synced.shards.back().get(), std::memory_order_release);
   return s.synced.shards.back().get();
 }
 

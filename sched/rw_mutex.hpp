@@ -32,11 +32,13 @@
 #include <coroutine>
 #include <cstdint>
 #include <mutex>
+#include <source_location>
 #include <stdexcept>
 
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/wait_queue.hpp"
+#include "sched/detail/wait_reason.hpp"
 #include "sched/shared_lock.hpp"
 #include "sched/unique_lock.hpp"
 
@@ -58,7 +60,10 @@ class rw_mutex {
       if (w_.linked) m_.cancel_wait(&w_, Shared);
     }
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) { return m_.lock_slow(&w_, h, Shared); }
+    bool await_suspend(std::coroutine_handle<> h,
+                       std::source_location site = std::source_location::current()) {
+      return m_.lock_slow(&w_, h, Shared, site);
+    }
     void await_resume() noexcept { detail::note_resumed(&w_); }
 
    protected:
@@ -136,7 +141,8 @@ class rw_mutex {
   }
 
  private:
-  bool lock_slow(detail::sync_waiter* w, std::coroutine_handle<> h, bool shared) {
+  bool lock_slow(detail::sync_waiter* w, std::coroutine_handle<> h, bool shared,
+                 std::source_location site) {
     detail::task_header* self = detail::current_task();
     detail::short_lock_guard g(lock_);
     if (shared ? (!writer_ && wq_.empty()) : (!writer_ && readers_ == 0)) {
@@ -147,7 +153,7 @@ class rw_mutex {
       return false;
     }
     if (!self) throw std::logic_error("goro::rw_mutex: a lock that must wait needs a goro task");
-    self->resume = h;
+    detail::suspend_as(self, h, detail::wait_reason::rw_mutex, site);
     w->task = self;
     (shared ? rq_ : wq_).push_back(w);
     if (shared)

@@ -94,6 +94,8 @@
 #include "sched/detail/registry.hpp"
 #include "sched/detail/runq.hpp"
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/trace_hooks.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro::detail {
 
@@ -281,7 +283,19 @@ void execute(machine* m, task_header* t, bool inherit) {
   if (const task_header* next = p->runq.peek()) prefetch_task(next);
   record_running(t);
   m->current = t;
-  t->resume.resume();
+  const uint32_t dw = g_debug_word.load(std::memory_order_relaxed);  // debug_word.hpp
+  if (dw & kBlockTimingBit) [[unlikely]]
+    block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
+  t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
+  if (dw & kTracingBit) [[unlikely]] {  // debug/trace.cpp
+    const uint64_t id = t->id, start = trace_clock();
+    const void* fn = *static_cast<void* const*>(t->self.address());  // the root's resume function
+    t->resume.resume();                                              // `t` may be gone after this
+    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+      h->run(p->id, id, fn, start, trace_clock());
+  } else {
+    t->resume.resume();
+  }
   m->current = nullptr;
 }
 

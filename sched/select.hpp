@@ -69,6 +69,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
@@ -81,6 +82,7 @@
 #include "sched/detail/chan_state.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/select_core.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro {
 
@@ -247,7 +249,8 @@ class [[nodiscard]] select_awaiter {
 
   bool await_ready() const noexcept { return false; }
 
-  bool await_suspend(std::coroutine_handle<> h) {
+  bool await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
     collect(std::index_sequence_for<Cases...>{});
     lock_all();
 
@@ -282,7 +285,7 @@ class [[nodiscard]] select_awaiter {
       unlock_all(locks_, nlocks_);
       throw std::logic_error("goro::select: a select that must wait needs a goro task");
     }
-    self->resume = h;
+    detail::suspend_as(self, h, detail::wait_reason::select, site);
     for (uint32_t i = 0; i < kN; ++i)
       if (ptrs_[i]) ptrs_[i]->arm(state_, i, self);
     armed_ = true;

@@ -20,12 +20,14 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/wait_queue.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro {
 
@@ -47,7 +49,8 @@ class semaphore {
       if (w_.linked) s_.cancel_wait(&w_);
     }
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
+    bool await_suspend(std::coroutine_handle<> h,
+                       std::source_location site = std::source_location::current()) {
       detail::task_header* self = detail::current_task();
       detail::short_lock_guard g(s_.lock_);
       if (s_.waiters_.empty() && s_.permits_ >= w_.amount) {
@@ -56,7 +59,7 @@ class semaphore {
       }
       if (!self)
         throw std::logic_error("goro::semaphore: an acquire that must park needs a goro task");
-      self->resume = h;
+      detail::suspend_as(self, h, detail::wait_reason::semacquire, site);
       w_.task = self;
       s_.waiters_.push_back(&w_);
       detail::note_parked(self, &w_, &s_, [](detail::sync_waiter* n) noexcept {

@@ -15,11 +15,13 @@
 
 #include "core/demangle.hpp"
 #include "core/fatal.hpp"
+#include "sched/detail/debug_word.hpp"
 #include "sched/detail/idle.hpp"
 #include "sched/detail/registry.hpp"
 #include "sched/detail/runq.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/trace_hooks.hpp"
 #include "sched/join_handle.hpp"
 #include "sched/run.hpp"
 #include "sched/task.hpp"
@@ -88,6 +90,9 @@ void spawn_root(task_header* t, std::source_location site) {
   // Registered by the M that first runs it (execute).
   if (p) {
     p_stats::bump(p->stats.spawned);
+    if ((g_debug_word.load(std::memory_order_relaxed) & kTracingBit) && m->current) [[unlikely]]
+      if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+        h->flow(p->id, t, true);  // spawn -> first run arrow (debug/trace.cpp)
     stamp_runnable(t, p->schedticks_total.load(std::memory_order_relaxed));
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
   } else {

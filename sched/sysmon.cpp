@@ -25,6 +25,7 @@
 #include "heap/memory_limit_default.hpp"
 #include "sched/detail/os_thread.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro::detail {
 namespace {
@@ -79,6 +80,7 @@ void sysmon_main(scheduler* s) {
   int64_t next_reap = s->start_ns + recheck_ns;
   while (!s->stopping.load(std::memory_order_acquire)) {
     int64_t now = nanotime();
+    set_coarse_seconds(static_cast<uint32_t>((now - s->start_ns) / 1'000'000'000));  // wait times
     if (now >= next_trace) {
       schedtrace(*s);
       next_trace += trace_ns;

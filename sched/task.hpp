@@ -20,6 +20,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -62,6 +63,13 @@ class promise_base : public task_header {
 
   void unhandled_exception() noexcept { exception = std::current_exception(); }
 
+  /// The promise of the suspended goro task whose frame is at `frame` (a
+  /// task_header::resume address). Promises begin after the two words of
+  /// resume and destroy pointers in GCC's and Clang's frame layout.
+  static promise_base* from_frame(void* frame) noexcept {
+    return reinterpret_cast<promise_base*>(static_cast<char*>(frame) + 2 * sizeof(void*));
+  }
+
   promise_base() noexcept : chain_bytes_(own_frame_bytes(this)) {}
 
   /// The awaiting coroutine to resume when this one completes (null for a
@@ -73,6 +81,9 @@ class promise_base : public task_header {
   /// Frame bytes of this task plus every task awaiting it, up to the root
   /// of its chain (set_max_stack).
   uint64_t chain_bytes_;
+  /// Where this coroutine awaits the task it is waiting for (valid while
+  /// it waits; written by task::awaiter), for async stacks in task dumps.
+  std::source_location await_site_;
 
  private:
   static uint64_t own_frame_bytes(const promise_base* self) noexcept {
@@ -152,12 +163,17 @@ class [[nodiscard]] task {
   struct awaiter {
     handle_type h;
     bool await_ready() const noexcept { return false; }
+    // The default argument is the co_await's location (GCC and Clang give
+    // a compiler-made call the location of the expression): one store.
     template <class P>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+    std::coroutine_handle<> await_suspend(
+        std::coroutine_handle<P> parent,
+        std::source_location site = std::source_location::current()) noexcept {
       detail::promise_base& child = h.promise();
       child.continuation_ = parent;
       if constexpr (std::is_base_of_v<detail::promise_base, P>) {
         detail::promise_base& up = parent.promise();
+        up.await_site_ = site;
         child.parent_ = &up;
         child.chain_bytes_ += up.chain_bytes_;
         if (child.chain_bytes_ > detail::g_max_stack_bytes.load(std::memory_order_relaxed))

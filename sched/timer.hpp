@@ -21,6 +21,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <ratio>
+#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <variant>
@@ -30,6 +31,7 @@
 #include "sched/detail/select_core.hpp"
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/timer.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro {
 
@@ -92,10 +94,11 @@ class [[nodiscard]] sleep_awaiter {
   }
 
   bool await_ready() const noexcept { return !pending_ && node_.when <= nanotime(); }
-  void await_suspend(std::coroutine_handle<> h) {
+  void await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
     task_ = current_task();
     if (!task_) throw std::logic_error("goro::sleep_for/sleep_until: call from inside a goro task");
-    task_->resume = h;
+    suspend_as(task_, h, wait_reason::sleep, site);
     node_.arg = this;
     node_.fire = [](timer_node* n) noexcept -> task_header* {
       return static_cast<sleep_awaiter*>(n->arg)->task_;

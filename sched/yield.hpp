@@ -4,18 +4,21 @@
 // every task queued before it runs first.
 
 #include <coroutine>
+#include <source_location>
 #include <stdexcept>
 
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro {
 
 struct [[nodiscard]] yield_awaiter {
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) const {
+  void await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) const {
     detail::task_header* t = detail::current_task();
     if (t == nullptr) throw std::logic_error("goro::yield: not inside a goro task");
-    t->resume = h;
+    detail::suspend_as(t, h, detail::wait_reason::runnable, site);
     detail::yield_current(t);
   }
   void await_resume() const noexcept {}

@@ -20,7 +20,8 @@ goro_need_packages() {
 # Build dependencies of every preset.
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libhttp-parser-dev
-  prometheus-cpp-dev rapidjson-dev)
+  prometheus-cpp-dev rapidjson-dev
+  libdw-dev libunwind-dev zlib1g-dev)  # debug/: symbolizing, unwinding, gzip'd pprof
 
 # What bench/run needs beside the build to show every column (scripts/demo):
 # the Tokio peers build offline against Debian's crates, wrk loads the HTTP
@@ -32,8 +33,10 @@ goro_bench_packages=(python3 wrk librust-tokio-dev librust-hyper-dev)
 # libFuzzer builds the HTTP fuzz target (scripts/fuzz-http); the metrics
 # tests lint with promtool and scrape with a real Prometheus (both in the
 # prometheus package); scripts/test checks the format with clang-format (14);
-# scripts/tidy runs clang-tidy.
-goro_test_packages=(python3 chromium clang-14 libclang-rt-14-dev prometheus clang-format clang-tidy)
+# scripts/tidy runs clang-tidy; the debug tests read the pprof profiles back
+# with `go tool pprof` (golang-go).
+goro_test_packages=(python3 chromium clang-14 libclang-rt-14-dev prometheus clang-format clang-tidy
+  golang-go)
 
 goro_build() { # preset
   local preset=$1

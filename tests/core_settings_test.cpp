@@ -25,7 +25,7 @@ class Settings : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* v : {"GORO_MAXPROCS", "GORO_GC", "GORO_MEMLIMIT", "GORO_DEBUG",
-                          "GORO_DEBUG_ADDR", "GORO_DEBUG_TOKEN"})
+                          "GORO_DEBUG_ADDR", "GORO_DEBUG_TOKEN", "GORO_TRACEBACK", "GORO_TRACE"})
       unsetenv(v);
   }
   void TearDown() override { SetUp(); }
@@ -71,6 +71,22 @@ TEST_F(Settings, DebugKeysAreReadFromGoroDebug) {
   setenv("GORO_DEBUG", "gctrace=2", 1);
   EXPECT_EQ(error_of([] { settings::integer("GORO_DEBUG=gctrace"); }),
             "GORO_DEBUG gctrace=\"2\": want an integer in [0, 1] (e.g. GORO_DEBUG gctrace=0)");
+}
+
+// kind::choice: the word's index in the entry's list (GORO_TRACEBACK's
+// order is traceback_level's), anything else an error naming the words.
+TEST_F(Settings, ChoicesAndText) {
+  EXPECT_EQ(settings::choice("GORO_TRACEBACK"), std::nullopt);
+  setenv("GORO_TRACEBACK", "none", 1);
+  EXPECT_EQ(settings::choice("GORO_TRACEBACK"), 0);
+  setenv("GORO_TRACEBACK", "crash", 1);
+  EXPECT_EQ(settings::choice("GORO_TRACEBACK"), 3);
+  setenv("GORO_TRACEBACK", "al", 1);
+  EXPECT_EQ(error_of([] { settings::validate_environment(); }),
+            "GORO_TRACEBACK=\"al\": want none, single, all or crash (e.g. GORO_TRACEBACK=all)");
+  unsetenv("GORO_TRACEBACK");
+  setenv("GORO_TRACE", "/tmp/t.json", 1);
+  EXPECT_EQ(settings::text("GORO_TRACE"), "/tmp/t.json");
 }
 
 TEST_F(Settings, ABadValueNamesTheVariableTheValueAndTheForm) {

@@ -16,6 +16,10 @@ CASE is one of:
            address and a bad token: exit 2 with one line naming the
            variable, and nothing listening; without GORO_DEBUG_ADDR no debug
            server starts; a loopback address without a token serves
+  profiles every profile fetched over HTTP and read by `go tool pprof -top`
+           (exit 77, skipped, without go) with the functions expected in
+           it; goroutine?debug=1 and 2 as text; the trace as JSON; bad
+           parameters -> 400
   load     the debug server keeps answering /debug/gc and /metrics while
            wrk loads the service's POST /orders (exit 77, skipped, without
            wrk)
@@ -32,7 +36,10 @@ import threading
 import time
 
 TOKEN = "k3y-" + os.urandom(8).hex()
-ENDPOINTS = ["/metrics", "/debug/pprof/", "/debug/gc"]
+ENDPOINTS = ["/metrics", "/debug/pprof/", "/debug/gc", "/debug/pprof/profile?seconds=1",
+             "/debug/pprof/heap", "/debug/pprof/allocs", "/debug/pprof/goroutine",
+             "/debug/pprof/goroutine?debug=1", "/debug/pprof/goroutine?debug=2",
+             "/debug/pprof/block", "/debug/pprof/mutex", "/debug/pprof/trace?seconds=1"]
 
 
 class service:
@@ -78,7 +85,8 @@ def curl(port, path, token=None, method="GET", data=None, timeout=10):
     for d in data or []:
         args += ["--data", d]
     args.append(f"http://127.0.0.1:{port}{path}")
-    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout + 5)
+    r = subprocess.run(args, capture_output=True, text=True, errors="replace",
+                       timeout=timeout + 5)
     if r.returncode != 0:
         raise AssertionError(f"curl {path}: exit {r.returncode}: {r.stderr}")
     body, _, code = r.stdout.rpartition("\n")
@@ -255,6 +263,91 @@ def case_refuse(binary):
     print("refuse: ok")
 
 
+def fetch(port, path, dest):
+    r = subprocess.run(["curl", "-s", "-S", "--max-time", "30", "-o", dest, "-w", "%{http_code}",
+                        "-H", f"Authorization: Bearer {TOKEN}", f"http://127.0.0.1:{port}{path}"],
+                       capture_output=True, text=True, timeout=40)
+    check(r.returncode == 0 and r.stdout == "200", f"{path}: {r.stdout} {r.stderr}")
+
+
+def pprof_top(path, *flags):
+    r = subprocess.run(["go", "tool", "pprof", "-top", *flags, path], capture_output=True,
+                       text=True, timeout=120, env=dict(os.environ, HOME=os.path.dirname(path)))
+    check(r.returncode == 0, f"go tool pprof {path}: {r.stderr}")
+    return r.stdout
+
+
+def case_profiles(binary):
+    import tempfile
+    if not shutil.which("go"):
+        print("go is not installed: skipped")
+        sys.exit(77)
+    s = service(binary, {"GORO_DEBUG_ADDR": "127.0.0.1:0", "GORO_DEBUG_TOKEN": TOKEN})
+    tmp = tempfile.mkdtemp(prefix="goro-debug-server-")
+    try:
+        # Orders while the CPU profile runs, so it and the heap profile have
+        # the service's own functions in them.
+        order = json.dumps({"id": "o-1", "customer": "ada", "items": [
+            {"sku": f"s{i}", "qty": 1, "price": 1.5} for i in range(200)]})
+        stop = threading.Event()
+
+        def post_orders():
+            import http.client
+            c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=20)
+            while not stop.is_set():
+                c.request("POST", "/orders", body=order,
+                          headers={"Content-Type": "application/json"})
+                c.getresponse().read()
+            c.close()
+
+        workers = [threading.Thread(target=post_orders) for _ in range(2)]
+        for w in workers:
+            w.start()
+        try:
+            fetch(s.debug_port, "/debug/pprof/profile?seconds=3", f"{tmp}/cpu.pb.gz")
+            fetch(s.debug_port, "/debug/pprof/trace?seconds=1", f"{tmp}/trace.json")
+        finally:
+            stop.set()
+            for w in workers:
+                w.join()
+        top = pprof_top(f"{tmp}/cpu.pb.gz")
+        check("Type: cpu" in top and "worker_main" in top, top)
+        for kind, want in [("heap", "Type: inuse_space"), ("allocs", "Type: alloc_space")]:
+            fetch(s.debug_port, f"/debug/pprof/{kind}", f"{tmp}/{kind}.pb.gz")
+            top = pprof_top(f"{tmp}/{kind}.pb.gz")
+            check(want in top, top)
+        top = pprof_top(f"{tmp}/allocs.pb.gz", "-sample_index=alloc_space")
+        check("post_order" in top or "summarize" in top or "parse_json" in top, top)
+        fetch(s.debug_port, "/debug/pprof/goroutine", f"{tmp}/goroutine.pb.gz")
+        top = pprof_top(f"{tmp}/goroutine.pb.gz")
+        check("server::serve" in top, top)
+        for kind in ["block", "mutex"]:
+            fetch(s.debug_port, f"/debug/pprof/{kind}", f"{tmp}/{kind}.pb.gz")
+            pprof_top(f"{tmp}/{kind}.pb.gz")
+        code, text = curl(s.debug_port, "/debug/pprof/goroutine?debug=1", TOKEN)
+        check(code == 200 and text.startswith("goroutine profile: total ") and
+              "serve_task" in text and "created by" in text, text)
+        code, text = curl(s.debug_port, "/debug/pprof/goroutine?debug=2", TOKEN)
+        check(code == 200 and re.search(r"^task \d+ \[io wait", text, re.M) and
+              "serve_task" in text, text)
+        with open(f"{tmp}/trace.json") as f:
+            trace = json.load(f)
+        events = trace["traceEvents"] if isinstance(trace, dict) else trace
+        check(len(events) > 0, "empty trace")
+        for q, want in [("/debug/pprof/goroutine?debug=3", 'debug=\"3\": want an integer in [0, 2]'),
+                        ("/debug/pprof/profile?seconds=0", 'seconds=\"0\": want an integer in [1, '),
+                        ("/debug/pprof/trace?seconds=x", 'seconds=\"x\"'),
+                        ("/debug/pprof/heap?gc=2", 'gc=\"2\"')]:
+            code, body = curl(s.debug_port, q, TOKEN)
+            check(code == 400 and want in body, f"{q}: {code} {body!r}")
+        code, _ = curl(s.debug_port, "/debug/pprof/nosuch", TOKEN)
+        check(code == 404, f"/debug/pprof/nosuch: {code}")
+    finally:
+        s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("profiles: ok")
+
+
 def case_load(binary, source_dir):
     if not shutil.which("wrk"):
         print("wrk is not installed: skipped")
@@ -296,7 +389,7 @@ def main():
         print("curl is not installed: skipped")
         sys.exit(77)
     {"auth": lambda: case_auth(binary), "gc": lambda: case_gc(binary),
-     "refuse": lambda: case_refuse(binary),
+     "refuse": lambda: case_refuse(binary), "profiles": lambda: case_profiles(binary),
      "load": lambda: case_load(binary, source_dir)}[case]()
 
 

@@ -150,6 +150,20 @@ task<void> get_index(http::request& req, http::response_writer& w) {
   w.write(
       "<html><head><title>goro debug</title></head><body>\n"
       "<h1>goro debug</h1>\n<table>\n"
+      "<tr><td><a href=\"/debug/pprof/profile?seconds=30\">profile</a></td><td>CPU profile "
+      "(?seconds=N, default 30)</td></tr>\n"
+      "<tr><td><a href=\"/debug/pprof/heap\">heap</a></td><td>sampled live heap "
+      "(?gc=1 collects first)</td></tr>\n"
+      "<tr><td><a href=\"/debug/pprof/allocs\">allocs</a></td><td>sampled allocations "
+      "since the start</td></tr>\n"
+      "<tr><td><a href=\"/debug/pprof/goroutine?debug=1\">goroutine</a></td><td>every task "
+      "(?debug=0 profile, 1 grouped by await chain, 2 full dump)</td></tr>\n"
+      "<tr><td><a href=\"/debug/pprof/block\">block</a></td><td>time blocked on channels, "
+      "select, wait groups (off until set_block_profile_rate)</td></tr>\n"
+      "<tr><td><a href=\"/debug/pprof/mutex\">mutex</a></td><td>contention on goro's "
+      "mutexes (off until set_mutex_profile_fraction)</td></tr>\n"
+      "<tr><td><a href=\"/debug/pprof/trace?seconds=1\">trace</a></td><td>execution trace, "
+      "Chrome trace-event JSON (?seconds=N, default 1)</td></tr>\n"
       "<tr><td><a href=\"/debug/gc\">/debug/gc</a></td><td>the collector's and the pacer's "
       "state (JSON); POST /debug/gc?gc_percent=N|off&amp;memory_limit=BYTES|off sets "
       "them</td></tr>\n"
@@ -237,6 +251,7 @@ void add_endpoints(http::router& r) {
   r.handle("POST", "/debug/gc", post_gc);
   r.handle("GET", "/metrics", get_metrics);
   r.handle("GET", "/debug/pprof/", get_index);
+  add_profile_endpoints(r);
 }
 
 }  // namespace goro::debug::detail

@@ -1,6 +1,7 @@
 #pragma once
 // The debug server's endpoints other than the token check (server.cpp):
-// /debug/gc, /metrics and the /debug/pprof/ index. Not for users.
+// /debug/gc, /metrics, the /debug/pprof/ index (endpoints.cpp) and the
+// profiles (profiles.cpp). Not for users.
 
 #include <optional>
 #include <string>
@@ -25,7 +26,10 @@ std::optional<std::string> apply_gc_params(std::string_view params);
 /// escape is kept as it is).
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q);
 
-/// Adds every endpoint to `r`.
+/// Adds every endpoint to `r` (the profile endpoints too).
 void add_endpoints(http::router& r);
+
+/// Adds the /debug/pprof/ profile endpoints (profiles.cpp).
+void add_profile_endpoints(http::router& r);
 
 }  // namespace goro::debug::detail

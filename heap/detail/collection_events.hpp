@@ -2,6 +2,7 @@
 // Timing of every collection, taken from Boehm's collection events. See
 // heap/collection_events.cpp.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -25,6 +26,12 @@ void record_pause(int64_t ns) noexcept;
 void install_collection_events() noexcept;
 
 pause_totals read_pause_totals() noexcept;
+
+/// Called on the collecting thread after each stop-the-world pause with its
+/// nanotime bounds (the execution tracer, debug/trace.cpp). Must not
+/// allocate or take the collector's lock.
+using pause_hook = void (*)(int64_t begin_ns, int64_t end_ns) noexcept;
+inline constinit std::atomic<pause_hook> g_pause_hook{nullptr};
 
 /// Copies up to `max` of the most recent pauses (newest first) into `out`
 /// and returns how many it copied; at most kRecentPauses are kept.

@@ -5,6 +5,7 @@
 // frame of its own: it lives in the awaiting task's frame.
 
 #include <coroutine>
+#include <source_location>
 #include <stdexcept>
 
 #include "net/error.hpp"
@@ -12,6 +13,7 @@
 #include "sched/detail/io_cancel.hpp"
 #include "sched/detail/netpoll.hpp"
 #include "sched/detail/runtime_hooks.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro::net::detail {
 
@@ -50,17 +52,21 @@ class io_op {
     return w_.attempt(&w_);
   }
 
-  /// await_suspend.
-  bool park(std::coroutine_handle<> h) {
+  /// await_suspend; `site` is the co_await's (task dumps show the task as
+  /// `[io wait, N minutes]` there).
+  bool park(std::coroutine_handle<> h, std::source_location site) {
     goro::detail::task_header* self = goro::detail::current_task();
     if (!self) throw std::logic_error("goro::net: co_await network operations inside a goro task");
-    self->resume = h;
+    goro::detail::suspend_as(self, h, goro::detail::wait_reason::io_wait, site);
     if (w_.ctx && !goro::detail::io_cancel_arm(
                       &link_, const_cast<goro::detail::context_state*>(w_.ctx), &w_)) {
       w_.fail = io_fail::cancelled;
+      goro::detail::resume_inline(self);
       return false;
     }
-    return goro::detail::io_park(&w_, self);
+    if (goro::detail::io_park(&w_, self)) return true;
+    goro::detail::resume_inline(self);  // ready meanwhile: it goes on running
+    return false;
   }
 
   /// await_resume, first half: throws the operation's error.

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <source_location>
 #include <stdexcept>
 #include <string>
 
@@ -67,7 +68,10 @@ class [[nodiscard]] drained_read_awaiter : private net::detail::io_op {
     w_.len = buf.size();
   }
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h) { return park(h); }
+  bool await_suspend(std::coroutine_handle<> h,
+                     std::source_location site = std::source_location::current()) {
+    return park(h, site);
+  }
   size_t await_resume() {
     finish("read");
     return static_cast<size_t>(w_.result);

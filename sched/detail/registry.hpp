@@ -54,10 +54,11 @@ struct registry_shard : heap::internal_object {
   static constexpr std::size_t kChunkBytes = 16384;
   struct chunk {
     registry_shard* shard;
-    std::atomic<task_header*> slots[kChunkBytes / sizeof(void*) - 1];
+    chunk* older;  // the shard's previous chunk, for readers (task dumps)
+    std::atomic<task_header*> slots[kChunkBytes / sizeof(void*) - 2];
   };
   static_assert(sizeof(chunk) == kChunkBytes);
-  static constexpr std::size_t kSlotsPerChunk = kChunkBytes / sizeof(void*) - 1;
+  static constexpr std::size_t kSlotsPerChunk = kChunkBytes / sizeof(void*) - 2;
 
   registry_shard() = default;
   registry_shard(const registry_shard&) = delete;
@@ -78,6 +79,10 @@ struct registry_shard : heap::internal_object {
   // /sched/tasks). Owner writes, anyone reads.
   std::atomic<uint64_t> local_freed{0};
   // --- any thread ---
+  /// The newest chunk, linked to the older ones (release on publish): how
+  /// task dumps walk a shard without the owner's vector.
+  std::atomic<chunk*> newest{nullptr};
+  registry_shard* older = nullptr;  // the shard made before this one; set once under sched lock
   alignas(64) std::atomic<uint64_t> remote_freed{0};
   char pad[64 - sizeof(std::atomic<uint64_t>)];
 };

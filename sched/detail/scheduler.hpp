@@ -157,6 +157,9 @@ struct scheduler : heap::internal_object {
   std::unique_ptr<blocking_pool> pool;         // sched/detail/blocking_pool.hpp
   std::atomic<int> store_load_barrier{0};      // TSan builds only, see wake_for_published()
   std::atomic<uint64_t> spawned_without_p{0};  // metrics: spawns from threads holding no P
+  /// The newest registry shard, linked to the older ones through
+  /// registry_shard::older; set under `lock`, read lock-free (task dumps).
+  std::atomic<registry_shard*> newest_shard{nullptr};
 };
 
 // --- process-wide state (defined in sched/scheduler.cpp) ---

@@ -1,0 +1,219 @@
+// pprof profiles (debug/cpu_profile.hpp, debug/heap_profile.hpp), each read
+// back with `go tool pprof` (golang-go): the expected functions must appear.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "debug/block_profile.hpp"
+#include "debug/cpu_profile.hpp"
+#include "debug/heap_profile.hpp"
+#include "goro.hpp"
+#include "tests/test_support.hpp"
+
+namespace {
+
+using goro::test::procs;
+
+bool have_go() {
+  static const bool ok = std::system("go version >/dev/null 2>&1") == 0;
+  return ok;
+}
+
+// Runs `go tool pprof <args> <file>` on `profile`; returns rc and output.
+std::pair<int, std::string> pprof(const std::string& profile, const std::string& args,
+                                  const std::string& name) {
+  const std::string path = testing::TempDir() + name;
+  std::ofstream(path, std::ios::binary) << profile;
+  const std::string cmd = "go tool pprof -symbolize=none " + args + " " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  const int rc = pclose(p);
+  return {rc, out};
+}
+
+[[gnu::noinline]] uint64_t goro_test_spin_cpu(std::chrono::milliseconds d) {
+  const auto end = std::chrono::steady_clock::now() + d;
+  uint64_t x = 1;
+  while (std::chrono::steady_clock::now() < end)
+    for (int i = 0; i < 10000; ++i) x = x * 6364136223846793005ull + 1442695040888963407ull;
+  return x;
+}
+
+goro::task<uint64_t> spinning_task() {
+  co_return goro_test_spin_cpu(std::chrono::milliseconds(600));
+}
+
+TEST(CpuProfile, SamplesTheBusyFunctionWithItsTask) {
+  if (!have_go()) GTEST_SKIP() << "no go toolchain";
+  std::string prof;
+  goro::run(
+      [](std::string* prof) -> goro::task<void> {
+        goro::debug::start_cpu_profile(100);
+        EXPECT_TRUE(goro::debug::cpu_profile_running());
+        EXPECT_THROW(goro::debug::start_cpu_profile(100), std::logic_error);
+        const uint64_t x = co_await goro::spawn(spinning_task());
+        EXPECT_NE(x, 0u);
+        *prof = goro::debug::stop_cpu_profile();
+      }(&prof),
+      procs(2));
+  EXPECT_FALSE(goro::debug::cpu_profile_running());
+  auto [rc, top] = pprof(prof, "-top", "cpu.pb.gz");
+  ASSERT_EQ(rc, 0) << top;
+  EXPECT_NE(top.find("Type: cpu"), std::string::npos) << top;
+  EXPECT_NE(top.find("goro_test_spin_cpu"), std::string::npos) << top;
+  auto [rc2, tags] = pprof(prof, "-tags", "cpu.pb.gz");
+  ASSERT_EQ(rc2, 0) << tags;
+  EXPECT_NE(tags.find("task_created_by"), std::string::npos) << tags;
+  EXPECT_NE(tags.find("debug_profiles_test.cpp"), std::string::npos) << tags;
+}
+
+TEST(CpuProfile, RejectsBadRatesAndStopWithoutStart) {
+  EXPECT_THROW(goro::debug::start_cpu_profile(0), std::invalid_argument);
+  EXPECT_THROW(goro::debug::start_cpu_profile(5000), std::invalid_argument);
+  EXPECT_THROW(goro::debug::stop_cpu_profile(), std::logic_error);
+}
+
+}  // namespace
+
+namespace heapprof {
+
+struct node {
+  node* next;
+  char pad[48];
+};
+
+// Allocates `n` nodes; returns them as a list (kept alive by the caller).
+[[gnu::noinline]] node* goro_test_retained_nodes(int n) {
+  node* head = nullptr;
+  for (int i = 0; i < n; ++i) {
+    node* x = goro::gc_new<node>();
+    x->next = head;
+    head = x;
+  }
+  return head;
+}
+
+// Allocates `n` nodes that become garbage at once.
+[[gnu::noinline]] uint64_t goro_test_garbage_nodes(int n) {
+  uint64_t sum = 0;
+  for (int i = 0; i < n; ++i) {
+    node* x = goro::gc_new<node>();
+    sum += reinterpret_cast<uintptr_t>(x) & 0xff;
+  }
+  return sum;
+}
+
+TEST(HeapProfile, AttributesAllocatedAndInUseBytesToTheirFunctions) {
+  if (!have_go()) GTEST_SKIP() << "no go toolchain";
+  std::string heap, allocs;
+  goro::run(
+      [](std::string* heap, std::string* allocs) -> goro::task<void> {
+        // 64 bytes x 400k = 25 MiB retained, 100 MiB garbage.
+        node* keep = goro_test_retained_nodes(400'000);
+        EXPECT_NE(goro_test_garbage_nodes(1'600'000), 0u);
+        goro::gc();
+        *heap = goro::debug::heap_profile();
+        *allocs = goro::debug::allocs_profile();
+        int n = 0;
+        for (node* x = keep; x; x = x->next) ++n;
+        EXPECT_EQ(n, 400'000);
+        co_return;
+      }(&heap, &allocs),
+      procs(1));
+  auto [rc, inuse] = pprof(heap, "-top", "heap.pb.gz");
+  ASSERT_EQ(rc, 0) << inuse;
+  EXPECT_NE(inuse.find("Type: inuse_space"), std::string::npos) << inuse;
+  EXPECT_NE(inuse.find("goro_test_retained_nodes"), std::string::npos) << inuse;
+  auto [rc2, alloc] = pprof(allocs, "-top", "allocs.pb.gz");
+  ASSERT_EQ(rc2, 0) << alloc;
+  EXPECT_NE(alloc.find("Type: alloc_space"), std::string::npos) << alloc;
+  EXPECT_NE(alloc.find("goro_test_garbage_nodes"), std::string::npos) << alloc;
+  EXPECT_NE(alloc.find("goro_test_retained_nodes"), std::string::npos) << alloc;
+  // The garbage was 4x the retained bytes: the estimate must say roughly so.
+  auto [rc3, raw] = pprof(allocs, "-top -sample_index=alloc_space -unit=MB", "allocs.pb.gz");
+  ASSERT_EQ(rc3, 0) << raw;
+  auto mb_of = [&](const std::string& fn) {
+    const std::size_t at = raw.find(fn);
+    if (at == std::string::npos) return -1.0;
+    const std::size_t line = raw.rfind('\n', at) + 1;
+    return std::atof(raw.c_str() + line + raw.substr(line).find_first_not_of(' '));
+  };
+  const double garbage = mb_of("goro_test_garbage_nodes"),
+               retained = mb_of("goro_test_retained_nodes");
+  EXPECT_GT(garbage, 60) << raw;
+  EXPECT_LT(garbage, 160) << raw;
+  EXPECT_GT(retained, 12) << raw;
+  EXPECT_LT(retained, 40) << raw;
+}
+
+TEST(HeapProfile, RateIsValidated) {
+  EXPECT_THROW(goro::debug::set_memory_profile_rate(-1), std::invalid_argument);
+  const int64_t old = goro::debug::set_memory_profile_rate(1 << 20);
+  EXPECT_EQ(old, goro::debug::kDefaultMemProfileRate);
+  EXPECT_EQ(goro::debug::set_memory_profile_rate(old), 1 << 20);
+}
+
+}  // namespace heapprof
+
+namespace blockprof {
+
+goro::task<void> goro_test_lock_holder(goro::mutex* m) {
+  co_await m->lock();
+  co_await goro::sleep_for(std::chrono::milliseconds(30));
+  m->unlock();
+}
+
+goro::task<void> goro_test_lock_waiter(goro::mutex* m) {
+  co_await m->lock();
+  m->unlock();
+}
+
+goro::task<int> goro_test_chan_waiter(goro::chan<int> ch) {
+  auto v = co_await ch.recv();
+  co_return v.value_or(0);
+}
+
+TEST(BlockProfile, BlockAndMutexProfilesNameTheWaitingTasks) {
+  if (!have_go()) GTEST_SKIP() << "no go toolchain";
+  std::string block, mutex;
+  EXPECT_EQ(goro::debug::set_block_profile_rate(1), 0);
+  EXPECT_EQ(goro::debug::set_mutex_profile_fraction(1), 0);
+  EXPECT_EQ(goro::debug::set_mutex_profile_fraction(-1), 1);
+  goro::run(
+      [](std::string* block, std::string* mutex) -> goro::task<void> {
+        goro::mutex m;
+        goro::chan<int> ch;
+        auto h1 = goro::spawn(goro_test_lock_holder(&m));
+        co_await goro::sleep_for(std::chrono::milliseconds(5));
+        auto h2 = goro::spawn(goro_test_lock_waiter(&m));
+        auto h3 = goro::spawn(goro_test_chan_waiter(ch));
+        co_await goro::sleep_for(std::chrono::milliseconds(20));
+        co_await ch.send(7);
+        EXPECT_EQ(co_await std::move(h3), 7);
+        co_await std::move(h1);
+        co_await std::move(h2);
+        *block = goro::debug::block_profile();
+        *mutex = goro::debug::mutex_profile();
+      }(&block, &mutex),
+      procs(2));
+  goro::debug::set_block_profile_rate(0);
+  goro::debug::set_mutex_profile_fraction(0);
+  auto [rc, b] = pprof(block, "-top", "block.pb.gz");
+  ASSERT_EQ(rc, 0) << b;
+  EXPECT_NE(b.find("Type: delay"), std::string::npos) << b;
+  EXPECT_NE(b.find("goro_test_chan_waiter"), std::string::npos) << b;
+  EXPECT_NE(b.find("goro_test_lock_waiter"), std::string::npos) << b;
+  auto [rc2, mu] = pprof(mutex, "-top", "mutex.pb.gz");
+  ASSERT_EQ(rc2, 0) << mu;
+  EXPECT_NE(mu.find("goro_test_lock_waiter"), std::string::npos) << mu;
+  EXPECT_EQ(mu.find("goro_test_chan_waiter"), std::string::npos) << mu;
+}
+
+}  // namespace blockprof

@@ -1,0 +1,323 @@
+// Task dumps (debug/task_dump.hpp): async stacks with await sites, wait
+// reasons, spawn sites; the grouped and proto goroutine profiles; SIGQUIT;
+// the fatal paths.
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "debug/task_dump.hpp"
+#include "goro.hpp"
+#include "net/tcp.hpp"
+#include "sched/detail/debug_hooks.hpp"
+#include "sched/detail/debug_word.hpp"
+#include "tests/test_support.hpp"
+
+namespace {
+
+using goro::test::procs;
+
+int g_recv_line = 0, g_inner_call_line = 0, g_spawn_line = 0, g_mutex_line = 0;
+
+goro::task<int> inner_wait(goro::chan<int> ch) {
+  g_recv_line = __LINE__ + 1;
+  auto v = co_await ch.recv();
+  co_return v.value_or(-1);
+}
+
+goro::task<void> outer_wait(goro::chan<int> ch) {
+  g_inner_call_line = __LINE__ + 1;
+  int v = co_await inner_wait(ch);
+  (void)v;
+}
+
+goro::task<void> lock_waiter(goro::mutex* m) {
+  g_mutex_line = __LINE__ + 1;
+  co_await m->lock();
+  m->unlock();
+}
+
+std::size_t count_state(const std::vector<goro::debug::task_record>& rs, const std::string& s) {
+  std::size_t n = 0;
+  for (const auto& r : rs) n += r.state == s;
+  return n;
+}
+
+// Runs `check` inside a runtime where 5 tasks wait in outer_wait ->
+// inner_wait -> chan receive, 1 waits on a mutex and 1 sleeps.
+template <class Check>
+void with_waiting_tasks(Check check) {
+  goro::run(
+      [](Check check) -> goro::task<void> {
+        goro::chan<int> ch;
+        goro::mutex m;
+        co_await m.lock();
+        std::vector<goro::join_handle<void>> hs;
+        for (int i = 0; i < 5; ++i) {
+          g_spawn_line = __LINE__ + 1;
+          hs.push_back(goro::spawn(outer_wait(ch)));
+        }
+        hs.push_back(goro::spawn(lock_waiter(&m)));
+        hs.push_back(goro::spawn(
+            []() -> goro::task<void> { co_await goro::sleep_for(std::chrono::hours(1)); }()));
+        bool ok = co_await goro::test::yield_until([] {
+          auto rs = goro::debug::task_records();
+          return count_state(rs, "chan receive") == 5 && count_state(rs, "mutex") == 1 &&
+                 count_state(rs, "sleep") == 1;
+        });
+        EXPECT_TRUE(ok) << "the tasks never all parked";
+        check();
+        m.unlock();
+        for (int i = 0; i < 5; ++i) co_await ch.send(i);
+        for (int i = 0; i < 6; ++i) co_await std::move(hs[i]);
+        // the sleeper is left to shutdown
+      }(check),
+      procs(2));
+}
+
+std::string here() {
+  return std::string(__FILE__);
+}
+
+TEST(TaskDump, FullDumpShowsAsyncStacksWaitReasonsAndSpawnSites) {
+  std::string dump;
+  with_waiting_tasks([&] {
+    std::ostringstream os;
+    goro::write_task_dump(os);
+    dump = os.str();
+  });
+  // The current task first, running, with its native stack.
+  EXPECT_EQ(dump.find("task "), 0u) << dump;
+  EXPECT_NE(dump.find("[running]:"), std::string::npos) << dump;
+  const std::string chain = "[chan receive]:\n{anonymous}::inner_wait(goro::chan<int>)\n\t" +
+                            here() + ":" + std::to_string(g_recv_line) +
+                            "\n{anonymous}::outer_wait(goro::chan<int>)\n\t" + here() + ":" +
+                            std::to_string(g_inner_call_line) + "\ncreated by ";
+  std::size_t n = 0;
+  for (std::size_t at = dump.find(chain); at != std::string::npos; at = dump.find(chain, at + 1))
+    ++n;
+  EXPECT_EQ(n, 5u) << "want 5 copies of\n" << chain << "\nin\n" << dump;
+  EXPECT_NE(dump.find(here() + ":" + std::to_string(g_spawn_line) + "\n"), std::string::npos)
+      << dump;
+  EXPECT_NE(dump.find("[mutex]:\n{anonymous}::lock_waiter(goro::mutex*)\n\t" + here() + ":" +
+                      std::to_string(g_mutex_line)),
+            std::string::npos)
+      << dump;
+  EXPECT_NE(dump.find("[sleep]:\n"), std::string::npos) << dump;
+}
+
+TEST(TaskDump, RecordsGiveTheSameChain) {
+  std::vector<goro::debug::task_record> rs;
+  with_waiting_tasks([&] { rs = goro::debug::task_records(); });
+  int seen = 0;
+  for (const auto& r : rs) {
+    if (r.state != "chan receive") continue;
+    ++seen;
+    ASSERT_EQ(r.frames.size(), 2u);
+    EXPECT_EQ(r.frames[0].function, "{anonymous}::inner_wait(goro::chan<int>)");
+    EXPECT_EQ(r.frames[0].line, static_cast<uint32_t>(g_recv_line));
+    EXPECT_EQ(r.frames[1].function, "{anonymous}::outer_wait(goro::chan<int>)");
+    EXPECT_EQ(r.frames[1].file, here());
+    EXPECT_EQ(r.created_by.line, static_cast<uint32_t>(g_spawn_line));
+    EXPECT_LT(r.waiting_s, 60u);
+    EXPECT_GT(r.id, 0u);
+  }
+  EXPECT_EQ(seen, 5);
+}
+
+TEST(TaskDump, GroupedProfileCountsIdenticalChains) {
+  std::string text;
+  with_waiting_tasks([&] {
+    std::ostringstream os;
+    goro::debug::write_goroutine_profile(os, 1);
+    text = os.str();
+  });
+  EXPECT_EQ(text.rfind("goroutine profile: total ", 0), 0u) << text;
+  const std::string group = "5 @ [chan receive]\n#\t{anonymous}::inner_wait(goro::chan<int>)\t" +
+                            here() + ":" + std::to_string(g_recv_line) +
+                            "\n#\t{anonymous}::outer_wait(goro::chan<int>)\t";
+  EXPECT_NE(text.find(group), std::string::npos) << text;
+  EXPECT_NE(text.find("1 @ [mutex]\n#\t{anonymous}::lock_waiter(goro::mutex*)"), std::string::npos)
+      << text;
+  EXPECT_THROW(
+      {
+        std::ostringstream os;
+        goro::debug::write_goroutine_profile(os, 3);
+      },
+      std::invalid_argument);
+}
+
+// `go tool pprof` reads the proto form: -traces lists each chain with its
+// count and the state label.
+int g_accept_line = 0, g_read_line = 0, g_read_call_line = 0;
+
+goro::task<void> accept_one(goro::net::tcp_listener* l) {
+  try {
+    g_accept_line = __LINE__ + 1;
+    goro::net::tcp_stream s = co_await l->accept();
+    ADD_FAILURE() << "accepted a connection nobody made";
+  } catch (const goro::net::net_error& e) {
+    EXPECT_EQ(e.kind(), goro::net::error_kind::closed);
+  }
+}
+
+goro::task<std::size_t> read_inner(goro::net::tcp_stream* s) {
+  std::byte buf[16];
+  g_read_line = __LINE__ + 1;
+  co_return co_await s->read_some(buf);
+}
+
+goro::task<void> read_outer(goro::net::tcp_stream* s) {
+  g_read_call_line = __LINE__ + 1;
+  const std::size_t n = co_await read_inner(s);
+  EXPECT_EQ(n, 0u);  // the peer closed
+}
+
+// Tasks parked in the netpoller (accept, read) show `[io wait, N
+// minutes]` and their await chain, as Go shows `[IO wait, N minutes]`.
+TEST(TaskDump, NetOperationsShowIoWaitWithTheirChains) {
+  std::string dump;
+  goro::run(
+      [](std::string* dump) -> goro::task<void> {
+        auto l = goro::net::tcp_listener::listen("127.0.0.1:0");
+        auto client = co_await goro::net::connect("127.0.0.1:" + std::to_string(l.port()));
+        goro::net::tcp_stream server = co_await l.accept();
+        auto reader = goro::spawn(read_outer(&client));
+        auto acceptor = goro::spawn(accept_one(&l));
+        bool ok = co_await goro::test::yield_until(
+            [] { return count_state(goro::debug::task_records(), "io wait") == 2; });
+        EXPECT_TRUE(ok) << "the reader and the acceptor never both parked in the netpoller";
+        // Make the waits look 150 s old: move the coarse wait clock on (the
+        // dump reads it; sysmon sets it back within a second, so retry if
+        // its tick fell between the move and the dump).
+        const uint32_t base = goro::detail::coarse_seconds();
+        for (int i = 0; i < 5 && dump->find("[io wait, 2 minutes]:") == std::string::npos; ++i) {
+          goro::detail::set_coarse_seconds(base + 150);
+          std::ostringstream os;
+          goro::write_task_dump(os);
+          *dump = os.str();
+        }
+        l.close();       // the acceptor fails with net_error{closed}
+        server.close();  // the reader sees end of stream
+        co_await std::move(reader);
+        co_await std::move(acceptor);
+      }(&dump),
+      procs(2));
+  EXPECT_NE(
+      dump.find("[io wait, 2 minutes]:\n{anonymous}::accept_one(goro::net::tcp_listener*)\n\t" +
+                here() + ":" + std::to_string(g_accept_line) + "\ncreated by "),
+      std::string::npos)
+      << dump;
+  EXPECT_NE(dump.find("[io wait, 2 minutes]:\n{anonymous}::read_inner(goro::net::tcp_stream*)\n\t" +
+                      here() + ":" + std::to_string(g_read_line) +
+                      "\n{anonymous}::read_outer(goro::net::tcp_stream*)\n\t" + here() + ":" +
+                      std::to_string(g_read_call_line) + "\ncreated by "),
+            std::string::npos)
+      << dump;
+}
+
+TEST(TaskDump, ProtoProfileReadsInGoToolPprof) {
+  if (std::system("go version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no go toolchain";
+  std::string proto;
+  with_waiting_tasks([&] {
+    std::ostringstream os;
+    goro::debug::write_goroutine_profile(os, 0);
+    proto = os.str();
+  });
+  const std::string path = testing::TempDir() + "goro_goroutine.pb.gz";
+  std::ofstream(path, std::ios::binary) << proto;
+  const std::string cmd = "go tool pprof -symbolize=none -traces " + path + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("Type: goroutine"), std::string::npos) << out;
+  EXPECT_NE(out.find("state:  chan receive"), std::string::npos) << out;
+  EXPECT_NE(out.find("         5   {anonymous}::inner_wait(goro::chan<int>)\n"
+                     "             {anonymous}::outer_wait(goro::chan<int>)"),
+            std::string::npos)
+      << out;
+}
+
+// SIGQUIT: "SIGQUIT: quit", every task, exit status 2 (Go's behaviour).
+void quit_with_waiting_tasks() {
+  with_waiting_tasks([] { std::raise(SIGQUIT); });
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, SigquitDumpsEveryTaskAndExits2) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(quit_with_waiting_tasks(), testing::ExitedWithCode(2),
+              "SIGQUIT: quit\n\n(.|\n)*\\[chan "
+              "receive\\]:\n\\{anonymous\\}::inner_wait\\(goro::chan<int>\\)\n\t"
+              "(.|\n)*\\[mutex\\]:\n\\{anonymous\\}::lock_waiter");
+}
+
+void quit_with_traceback_none() {
+  goro::detail::g_traceback.store(goro::detail::traceback_level::none);
+  with_waiting_tasks([] { std::raise(SIGQUIT); });
+  std::exit(0);
+}
+
+TEST(TaskDump, TracebackNonePrintsNoTasks) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(quit_with_traceback_none(), testing::ExitedWithCode(2), "^SIGQUIT: quit\n\n$");
+}
+
+goro::task<void> recurse(int n) {
+  if (n > 0) co_await recurse(n - 1);
+}
+
+void overrun_stack() {
+  goro::set_max_stack(1 << 16);
+  goro::run(recurse(100000), procs(1));
+  std::exit(0);
+}
+
+TEST(TaskDump, StackOverrunPrintsTheOffendingChain) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(overrun_stack(), testing::ExitedWithCode(2),
+              "task stack exceeds 65536-byte limit(.|\n)*\n\ntask [0-9]+ \\[running\\]:\n"
+              "\\{anonymous\\}::recurse\\(int\\)\n\t.*debug_task_dump_test.cpp:[0-9]+\n"
+              "\\{anonymous\\}::recurse\\(int\\)\n(.|\n)*frames elided(.|\n)*created by ");
+}
+
+TEST(TaskDump, TracebackSettingIsValidated) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("GORO_TRACEBACK", "everything", 1);
+        goro::run([]() -> goro::task<void> { co_return; }());
+        std::exit(0);
+      },
+      testing::ExitedWithCode(2), "GORO_TRACEBACK=\"everything\": want none, single, all or crash");
+}
+
+TEST(TaskDump, CleansGccCoroutineNames) {
+  EXPECT_EQ(goro::debug::clean_function_name("void f(f(int)::_Z1fi.Frame*)"), "f(int)");
+  EXPECT_EQ(
+      goro::debug::clean_function_name("void ns::c::m(ns::c::m(int) const::_ZNK2ns1c1mEi.Frame*)"),
+      "ns::c::m(int) const");
+  EXPECT_EQ(
+      goro::debug::clean_function_name("void {anonymous}::r({anonymous}::r(int)::_Z1ri.Frame*)"),
+      "{anonymous}::r(int)");
+  EXPECT_EQ(goro::debug::clean_function_name("goro::task<int> {anonymous}::w(goro::chan<int>)"),
+            "{anonymous}::w(goro::chan<int>)");
+  EXPECT_EQ(goro::debug::clean_function_name("int main()"), "main()");
+}
+
+TEST(TaskDump, NoRuntimeNoTasks) {
+  std::ostringstream os;
+  goro::write_task_dump(os);
+  EXPECT_EQ(os.str(), "goro: no runtime is running: no tasks\n");
+  EXPECT_TRUE(goro::debug::task_records().empty());
+}
+
+}  // namespace

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Strict structural check of a Chrome trace-event JSON file (the format
+debug/trace.cpp writes; ../shared/reference/formats.md section 4.5):
+valid JSON; integer pid/tid and numeric ts; X slices with dur >= 0 that
+nest on each track (no partial overlap); B/E balanced per track;
+timestamps non-decreasing per track in file order; every flow start 's'
+has exactly one end 'f' with the same (cat, name, id) and vice versa, the
+start inside a slice of its track; numeric counter series; named tracks.
+Prints what is wrong and exits 1; exits 0 when the trace is sound.
+
+Usage: debug_trace_check.py TRACE.json [--expect-gc] [--min-tasks N]
+"""
+import json
+import sys
+from collections import defaultdict
+
+
+def main():
+    path = sys.argv[1]
+    expect_gc = "--expect-gc" in sys.argv
+    min_tasks = 0
+    if "--min-tasks" in sys.argv:
+        min_tasks = int(sys.argv[sys.argv.index("--min-tasks") + 1])
+    errors = []
+    with open(path) as f:
+        doc = json.load(f)
+    events = doc["traceEvents"] if isinstance(doc, dict) else doc
+    last_ts = {}
+    slices = defaultdict(list)
+    stacks = defaultdict(list)
+    flows_s = {}
+    flows_f = {}
+    named = set()
+    tasks = set()
+    gc = 0
+    for i, e in enumerate(events):
+        ph = e.get("ph")
+        if not isinstance(e.get("pid"), int) or not isinstance(e.get("tid"), int):
+            errors.append(f"event {i}: pid/tid not integers: {e}")
+            continue
+        track = (e["pid"], e["tid"])
+        if ph == "M":
+            if e["name"] == "thread_name":
+                named.add(track)
+            if "name" not in e.get("args", {}) and "sort_index" not in e.get("args", {}):
+                errors.append(f"event {i}: metadata without args.name/sort_index")
+            continue
+        ts = e.get("ts")
+        if not isinstance(ts, (int, float)):
+            errors.append(f"event {i}: ts not a number")
+            continue
+        if ph != "C":
+            if track in last_ts and ts < last_ts[track]:
+                errors.append(f"event {i} ({e.get('name')}): ts {ts} before {last_ts[track]} on {track}")
+            last_ts[track] = ts
+        if ph == "X":
+            dur = e.get("dur")
+            if not isinstance(dur, (int, float)) or dur < 0:
+                errors.append(f"event {i}: X without dur >= 0")
+                continue
+            slices[track].append((ts, ts + dur, e["name"]))
+            if e.get("cat") == "task":
+                tasks.add(e.get("args", {}).get("task"))
+            if e.get("cat") == "gc":
+                gc += 1
+        elif ph == "B":
+            stacks[track].append(e)
+        elif ph == "E":
+            if not stacks[track]:
+                errors.append(f"event {i}: E without B on {track}")
+            else:
+                stacks[track].pop()
+        elif ph == "s":
+            key = (e.get("cat"), e.get("name"), e.get("id"))
+            if key in flows_s:
+                errors.append(f"event {i}: flow start {key} twice")
+            flows_s[key] = (track, ts)
+        elif ph == "f":
+            key = (e.get("cat"), e.get("name"), e.get("id"))
+            if key in flows_f:
+                errors.append(f"event {i}: flow end {key} twice")
+            flows_f[key] = (track, ts)
+        elif ph == "C":
+            for k, v in e.get("args", {}).items():
+                if not isinstance(v, (int, float)):
+                    errors.append(f"event {i}: counter {e['name']}.{k} not numeric")
+        else:
+            errors.append(f"event {i}: unexpected ph {ph!r}")
+    for track, st in stacks.items():
+        if st:
+            errors.append(f"{len(st)} B without E on {track}")
+    for track, v in slices.items():
+        if track not in named:
+            errors.append(f"track {track} has slices but no thread_name")
+        v.sort(key=lambda s: (s[0], -s[1]))
+        open_ = []
+        for s in v:
+            while open_ and open_[-1][1] <= s[0]:
+                open_.pop()
+            if open_ and s[1] > open_[-1][1] + 1e-6:
+                errors.append(f"partial overlap on {track}: {open_[-1]} vs {s}")
+            open_.append(s)
+    for key, (track, ts) in flows_s.items():
+        if key not in flows_f:
+            errors.append(f"flow {key} has a start but no end")
+        elif flows_f[key][1] < ts:
+            errors.append(f"flow {key} ends before it starts")
+        if not any(a <= ts <= b for a, b, _ in slices[track]):
+            errors.append(f"flow start {key} at {ts} is in no slice of {track}")
+    for key in flows_f:
+        if key not in flows_s:
+            errors.append(f"flow {key} has an end but no start")
+    if len(tasks) < min_tasks:
+        errors.append(f"only {len(tasks)} distinct tasks in run slices, want >= {min_tasks}")
+    if expect_gc and gc == 0:
+        errors.append("no GC pause slices")
+    if not flows_s:
+        errors.append("no flows")
+    for e in errors[:50]:
+        print("ERROR:", e)
+    if errors:
+        print(f"{path}: {len(errors)} error(s)")
+        return 1
+    print(f"{path}: OK ({len(events)} events, {len(tasks)} tasks, {len(flows_s)} flows, {gc} GC slices)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
