@@ -31,6 +31,15 @@ constexpr setting kSettings[] = {
     {"GORO_DEBUG=scheddetail", kind::integer, 0, 1, "", "sched"},
     {"GORO_DEBUG=gctrace", kind::integer, 0, 1, "", "heap"},
     {"GORO_DEBUG=gcstress", kind::integer, 0, 1'000'000'000, "", "heap"},
+    // debug: the debug server (debug/server/server.hpp), started with the
+    // runtime when GORO_DEBUG_ADDR is set. The token is never printed.
+    {"GORO_DEBUG_ADDR", kind::host_port, 0, 65535,
+     "host:port with a port in [0, 65535], a loopback host unless GORO_DEBUG_TOKEN is set "
+     "(e.g. GORO_DEBUG_ADDR=127.0.0.1:6060)",
+     "debug"},
+    {"GORO_DEBUG_TOKEN", kind::secret, 0, 0,
+     "visible ASCII characters without spaces (e.g. GORO_DEBUG_TOKEN=$(openssl rand -hex 16))",
+     "debug"},
     // debug: Go's GOTRACEBACK (what a fatal error and SIGQUIT print;
     // sched/detail/debug_hooks.hpp), and a whole-program execution trace
     // written at exit (debug/trace.cpp).
@@ -43,6 +52,34 @@ constexpr std::string_view kDebugPrefix = "GORO_DEBUG=";
 
 bool is_debug_key(std::string_view name) noexcept {
   return name.substr(0, kDebugPrefix.size()) == kDebugPrefix;
+}
+
+// "host:port", "[v6]:port" or ":port" with a decimal port in [lo, hi].
+bool valid_host_port(std::string_view t, int64_t lo, int64_t hi) {
+  std::string_view port;
+  if (!t.empty() && t.front() == '[') {
+    const size_t close = t.find("]:");
+    if (close == std::string_view::npos || close == 1) return false;
+    port = t.substr(close + 2);
+  } else {
+    const size_t colon = t.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    if (t.substr(0, colon).find(':') != std::string_view::npos) return false;  // bare IPv6
+    port = t.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5) return false;
+  int64_t n = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + (c - '0');
+  }
+  return n >= lo && n <= hi;
+}
+
+bool valid_secret(std::string_view t) {
+  for (char c : t)
+    if (c < 0x21 || c > 0x7e) return false;
+  return !t.empty();
 }
 
 const setting& find(std::string_view name) {
@@ -112,6 +149,17 @@ value parse(const setting& s, const std::string& text) {
     case kind::text:
       v.text = text;
       break;
+    case kind::host_port:
+      if (!valid_host_port(text, s.lo, s.hi)) bad(s, text);
+      v.text = text;
+      break;
+    case kind::secret:
+      // The line says how long the value is, never what it is.
+      if (!valid_secret(text))
+        throw config_error(var + " (" + std::to_string(text.size()) + " bytes, not shown): want " +
+                           std::string(s.form));
+      v.text = text;
+      break;
     case kind::choice: {
       std::string_view rest = s.choices;
       for (int64_t i = 0; !rest.empty(); ++i) {
@@ -137,6 +185,14 @@ const setting* begin() noexcept {
 
 const setting* end() noexcept {
   return std::end(kSettings);
+}
+
+value parse(std::string_view name, const std::string& text) {
+  return parse(find(name), text);
+}
+
+const setting& entry(std::string_view name) {
+  return find(name);
 }
 
 std::optional<value> get(std::string_view name) {
@@ -172,7 +228,9 @@ std::optional<std::chrono::nanoseconds> duration(std::string_view name) {
 }
 
 std::optional<std::string> text(std::string_view name) {
-  if (find(name).form_kind != kind::text) fatal("settings: " + std::string(name) + " is not text");
+  const kind k = find(name).form_kind;
+  if (k != kind::text && k != kind::host_port && k != kind::secret)
+    fatal("settings: " + std::string(name) + " is not text");
   const auto v = get(name);
   if (!v) return std::nullopt;
   return v->text;

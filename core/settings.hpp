@@ -42,6 +42,8 @@ enum class kind {
   bytes_or_off,    ///< "off", or a byte count (env::parse_bytes) in [lo, hi]
   duration,        ///< digits with a unit ns..h (env::parse_duration), in ns in [lo, hi]
   text,            ///< any non-empty string
+  host_port,       ///< "host:port", "[v6]:port" or ":port", port a number in [0, 65535]
+  secret,          ///< visible ASCII without spaces; never echoed in an error line
   choice,          ///< one of the words in `choices`; the number is its index
 };
 
@@ -79,10 +81,19 @@ std::optional<int64_t> integer(std::string_view name);
 std::optional<int64_t> number_or(std::string_view name, int64_t off_value);
 /// kind::duration settings.
 std::optional<std::chrono::nanoseconds> duration(std::string_view name);
-/// kind::text settings.
+/// kind::text, kind::host_port and kind::secret settings.
 std::optional<std::string> text(std::string_view name);
 /// kind::choice settings: the index of the word in the entry's `choices`.
 std::optional<int64_t> choice(std::string_view name);
+
+/// Parses `text` as the value of the table entry `name` (what get() does
+/// with the environment's text): for values that come from elsewhere in the
+/// same form, e.g. the debug server's POST /debug/gc?gc_percent=off.
+/// Throws config_error naming `name`.
+value parse(std::string_view name, const std::string& text);
+
+/// The entry named `name` (fatal() when the table lacks it).
+const setting& entry(std::string_view name);
 
 /// Parses every setting that is set, and checks that GORO_DEBUG names only
 /// keys in the table. Throws config_error for the first bad one.

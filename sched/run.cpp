@@ -6,6 +6,7 @@
 
 #include "sched/run.hpp"
 
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -20,6 +21,7 @@
 #include "sched/detail/netpoll.hpp"
 #include "sched/detail/registry.hpp"
 #include "sched/detail/run_lifetime.hpp"
+#include "sched/detail/run_start_hook.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
 #include "sched/detail/shutdown.hpp"
@@ -89,6 +91,16 @@ void run_root(task<void> root, const runtime_options& given, std::atomic<bool>& 
   unpark_timers(*s);  // timers of contexts that outlived the previous run
   g_sched.store(s.get(), std::memory_order_release);
   start_sysmon(*s);
+  // The debug server (GORO_DEBUG_ADDR), when the program links it.
+  if (opts.read_environment) {
+    if (run_start_fn hook = g_run_start_hook.load(std::memory_order_acquire))
+      hook();
+    else if (settings::text("GORO_DEBUG_ADDR"))
+      std::fputs(
+          "goro: GORO_DEBUG_ADDR is set, but this program has no debug server (link "
+          "goro::goro or goro::debug_server)\n",
+          stderr);
+  }
 
   spawn(std::move(root)).detach();
   heap::blocking_region([&] {

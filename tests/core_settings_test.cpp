@@ -25,7 +25,7 @@ class Settings : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* v : {"GORO_MAXPROCS", "GORO_GC", "GORO_MEMLIMIT", "GORO_DEBUG",
-                          "GORO_TRACEBACK", "GORO_TRACE"})
+                          "GORO_DEBUG_ADDR", "GORO_DEBUG_TOKEN", "GORO_TRACEBACK", "GORO_TRACE"})
       unsetenv(v);
   }
   void TearDown() override { SetUp(); }
@@ -107,6 +107,40 @@ TEST_F(Settings, ValidationRejectsAnUnknownDebugKey) {
       "GORO_DEBUG=\"gctrcae=1\": want one of the keys schedtrace, scheddetail, gctrace, gcstress");
   setenv("GORO_DEBUG", "gctrace=1,schedtrace=1000", 1);
   EXPECT_EQ(error_of([] { settings::validate_environment(); }), "");
+}
+
+TEST_F(Settings, DebugAddrIsHostColonPort) {
+  for (const char* ok : {"127.0.0.1:6060", "[::1]:0", ":6060", "localhost:65535"}) {
+    setenv("GORO_DEBUG_ADDR", ok, 1);
+    EXPECT_EQ(settings::text("GORO_DEBUG_ADDR"), ok);
+  }
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "::1:80", "[::1]80",
+                          "127.0.0.1:http", "127.0.0.1:-1"}) {
+    setenv("GORO_DEBUG_ADDR", bad, 1);
+    EXPECT_EQ(error_of([] { settings::validate_environment(); }),
+              std::string("GORO_DEBUG_ADDR=\"") + bad +
+                  "\": want host:port with a port in [0, 65535], a loopback host unless "
+                  "GORO_DEBUG_TOKEN is set (e.g. GORO_DEBUG_ADDR=127.0.0.1:6060)");
+  }
+}
+
+TEST_F(Settings, ABadTokenIsRejectedWithoutBeingShown) {
+  setenv("GORO_DEBUG_TOKEN", "s3cret-token", 1);
+  EXPECT_EQ(settings::text("GORO_DEBUG_TOKEN"), "s3cret-token");
+  setenv("GORO_DEBUG_TOKEN", "s3cret token", 1);
+  const std::string e = error_of([] { settings::validate_environment(); });
+  EXPECT_EQ(e,
+            "GORO_DEBUG_TOKEN (12 bytes, not shown): want visible ASCII characters without "
+            "spaces (e.g. GORO_DEBUG_TOKEN=$(openssl rand -hex 16))");
+  EXPECT_EQ(e.find("s3cret"), std::string::npos);
+}
+
+TEST_F(Settings, ParseReadsATextInTheFormOfAnEntry) {
+  EXPECT_TRUE(settings::parse("GORO_GC", "off").off);
+  EXPECT_EQ(settings::parse("GORO_GC", "250").number, 250);
+  EXPECT_EQ(settings::parse("GORO_MEMLIMIT", "64MiB").number, 64 << 20);
+  EXPECT_EQ(error_of([] { settings::parse("GORO_GC", "lots"); }),
+            "GORO_GC=\"lots\": want off or a percentage in [0, 1000000000] (e.g. GORO_GC=100)");
 }
 
 TEST_F(Settings, ValidateOrExitPrintsOneLineAndExitsWith2) {
