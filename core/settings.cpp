@@ -26,6 +26,9 @@ constexpr setting kSettings[] = {
      "off or a byte count with an optional B, KiB, MiB, GiB or TiB suffix (e.g. "
      "GORO_MEMLIMIT=900MiB)",
      "heap"},
+    // heap: how collections run (heap/gc_mode.cpp).
+    {"GORO_GC_MODE", kind::choice, 0, 0, "stw or concurrent (e.g. GORO_GC_MODE=concurrent)", "heap",
+     "stw|concurrent"},
     // GORO_DEBUG=key=value,...
     {"GORO_DEBUG=schedtrace", kind::integer, 1, 3'600'000, "", "sched"},
     {"GORO_DEBUG=scheddetail", kind::integer, 0, 1, "", "sched"},
@@ -106,6 +109,18 @@ value parse(const setting& s, const std::string& text) {
     case kind::text:
       v.text = text;
       break;
+    case kind::choice: {
+      std::string_view rest = s.choices;
+      bool found = false;
+      while (!found && !rest.empty()) {
+        const auto bar = rest.find('|');
+        found = rest.substr(0, bar) == text;
+        rest = bar == std::string_view::npos ? std::string_view{} : rest.substr(bar + 1);
+      }
+      if (!found) bad(s, text);
+      v.text = text;
+      break;
+    }
   }
   return v;
 }
@@ -153,7 +168,9 @@ std::optional<std::chrono::nanoseconds> duration(std::string_view name) {
 }
 
 std::optional<std::string> text(std::string_view name) {
-  if (find(name).form_kind != kind::text) fatal("settings: " + std::string(name) + " is not text");
+  const kind k = find(name).form_kind;
+  if (k != kind::text && k != kind::choice)
+    fatal("settings: " + std::string(name) + " is not text");
   const auto v = get(name);
   if (!v) return std::nullopt;
   return v->text;

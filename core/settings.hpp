@@ -41,15 +41,17 @@ enum class kind {
   bytes_or_off,    ///< "off", or a byte count (env::parse_bytes) in [lo, hi]
   duration,        ///< digits with a unit ns..h (env::parse_duration), in ns in [lo, hi]
   text,            ///< any non-empty string
+  choice,          ///< one of the words in `choices` ("stw|concurrent")
 };
 
 /// One entry of the table.
 struct setting {
-  std::string_view name;     ///< "GORO_MAXPROCS", or "GORO_DEBUG=gctrace" for a GORO_DEBUG key
-  kind form_kind;            ///< how the value is parsed
-  int64_t lo, hi;            ///< bounds for the numeric kinds
-  std::string_view form;     ///< the accepted form in the error line (empty: derived)
-  std::string_view used_by;  ///< the layer that reads it (documentation)
+  std::string_view name;          ///< "GORO_MAXPROCS", or "GORO_DEBUG=gctrace" for a GORO_DEBUG key
+  kind form_kind;                 ///< how the value is parsed
+  int64_t lo, hi;                 ///< bounds for the numeric kinds
+  std::string_view form;          ///< the accepted form in the error line (empty: derived)
+  std::string_view used_by;       ///< the layer that reads it (documentation)
+  std::string_view choices = {};  ///< kind::choice: the accepted words, '|'-separated
 };
 
 /// Every setting goro knows, in table order.
@@ -76,7 +78,7 @@ std::optional<int64_t> integer(std::string_view name);
 std::optional<int64_t> number_or(std::string_view name, int64_t off_value);
 /// kind::duration settings.
 std::optional<std::chrono::nanoseconds> duration(std::string_view name);
-/// kind::text settings.
+/// kind::text and kind::choice settings.
 std::optional<std::string> text(std::string_view name);
 
 /// Parses every setting that is set, and checks that GORO_DEBUG names only

@@ -90,6 +90,10 @@ void install_collection_events() noexcept {
   GC_set_on_collection_event(on_collection_event);
 }
 
+void count_collection() noexcept {
+  g_pauses.collections.fetch_add(1, std::memory_order_release);
+}
+
 pause_totals read_pause_totals() noexcept {
   pause_totals r;
   r.collections = g_pauses.collections.load(std::memory_order_acquire);

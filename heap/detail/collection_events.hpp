@@ -26,6 +26,11 @@ void install_collection_events() noexcept;
 
 pause_totals read_pause_totals() noexcept;
 
+/// Counts a collection Boehm ran without its START/END events: the
+/// incremental cycles of the concurrent mode (collector.cpp) end in
+/// GC_finish_collection, which sends none.
+void count_collection() noexcept;
+
 /// Copies up to `max` of the most recent pauses (newest first) into `out`
 /// and returns how many it copied; at most kRecentPauses are kept.
 inline constexpr std::size_t kRecentPauses = 256;
