@@ -48,6 +48,7 @@ namespace {
 std::atomic<gc_mode> g_mode{gc_mode::stw};     // set once by choose_gc_mode
 std::atomic<const char*> g_reason{"default"};  // a static string
 
+#ifdef GORO_PATCHED_GC
 // The first stop of a concurrent cycle, and each timed attempt at the final
 // one, gives up after this long (Boehm's GC_time_limit); the marking then
 // goes on with the world running. After kPriorAttempts timed attempts the
@@ -57,10 +58,10 @@ std::atomic<const char*> g_reason{"default"};  // a static string
 constexpr unsigned long kTimeLimitMs = 5;
 constexpr int kPriorAttempts = 10;
 
-#ifdef GORO_PATCHED_GC
 // What the patch needs from the kernel: a userfaultfd with asynchronous
-// write-protection, and the PAGEMAP_SCAN ioctl. Empty when available, else
-// why not.
+// write-protection (and PAGEMAP_SCAN, which came with it in Linux 6.7 and
+// which the patch probes itself; a mismatch shows in GC_get_vdb_name).
+// Empty when available, else why not.
 const char* probe_kernel_write_tracking() {
   constexpr unsigned kUserModeOnly = 1;                   // UFFD_USER_MODE_ONLY
   constexpr uint64_t kWpUnpopulated = uint64_t{1} << 13;  // UFFD_FEATURE_WP_UNPOPULATED
