@@ -75,6 +75,7 @@
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
 #include "heap/detail/gc_stress.hpp"
+#include "heap/gc_mode.hpp"
 #include "heap/thread_attachment.hpp"
 
 namespace goro::heap::detail {
@@ -122,7 +123,10 @@ void* GC_CALLBACK unlink_lists(void* arg) {
 // the mark bits of this collection already cleared.
 void GC_CALLBACK mark_pointer_free_chains() {
   if (previous_push_other_roots != nullptr) previous_push_other_roots();
-  if (!detail::world_stopped()) return;  // a concurrent step: the final stop marks them
+  // A concurrent marking step (world running): the cycle's final stop marks
+  // them. Only in that mode, so stop-the-world never depends on the event
+  // callback that tracks the stops.
+  if (current_gc_mode() == gc_mode::concurrent && !detail::world_stopped()) return;
   for (small_lists* l = all_lists; l != nullptr; l = l->next)
     for (void* head : l->head[1])
       for (void* p = head; p != nullptr; p = *static_cast<void**>(p)) GC_set_mark_bit(p);
