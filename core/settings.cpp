@@ -26,6 +26,9 @@ constexpr setting kSettings[] = {
      "off or a byte count with an optional B, KiB, MiB, GiB or TiB suffix (e.g. "
      "GORO_MEMLIMIT=900MiB)",
      "heap"},
+    // heap: how collections run (heap/gc_mode.cpp).
+    {"GORO_GC_MODE", kind::choice, 0, 0, "stw or concurrent (e.g. GORO_GC_MODE=concurrent)", "heap",
+     "stw concurrent"},
     // GORO_DEBUG=key=value,...
     {"GORO_DEBUG=schedtrace", kind::integer, 1, 3'600'000, "", "sched"},
     {"GORO_DEBUG=scheddetail", kind::integer, 0, 1, "", "sched"},
@@ -229,7 +232,7 @@ std::optional<std::chrono::nanoseconds> duration(std::string_view name) {
 
 std::optional<std::string> text(std::string_view name) {
   const kind k = find(name).form_kind;
-  if (k != kind::text && k != kind::host_port && k != kind::secret)
+  if (k != kind::text && k != kind::host_port && k != kind::secret && k != kind::choice)
     fatal("settings: " + std::string(name) + " is not text");
   const auto v = get(name);
   if (!v) return std::nullopt;

@@ -81,7 +81,7 @@ std::optional<int64_t> integer(std::string_view name);
 std::optional<int64_t> number_or(std::string_view name, int64_t off_value);
 /// kind::duration settings.
 std::optional<std::chrono::nanoseconds> duration(std::string_view name);
-/// kind::text, kind::host_port and kind::secret settings.
+/// kind::text, kind::host_port, kind::secret and kind::choice settings.
 std::optional<std::string> text(std::string_view name);
 /// kind::choice settings: the index of the word in the entry's `choices`.
 std::optional<int64_t> choice(std::string_view name);

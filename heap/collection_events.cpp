@@ -47,12 +47,19 @@ struct pause_counters {
   std::atomic<int64_t> ring[kRecentPauses] = {};
 };
 pause_counters g_pauses;
+std::atomic<bool> g_world_stopped{false};
 
 void on_collection_event(GC_EventType e) {
   const int64_t t = nanotime();
   switch (e) {
     case GC_EVENT_PRE_STOP_WORLD:
       g_phase.stop_begin = t;
+      break;
+    case GC_EVENT_POST_STOP_WORLD:
+      g_world_stopped.store(true, std::memory_order_relaxed);
+      break;
+    case GC_EVENT_PRE_START_WORLD:
+      g_world_stopped.store(false, std::memory_order_relaxed);
       break;
     case GC_EVENT_MARK_START:
       g_phase.mark_begin = t;
@@ -89,6 +96,14 @@ void on_collection_event(GC_EventType e) {
 
 void install_collection_events() noexcept {
   GC_set_on_collection_event(on_collection_event);
+}
+
+bool world_stopped() noexcept {
+  return g_world_stopped.load(std::memory_order_relaxed);
+}
+
+void count_collection() noexcept {
+  g_pauses.collections.fetch_add(1, std::memory_order_release);
 }
 
 pause_totals read_pause_totals() noexcept {

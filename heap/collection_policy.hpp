@@ -88,6 +88,8 @@ struct collection_record {
   int64_t process_cpu_before_ns = 0;  ///< process CPU at start_ns
   int64_t gc_cpu_before_ns = 0;       ///< heap_observation::gc_cpu_ns at start_ns
   uint64_t roots_bytes = 0;           ///< frames + thread stacks (scanned as roots)
+  bool concurrent = false;            ///< an incremental cycle (GORO_GC_MODE=concurrent):
+                                      ///< pause_ns and mark_ns sum its stops
   heap_observation after;             ///< the heap sampled right after it
 };
 

@@ -12,8 +12,10 @@
 // - finalizers on demand: Boehm would otherwise run finalizers inside any
 //   allocation on any thread, i.e. in the middle of a task or of scheduler
 //   code; goro runs them on one thread of their own (finalizer_thread.cpp).
-// - incremental mode stays off: its mprotect dirty bits make read() into GC
-//   memory fail with EFAULT (boehm-probe.md section 1).
+// - incremental mode stays off unless GORO_GC_MODE=concurrent finds the
+//   patched libgc's userfaultfd dirty bits usable (heap/gc_mode.cpp): the
+//   packaged library's mprotect dirty bits make read() into GC memory fail
+//   with EFAULT (boehm-probe.md section 1).
 // - interior pointers stay on (the default): C++ keeps pointers to members
 //   and one-past-the-end iterators. Turning them off is a measured decision
 //   still to make (DESIGN.md).
@@ -29,6 +31,7 @@
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/gc_mode.hpp"
 #include "heap/detail/gc_stress.hpp"
 #include "heap/detail/roots.hpp"
 #include "heap/finalizer_thread.hpp"
@@ -54,6 +57,7 @@ void init() {
     // could meet the heap cap (the out-of-memory retry uses it), and Boehm
     // aborts when that fails ("Failed to allocate freelist for new kind").
     (void)detail::scanned_kind();
+    detail::choose_gc_mode();         // may switch incremental mode on
     GC_allow_register_threads();
     // GC_INIT registered the calling thread for good. Only the main thread
     // may stay so (it ends with the process); any other must attach

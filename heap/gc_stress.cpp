@@ -16,6 +16,10 @@
 //
 // Not counted: a tick on the thread that is running a collection (the
 // pressure callbacks it calls may allocate) is dropped.
+//
+// Under GORO_GC_MODE=concurrent the stress collections are the cycles the
+// pacer would start (reason trigger: incremental, mostly partial), so the
+// concurrent marking and its dirty-page tracking are what is stressed.
 
 #include "heap/detail/gc_stress.hpp"
 
@@ -26,6 +30,7 @@
 #include "core/settings.hpp"
 #include "heap/collector.hpp"
 #include "heap/detail/driver.hpp"
+#include "heap/gc_mode.hpp"
 
 namespace goro::heap::detail {
 namespace {
@@ -44,7 +49,8 @@ void gc_stress_tick() {
   if (every == 0 || tl_in_stress_collection || collecting_on_this_thread()) return;
   if (g_events.fetch_add(1, std::memory_order_relaxed) % every != every - 1) return;
   tl_in_stress_collection = true;
-  collect(collection_reason::explicit_call);
+  collect(current_gc_mode() == gc_mode::concurrent ? collection_reason::trigger
+                                                   : collection_reason::explicit_call);
   tl_in_stress_collection = false;
 }
 

@@ -5,7 +5,7 @@
 // appended:
 //
 //   gc 12 @3.214s 41%: 0.012+38+0.009 ms clock, 76 ms cpu, 410->433->402 MB,
-//   475 MB goal, 512 MB limit, 2 P, trigger=limit, state=pressure
+//   475 MB goal, 512 MB limit, 2 P, trigger=limit, state=pressure, mode=stw
 //
 //   gc 12          the collection number, 1-based, every driver collection
 //   @3.214s        seconds since the heap started (first allocation)
@@ -31,6 +31,10 @@
 //                  (free_os_memory), oom (an allocation failed), none (the
 //                  driver collected without the pacer's admission)
 //   state=...      the pressure state after it: normal, pressure or spiral
+//   mode=...       stw, or concurrent for an incremental cycle
+//                  (GORO_GC_MODE=concurrent, heap/gc_mode.cpp): its A+B+C
+//                  then sum the cycle's stops, and its cpu is the collecting
+//                  thread's CPU plus each stop times the other procs
 
 #include "heap/gctrace.hpp"
 
@@ -87,14 +91,14 @@ int format_gctrace(char* buf, std::size_t size, const collection_record& r,
   return std::snprintf(
       buf, size,
       "gc %llu @%.3fs %.0f%%: %.3f+%.3f+%.3f ms clock, %.0f ms cpu, %llu->%llu->%llu MB, %s, "
-      "%s, %d P, trigger=%s, state=%s",
+      "%s, %d P, trigger=%s, state=%s, mode=%s",
       static_cast<unsigned long long>(rep.cycle), static_cast<double>(since) / 1e9, pct,
       static_cast<double>(r.stop_ns) / 1e6, static_cast<double>(r.mark_ns) / 1e6,
       static_cast<double>(rest) / 1e6, static_cast<double>(r.cpu_ns) / 1e6,
       static_cast<unsigned long long>(mb(heap_at_check)),
       static_cast<unsigned long long>(mb(r.heap_live_before)),
       static_cast<unsigned long long>(mb(r.live_after)), goal, limit, procs, reason_name(r, rep),
-      pacer::to_string(state));
+      pacer::to_string(state), r.concurrent ? "concurrent" : "stw");
 }
 
 }  // namespace goro::heap

@@ -32,7 +32,11 @@
 // bits, walks each pointer-free chain and sets every object's mark bit:
 // what Boehm's own thread-local free lists get from
 // GC_mark_thread_local_free_lists (goro never enables Boehm's incremental
-// mode, so roots are always pushed with the world stopped). A refill has
+// mode, so roots are always pushed with the world stopped; under
+// GORO_GC_MODE=concurrent Boehm's incremental steps also push roots with
+// the world running, while owners pop without the lock, so the hook then
+// does nothing: every cycle ends in a stop that pushes the roots again,
+// and that one marks the chains). A refill has
 // GC_generic_malloc_many store the new chain straight into the head slot
 // (its *result contract), so no chain is ever reachable only from a
 // register. Each collection
@@ -69,8 +73,10 @@
 #include "heap/collector.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/detail/allocate.hpp"
+#include "heap/detail/collection_events.hpp"
 #include "heap/detail/driver.hpp"
 #include "heap/detail/gc_stress.hpp"
+#include "heap/gc_mode.hpp"
 #include "heap/thread_attachment.hpp"
 
 namespace goro::heap::detail {
@@ -118,6 +124,10 @@ void* GC_CALLBACK unlink_lists(void* arg) {
 // the mark bits of this collection already cleared.
 void GC_CALLBACK mark_pointer_free_chains() {
   if (previous_push_other_roots != nullptr) previous_push_other_roots();
+  // A concurrent marking step (world running): the cycle's final stop marks
+  // them. Only in that mode, so stop-the-world never depends on the event
+  // callback that tracks the stops.
+  if (current_gc_mode() == gc_mode::concurrent && !detail::world_stopped()) return;
   for (small_lists* l = all_lists; l != nullptr; l = l->next)
     for (void* head : l->head[1])
       for (void* p = head; p != nullptr; p = *static_cast<void**>(p)) GC_set_mark_bit(p);

@@ -23,6 +23,12 @@ goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
   prometheus-cpp-dev rapidjson-dev
   libdw-dev libunwind-dev zlib1g-dev)  # debug/: symbolizing, unwinding, gzip'd pprof
 
+# What the patched-collector build (-DGORO_PATCHED_GC=ON, preset "patched")
+# needs beside the build: third_party/bdwgc/fetch gets Debian's libgc source
+# package with apt-get source and unpacks it with dpkg-source (dpkg-dev);
+# third_party/bdwgc/build applies goro's patches and runs libgc's configure.
+goro_patched_gc_packages=(dpkg-dev patch make gcc)
+
 # What bench/run needs beside the build to show every column (scripts/demo):
 # the Tokio peers build offline against Debian's crates, wrk loads the HTTP
 # servers. Go (golang-go) and cargo are added by the caller when missing.

@@ -24,7 +24,7 @@ using goro::testing::error_of;
 class Settings : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"GORO_MAXPROCS", "GORO_GC", "GORO_MEMLIMIT", "GORO_DEBUG",
+    for (const char* v : {"GORO_MAXPROCS", "GORO_GC", "GORO_MEMLIMIT", "GORO_GC_MODE", "GORO_DEBUG",
                           "GORO_DEBUG_ADDR", "GORO_DEBUG_TOKEN", "GORO_TRACEBACK", "GORO_TRACE"})
       unsetenv(v);
   }
@@ -61,6 +61,20 @@ TEST_F(Settings, OffAndNumbers) {
   EXPECT_EQ(settings::number_or("GORO_MEMLIMIT", INT64_MAX), 900LL << 20);
   setenv("GORO_MEMLIMIT", "off", 1);
   EXPECT_EQ(settings::number_or("GORO_MEMLIMIT", INT64_MAX), INT64_MAX);
+}
+
+TEST_F(Settings, AChoiceIsOneOfItsWords) {
+  EXPECT_EQ(settings::text("GORO_GC_MODE"), std::nullopt);
+  setenv("GORO_GC_MODE", "stw", 1);
+  EXPECT_EQ(settings::text("GORO_GC_MODE"), "stw");
+  setenv("GORO_GC_MODE", "concurrent", 1);
+  EXPECT_EQ(settings::text("GORO_GC_MODE"), "concurrent");
+  for (const char* bad : {"Concurrent", "st", "stw|concurrent", "stwx", "concurrent "}) {
+    setenv("GORO_GC_MODE", bad, 1);
+    EXPECT_EQ(error_of([] { settings::text("GORO_GC_MODE"); }),
+              std::string("GORO_GC_MODE=\"") + bad +
+                  "\": want stw or concurrent (e.g. GORO_GC_MODE=concurrent)");
+  }
 }
 
 TEST_F(Settings, DebugKeysAreReadFromGoroDebug) {

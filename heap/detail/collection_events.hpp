@@ -32,6 +32,17 @@ pause_totals read_pause_totals() noexcept;
 /// allocate or take the collector's lock.
 using pause_hook = void (*)(int64_t begin_ns, int64_t end_ns) noexcept;
 inline constinit std::atomic<pause_hook> g_pause_hook{nullptr};
+/// Whether the world is stopped for a collection now (POST_STOP_WORLD to
+/// PRE_START_WORLD). Boehm's push-other-roots hooks run inside stops only
+/// in stop-the-world mode; in the concurrent mode they also run in marking
+/// steps with the world running, and a hook that walks memory mutators
+/// change without the allocation lock must wait for a stop.
+bool world_stopped() noexcept;
+
+/// Counts a collection Boehm ran without its START/END events: the
+/// incremental cycles of the concurrent mode (collector.cpp) end in
+/// GC_finish_collection, which sends none.
+void count_collection() noexcept;
 
 /// Copies up to `max` of the most recent pauses (newest first) into `out`
 /// and returns how many it copied; at most kRecentPauses are kept.

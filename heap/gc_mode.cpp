@@ -1,0 +1,128 @@
+// The collection mode, chosen once before the first collection.
+//
+// stw (the default): GC_gcollect marks the whole heap with the world stopped,
+// in parallel (collector.cpp).
+//
+// concurrent (GORO_GC_MODE=concurrent, only with goro's patched libgc,
+// GORO_PATCHED_GC): Boehm's incremental mode with the userfaultfd dirty-page
+// tracking of third_party/bdwgc/patches/0001. A collection is one short stop
+// (roots and the pages written since the last one, bounded by the time limit
+// below), marking with the world running on the collecting thread (Boehm's
+// GC_collect_a_little steps, which hold its allocation lock one step at a
+// time), and a final stop that rescans the roots and the pages written
+// meanwhile. Most collections are partial (Boehm's generational mode: objects
+// marked by an earlier collection stay marked); every GC_full_freq-th one is
+// full. The kernel is the write barrier, so coroutine frames and system calls
+// writing into the heap need nothing.
+//
+// Asked for and not possible (the packaged libgc; a kernel before 6.7 or
+// userfaultfd refused, probed here exactly as the patch probes it), the mode
+// stays stw and gc_mode_reason() says why. Boehm's other dirty-bit trackers
+// are never used: mprotect's makes read() into the heap fail with EFAULT.
+
+#include "heap/gc_mode.hpp"
+
+#include <gc.h>
+
+#include <atomic>
+#include <string>
+#include <string_view>
+
+#include "core/fatal.hpp"
+#include "core/settings.hpp"
+#include "heap/detail/gc_mode.hpp"
+
+#ifdef GORO_PATCHED_GC
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#endif
+
+namespace goro::heap {
+namespace {
+
+std::atomic<gc_mode> g_mode{gc_mode::stw};     // set once by choose_gc_mode
+std::atomic<const char*> g_reason{"default"};  // a static string
+
+#ifdef GORO_PATCHED_GC
+// The first stop of a concurrent cycle, and each timed attempt at the final
+// one, gives up after this long (Boehm's GC_time_limit); the marking then
+// goes on with the world running. After kPriorAttempts timed attempts the
+// final stop runs to the end, with Boehm's parallel markers. From the
+// measurements in ../shared/reference/boehm-incremental.md (5 ms, 10
+// attempts bounded pauses at 6-22 ms up to 512 MiB live); not tuned here.
+constexpr unsigned long kTimeLimitMs = 5;
+constexpr int kPriorAttempts = 10;
+
+// What the patch needs from the kernel: a userfaultfd with asynchronous
+// write-protection (and PAGEMAP_SCAN, which came with it in Linux 6.7 and
+// which the patch probes itself; a mismatch shows in GC_get_vdb_name).
+// Empty when available, else why not.
+const char* probe_kernel_write_tracking() {
+  constexpr unsigned kUserModeOnly = 1;                   // UFFD_USER_MODE_ONLY
+  constexpr uint64_t kWpUnpopulated = uint64_t{1} << 13;  // UFFD_FEATURE_WP_UNPOPULATED
+  constexpr uint64_t kWpAsync = uint64_t{1} << 15;        // UFFD_FEATURE_WP_ASYNC
+  int fd = static_cast<int>(syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | kUserModeOnly));
+  if (fd < 0) fd = static_cast<int>(syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  if (fd < 0) return "concurrent asked for, but userfaultfd() is refused here; stw";
+  uffdio_api api{};
+  api.api = UFFD_API;
+  api.features = kWpAsync | kWpUnpopulated;
+  const bool async_wp = ioctl(fd, UFFDIO_API, &api) == 0;
+  close(fd);
+  if (!async_wp)
+    return "concurrent asked for, but the kernel lacks asynchronous userfaultfd write-protection "
+           "(Linux 6.7+); stw";
+  return "";
+}
+#endif
+
+}  // namespace
+
+const char* to_string(gc_mode m) noexcept {
+  return m == gc_mode::concurrent ? "concurrent" : "stw";
+}
+
+gc_mode current_gc_mode() noexcept {
+  return g_mode.load(std::memory_order_relaxed);
+}
+
+const char* gc_mode_reason() noexcept {
+  return g_reason.load(std::memory_order_relaxed);
+}
+
+namespace detail {
+
+void choose_gc_mode() {
+  const auto want = settings::text("GORO_GC_MODE");  // validated at start-up
+  if (!want || *want == "stw") {
+    g_reason.store(want ? "GORO_GC_MODE=stw" : "default");
+    return;
+  }
+#ifndef GORO_PATCHED_GC
+  g_reason.store(
+      "concurrent asked for, but goro is built with the packaged libgc (GORO_PATCHED_GC=OFF); stw");
+#else
+  if (const char* why = probe_kernel_write_tracking(); *why != '\0') {
+    g_reason.store(why);
+    return;
+  }
+  GC_set_manual_vdb_allowed(0);  // never the barrier-less manual tracker
+  GC_set_time_limit(kTimeLimitMs);
+  GC_set_max_prior_attempts(kPriorAttempts);
+  GC_enable_incremental();
+  const std::string_view vdb = GC_get_vdb_name();
+  if (vdb != "userfaultfd")
+    fatal("heap: GORO_GC_MODE=concurrent: libgc chose the \"" + std::string(vdb) +
+          "\" dirty-page tracker though userfaultfd probed usable");
+  g_mode.store(gc_mode::concurrent);
+  g_reason.store("GORO_GC_MODE=concurrent (userfaultfd dirty pages)");
+#endif
+}
+
+}  // namespace detail
+}  // namespace goro::heap

@@ -1,0 +1,219 @@
+// GORO_GC_MODE: which collection mode runs, why, and that the concurrent one
+// (goro's patched libgc with userfaultfd dirty pages) keeps every reachable
+// object while the heap is rewired between and during its cycles. Each case
+// runs in a death-test child that sets the variable before the heap starts.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "heap/collector_init.hpp"
+#include "heap/gc.hpp"
+#include "heap/gc_mode.hpp"
+#include "heap/gc_new.hpp"
+#include "heap/heap_stats.hpp"
+#include "heap/thread_attachment.hpp"
+#include "tests/heap_test_support.hpp"
+
+namespace {
+
+using goro::heap::current_gc_mode;
+using goro::heap::gc_mode;
+using goro::heap::gc_mode_reason;
+
+class HeapGcMode : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+#ifdef GORO_PATCHED_GC
+constexpr bool kPatched = true;
+#else
+constexpr bool kPatched = false;
+#endif
+
+// What the kernel offers decides whether concurrent can run (the same
+// probe as heap/gc_mode.cpp's, through the patched library's own choice).
+bool concurrent_possible() {
+  if (!kPatched) return false;
+  int fds[2];
+  if (pipe(fds) != 0) return false;
+  // A child asks for concurrent and reports what it got.
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setenv("GORO_GC_MODE", "concurrent", 1);
+    goro::heap::init();
+    const char c = current_gc_mode() == gc_mode::concurrent ? 'c' : 's';
+    (void)!write(fds[1], &c, 1);
+    _exit(0);
+  }
+  close(fds[1]);
+  char c = 0;
+  (void)!read(fds[0], &c, 1);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return c == 'c';
+}
+
+TEST_F(HeapGcMode, DefaultIsStopTheWorld) {
+  EXPECT_EXIT(
+      {
+        unsetenv("GORO_GC_MODE");
+        goro::heap::init();
+        std::exit(current_gc_mode() == gc_mode::stw &&
+                          std::string_view(gc_mode_reason()) == "default"
+                      ? 0
+                      : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "stw", 1);
+        goro::heap::init();
+        std::exit(current_gc_mode() == gc_mode::stw ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(HeapGcMode, MalformedModeStopsStartUp) {
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "incremental", 1);
+        goro::heap::init();
+      },
+      ::testing::ExitedWithCode(2),
+      "^goro: GORO_GC_MODE=\"incremental\": want stw or concurrent \\(e\\.g\\. "
+      "GORO_GC_MODE=concurrent\\)\n$");
+}
+
+TEST_F(HeapGcMode, ConcurrentWithoutThePatchedCollectorStaysStopTheWorldAndSaysWhy) {
+  if (kPatched) GTEST_SKIP() << "built with the patched libgc (GORO_PATCHED_GC=ON)";
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "concurrent", 1);
+        goro::heap::init();
+        std::fprintf(stderr, "%s %s\n", to_string(current_gc_mode()), gc_mode_reason());
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "^stw concurrent asked for, but .*GORO_PATCHED_GC=OFF");
+}
+
+// The gctrace line names the mode that ran.
+TEST_F(HeapGcMode, GctraceSaysWhichModeRan) {
+  if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "concurrent", 1);
+        setenv("GORO_DEBUG", "gctrace=1", 1);
+        goro::heap::init();
+        goro::test::allocate_garbage(64 << 20);
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), "trigger=gc_percent, state=[a-z]+, mode=concurrent\n");
+}
+
+struct node {
+  node* next;
+  uint64_t id;
+  uint64_t check;
+};
+
+constexpr uint64_t kCheck = 0x9e3779b97f4a7c15ull;
+
+// Builds lists, then, while allocation keeps concurrent cycles running, moves
+// nodes between lists so that a node's only reference is often written into
+// an object already marked in the cycle (the case the dirty pages must
+// catch), with the old reference erased. Every node must stay intact and
+// reachable; the node's memory being reused shows as a wrong id or check.
+// A read() into a GC buffer works (no EFAULT) and its bytes survive.
+int rewire_under_concurrent_cycles() {
+  constexpr int kLists = 64;
+  constexpr int kNodes = 4000;
+  auto** heads = goro::gc_new_array<node*>(kLists);
+  uint64_t id = 0;
+  for (int l = 0; l < kLists; ++l)
+    for (int i = 0; i < kNodes / kLists; ++i) {
+      node* n = goro::gc_new<node>();
+      n->id = id++;
+      n->check = n->id ^ kCheck;
+      n->next = heads[l];
+      heads[l] = n;
+    }
+  auto* buf = goro::gc_new_array<char>(1 << 16);
+  int fds[2];
+  if (pipe(fds) != 0) return 10;
+  const uint64_t gcs_before = goro::read_heap_stats().collections;
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    goro::heap::thread_attachment attach;
+    while (!stop.load(std::memory_order_relaxed)) goro::test::allocate_garbage(1 << 20);
+  });
+  uint64_t seed = 1;
+  for (int round = 0; round < 3000; ++round) {
+    for (int k = 0; k < 50; ++k) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      const int from = static_cast<int>((seed >> 33) % kLists);
+      const int to = static_cast<int>((seed >> 17) % kLists);
+      node* n = heads[from];
+      if (n == nullptr || from == to) continue;
+      heads[from] = n->next;  // erase the old reference
+      n->next = heads[to];
+      heads[to] = n;
+    }
+    goro::test::allocate_garbage(64 << 10);
+    if (round % 500 == 0) {
+      char msg[64];
+      std::snprintf(msg, sizeof msg, "round %d", round);
+      if (write(fds[1], msg, std::strlen(msg) + 1) < 0) return 11;
+      if (read(fds[0], buf + 4096 * (round / 500), sizeof msg) <= 0) return 12;  // EFAULT?
+      if (std::strcmp(buf + 4096 * (round / 500), msg) != 0) return 13;
+    }
+  }
+  stop = true;
+  churn.join();
+  std::vector<bool> seen(id);
+  for (int l = 0; l < kLists; ++l)
+    for (node* n = heads[l]; n != nullptr; n = n->next) {
+      if (n->id >= id || n->check != (n->id ^ kCheck) || seen[n->id]) return 14;
+      seen[n->id] = true;
+    }
+  for (bool s : seen)
+    if (!s) return 15;
+  if (std::strcmp(buf, "round 0") != 0) return 16;
+  if (goro::read_heap_stats().collections - gcs_before < 5) return 17;  // cycles did run
+  return current_gc_mode() == gc_mode::concurrent ? 0 : 18;
+}
+
+TEST_F(HeapGcMode, ConcurrentCyclesKeepRewiredObjectsAndReadIntoTheHeapWorks) {
+  if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "concurrent", 1);
+        goro::heap::init();
+        std::exit(rewire_under_concurrent_cycles());
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(HeapGcMode, TheSameRewiringUnderStopTheWorld) {
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "stw", 1);
+        goro::heap::init();
+        const int rc = rewire_under_concurrent_cycles();
+        std::exit(rc == 18 ? 0 : rc + 100);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace

@@ -1,0 +1,346 @@
+// The userfaultfd VDB of goro's patched libgc (third_party/bdwgc/patches):
+// which heap pages the collector is told were written, and that the
+// collector's correctness depends on that report (a page dropped from it on
+// purpose makes a minor collection free a reachable object).
+//
+// White-box: GC_read_dirty and GC_page_was_dirty are libgc-internal (hidden
+// visibility, so linkable from a static libgc only); they are called with the
+// allocation lock held, as the collector does.
+#define GC_THREADS 1
+#include <fcntl.h>
+#include <gc/gc.h>
+#include <gc/gc_mark.h>
+#include <gtest/gtest.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+extern "C" {
+struct hblk;
+void GC_read_dirty(int output_unneeded);  // GC_bool is int
+int GC_page_was_dirty(struct hblk* h);
+}
+
+namespace {
+
+constexpr std::size_t kPage = 4096;  // HBLKSIZE and the page size on x86-64
+
+bool uffd_vdb_on() {
+  return std::string_view(GC_get_vdb_name()) == "userfaultfd";
+}
+
+// Makes userfaultfd() fail with EPERM, as a seccomp policy or
+// vm.unprivileged_userfaultfd=0 on an older kernel would.
+void refuse_userfaultfd() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_userfaultfd, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    std::perror("seccomp");
+    std::_Exit(3);
+  }
+}
+
+constexpr const char* kRefuseEnv = "BDWGC_TEST_REFUSE_USERFAULTFD";
+
+class IncrementalEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (std::getenv(kRefuseEnv) != nullptr) refuse_userfaultfd();
+    GC_INIT();
+    GC_set_full_freq(100000);  // minor collections only, unless asked
+    GC_enable_incremental();
+  }
+};
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new IncrementalEnvironment);
+
+struct DirtyQuery {
+  char* base;
+  std::size_t pages;
+  std::vector<bool> dirty;
+};
+
+// Reads (and resets) the dirty bits as a collection does, then reports the
+// pages of [base, base + pages * kPage) that were written since the last read.
+std::vector<bool> read_dirty(char* base, std::size_t pages) {
+  DirtyQuery q{base, pages, {}};
+  GC_call_with_alloc_lock(
+      [](void* arg) -> void* {
+        auto* q = static_cast<DirtyQuery*>(arg);
+        GC_read_dirty(0);
+        for (std::size_t i = 0; i < q->pages; ++i)
+          q->dirty.push_back(GC_page_was_dirty(reinterpret_cast<hblk*>(q->base + i * kPage)) != 0);
+        return nullptr;
+      },
+      &q);
+  return q.dirty;
+}
+
+std::vector<std::size_t> dirty_indices(const std::vector<bool>& d) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < d.size(); ++i)
+    if (d[i]) out.push_back(i);
+  return out;
+}
+
+// A large object starts on a page (block) boundary and owns its pages.
+char* new_pages(std::size_t pages) {
+  auto* p = static_cast<char*>(GC_MALLOC_ATOMIC(pages * kPage));
+  EXPECT_NE(p, nullptr);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % kPage, 0u);
+  return p;
+}
+
+class UffdVdb : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!uffd_vdb_on())
+      GTEST_SKIP() << "the userfaultfd VDB is not in use (vdb: " << GC_get_vdb_name()
+                   << "); it needs Linux 6.7+ and userfaultfd allowed";
+    GC_disable();  // no collection may consume the dirty bits meanwhile
+  }
+  void TearDown() override {
+    if (uffd_vdb_on()) GC_enable();
+  }
+};
+
+TEST_F(UffdVdb, StoreAndReadSyscallAreDirtyUntouchedAndLoadedAreNot) {
+  char* p = new_pages(8);
+  p[5 * kPage] = 1;  // populated before the reads: stays clean below
+  read_dirty(p, 8);
+  EXPECT_EQ(dirty_indices(read_dirty(p, 8)), std::vector<std::size_t>{});
+
+  *reinterpret_cast<volatile char*>(p + 1 * kPage + 100) = 1;  // plain store
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(write(fds[1], "hello", 5), 5);
+  ASSERT_EQ(read(fds[0], p + 3 * kPage + 7, 5), 5);  // the kernel writes the page
+  close(fds[0]);
+  close(fds[1]);
+  EXPECT_EQ(std::memcmp(p + 3 * kPage + 7, "hello", 5), 0);
+  volatile char sink = p[5 * kPage] + p[6 * kPage];  // loads only
+  (void)sink;
+
+  EXPECT_EQ(dirty_indices(read_dirty(p, 8)), (std::vector<std::size_t>{1, 3}));
+  // The read re-protected them: nothing is written since.
+  EXPECT_EQ(dirty_indices(read_dirty(p, 8)), std::vector<std::size_t>{});
+  p[3 * kPage] = 2;
+  EXPECT_EQ(dirty_indices(read_dirty(p, 8)), std::vector<std::size_t>{3});
+}
+
+TEST_F(UffdVdb, ProcessVmWritevIsDirty) {
+  char* p = new_pages(4);
+  read_dirty(p, 4);
+  char msg[] = "written by process_vm_writev";
+  iovec local{msg, sizeof msg};
+  iovec remote{p + 2 * kPage + 64, sizeof msg};
+  ASSERT_EQ(process_vm_writev(getpid(), &local, 1, &remote, 1, 0),
+            static_cast<ssize_t>(sizeof msg));
+  EXPECT_EQ(dirty_indices(read_dirty(p, 4)), std::vector<std::size_t>{2});
+}
+
+// More written runs than one PAGEMAP_SCAN returns (1024 regions): the scan
+// goes on from where the kernel stopped, losing and inventing nothing.
+TEST_F(UffdVdb, ManyWrittenRunsAreAllReported) {
+  constexpr std::size_t kPages = 5000;
+  const auto heap_before = GC_get_heap_size();
+  char* p = new_pages(kPages);
+  // A heap section added since the last read is reported wholly dirty once.
+  if (GC_get_heap_size() > heap_before) {
+    auto first = read_dirty(p, kPages);
+    EXPECT_EQ(dirty_indices(first).size(), kPages);
+  }
+  read_dirty(p, kPages);
+  std::vector<std::size_t> want;
+  for (std::size_t i = 0; i < kPages; i += 2) {
+    p[i * kPage + 8] = 1;
+    want.push_back(i);
+  }
+  EXPECT_EQ(dirty_indices(read_dirty(p, kPages)), want);
+  EXPECT_EQ(dirty_indices(read_dirty(p, kPages)), std::vector<std::size_t>{});
+}
+
+// A forked child has no registration from its parent: it tracks its own
+// writes after re-registering (the first read reports everything).
+TEST_F(UffdVdb, ForkedChildTracksItsOwnWrites) {
+  char* p = new_pages(4);
+  read_dirty(p, 4);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int code = 0;
+    if (!uffd_vdb_on()) code = 10;
+    read_dirty(p, 4);  // registers the child's heap
+    if (!dirty_indices(read_dirty(p, 4)).empty()) code = 11;
+    p[1 * kPage] = 1;
+    if (dirty_indices(read_dirty(p, 4)) != std::vector<std::size_t>{1}) code = 12;
+    _exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: VDB off in the child, 11: spurious dirty pages, "
+                                       "12: the child's write was not reported";
+  // The parent's tracking is unaffected.
+  p[2 * kPage] = 1;
+  EXPECT_EQ(dirty_indices(read_dirty(p, 4)), std::vector<std::size_t>{2});
+}
+
+// Where userfaultfd is refused, the incremental mode falls back to the
+// mprotect VDB, as the packaged libgc uses.
+TEST(UffdVdbFallback, RefusedUserfaultfdFallsBackToMprotect) {
+  if (std::getenv(kRefuseEnv) != nullptr) GTEST_SKIP() << "the child's own run";
+  char self[4096] = {};
+  ASSERT_GT(readlink("/proc/self/exe", self, sizeof self - 1), 0);
+  const std::string cmd = std::string(kRefuseEnv) + "=1 '" + self +
+                          "' --gtest_filter=UffdVdbFallback.InRefusingChild >/dev/null 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0)
+      << "the child (userfaultfd refused) did not pass, run: " << cmd;
+}
+
+TEST(UffdVdbFallback, InRefusingChild) {
+  if (std::getenv(kRefuseEnv) == nullptr)
+    GTEST_SKIP() << "runs in RefusedUserfaultfdFallsBackToMprotect's child";
+  EXPECT_EQ(syscall(__NR_userfaultfd, 0), -1);
+  EXPECT_EQ(std::string_view(GC_get_vdb_name()), "mprotect");
+  EXPECT_NE(GC_incremental_protection_needs(), GC_PROTECTS_NONE);
+  void** p = static_cast<void**>(GC_MALLOC(64));
+  p[0] = GC_MALLOC(64);  // a write fault handled by the mprotect VDB
+  GC_gcollect();
+  EXPECT_NE(p[0], nullptr);
+}
+
+// --- The collector depends on the report ----------------------------------
+
+constexpr int kOld = 64;
+constexpr std::size_t kOldBytes = 2 * kPage;
+void** g_old[kOld];  // static roots: the old objects stay reachable
+bool g_drop_old_pages = false;
+int g_pagemap_fd = -1;
+
+// Consumes the "written" state of the old objects' pages behind the
+// collector's back: what a VDB that loses a page would do.
+void drop_old_pages() {
+  struct page_region {
+    std::uint64_t start, end, categories;
+  };
+  struct pm_scan_arg {
+    std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+  };
+  std::array<page_region, 8> vec{};
+  for (void** o : g_old) {
+    pm_scan_arg arg{};
+    arg.size = sizeof arg;
+    arg.flags = 1;  // PM_SCAN_WP_MATCHING
+    arg.start = reinterpret_cast<std::uintptr_t>(o);
+    arg.end = arg.start + kOldBytes;
+    arg.vec = reinterpret_cast<std::uintptr_t>(vec.data());
+    arg.vec_len = vec.size();
+    arg.category_mask = arg.return_mask = 2;  // PAGE_IS_WRITTEN
+    ioctl(g_pagemap_fd, _IOWR('f', 16, pm_scan_arg), &arg);
+  }
+}
+
+void on_collection_event(GC_EventType e) {
+  if (e == GC_EVENT_POST_STOP_WORLD && g_drop_old_pages) drop_old_pages();
+}
+
+bool is_marked(void* p) {
+  return GC_call_with_alloc_lock([](void* q) -> void* { return GC_is_marked(q) ? q : nullptr; },
+                                 p) != nullptr;
+}
+
+// A young object that is white: objects on a thread-local free list during
+// the last collection were marked (so the sweep would not take them back),
+// and are allocated black; they would survive a missed page anyway.
+void* new_white_object() {
+  for (;;) {
+    void* p = GC_MALLOC(64);
+    if (!is_marked(p)) return p;
+  }
+}
+
+__attribute__((noinline)) void store_young_into_old(std::vector<void*>& links) {
+  for (int i = 0; i < kOld; ++i) {
+    void* young = new_white_object();
+    std::memset(young, 0x5a, 64);
+    links[i] = young;
+    ASSERT_EQ(GC_general_register_disappearing_link(&links[i], young), GC_SUCCESS);
+    g_old[i][7] = young;  // the only reference: in an old, marked object
+  }
+}
+
+__attribute__((noinline)) void clear_stack() {
+  volatile char buf[16384];
+  std::memset(const_cast<char*>(buf), 0, sizeof buf);
+}
+
+// Allocates garbage until one (minor) collection has run.
+void run_one_collection() {
+  const auto gc_no = GC_get_gc_no();
+  for (int i = 0; i < 1'000'000 && GC_get_gc_no() == gc_no; ++i) GC_MALLOC_ATOMIC(256);
+  ASSERT_NE(GC_get_gc_no(), gc_no);
+}
+
+// How many young objects a minor collection freed though an old object
+// still points to each.
+int lost_young_objects(bool drop) {
+  std::vector<void*> links(kOld);  // malloc memory: not scanned by the GC
+  GC_gcollect();                   // full: the old objects are marked
+  store_young_into_old(links);
+  clear_stack();
+  g_drop_old_pages = drop;
+  run_one_collection();
+  g_drop_old_pages = false;
+  int lost = 0;
+  for (int i = 0; i < kOld; ++i) {
+    if (links[i] == nullptr && g_old[i][7] != nullptr) ++lost;
+    if (links[i] != nullptr) GC_unregister_disappearing_link(&links[i]);
+    g_old[i][7] = nullptr;
+  }
+  return lost;
+}
+
+TEST(UffdVdbCollector, MinorCollectionKeepsYoungObjectsOnlyIfTheOldPageIsReported) {
+  if (!uffd_vdb_on())
+    GTEST_SKIP() << "the userfaultfd VDB is not in use (vdb: " << GC_get_vdb_name() << ")";
+  g_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(g_pagemap_fd, 0);
+  for (auto& o : g_old) o = static_cast<void**>(GC_MALLOC(kOldBytes));
+  GC_set_on_collection_event(on_collection_event);
+
+  EXPECT_EQ(lost_young_objects(false), 0) << "the collector freed objects reachable from old ones";
+  // Dropping the old objects' pages from the report must be caught: the
+  // collector then frees (nearly) every young object, though reachable.
+  EXPECT_GE(lost_young_objects(true), kOld * 9 / 10)
+      << "a page dropped from the dirty report went unnoticed";
+  EXPECT_EQ(lost_young_objects(false), 0);
+
+  GC_set_on_collection_event(nullptr);
+  close(g_pagemap_fd);
+}
+
+}  // namespace
