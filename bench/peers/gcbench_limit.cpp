@@ -6,7 +6,9 @@
 // linked 64-byte objects, 1 KiB per entry, one shard per worker) plus a
 // churn of short-lived 128-byte objects at a fixed total rate; every
 // -replace-every churn allocations a worker replaces one random entry of its
-// shard, so old objects die too. With -grow-to-pct the live set ramps from
+// shard, so old objects die too. With -blob-bytes N each entry also holds
+// one pointer-free object of N bytes (Go: make([]byte, N)): a live set of
+// large objects (the gc-steady-blob4k row). With -grow-to-pct the live set ramps from
 // -live-pct to that share of the limit over -ramp-s (the death spiral).
 //
 // Shaped for goro, and why:
@@ -69,14 +71,18 @@ namespace goro_peers {
 namespace {
 
 constexpr int kObjsPerEntry = 16;
-constexpr double kEntryBytes = kObjsPerEntry * 64;
+// Bytes per live entry: 16 linked objects plus the optional blob
+// (-blob-bytes). Set once before the run starts.
+double g_entry_bytes = kObjsPerEntry * 64;
+std::size_t g_blob_bytes = 0;
 constexpr double kMiB = 1 << 20;
 
 struct live_obj {
   live_obj* next;
   live_obj* other;
   uint64_t id;
-  uint64_t pad[4];
+  void* blob;  // -blob-bytes: one pointer-free object per entry
+  uint64_t pad[3];
 };
 static_assert(sizeof(live_obj) == 56, "stored as a 64-byte object (see the file comment)");
 
@@ -87,11 +93,40 @@ struct churn_obj {
 };
 static_assert(sizeof(churn_obj) == 120, "stored as a 128-byte object (see the file comment)");
 
+// A blob is a single object (gc_new_noscan) of the exact size, as Go's
+// make([]byte, n) is one object of n bytes; a GC array would carry
+// Boehm's extra byte (heap/exact_alloc.cpp).
+template <std::size_t N>
+struct blob {
+  unsigned char bytes[N];
+};
+constexpr std::size_t kBlobSizes[] = {1024, 2048, 4096, 8192, 16384, 65536};
+
+void* new_blob() {
+  switch (g_blob_bytes) {
+    case 1024:
+      return goro::gc_new_noscan<blob<1024>>();
+    case 2048:
+      return goro::gc_new_noscan<blob<2048>>();
+    case 4096:
+      return goro::gc_new_noscan<blob<4096>>();
+    case 8192:
+      return goro::gc_new_noscan<blob<8192>>();
+    case 16384:
+      return goro::gc_new_noscan<blob<16384>>();
+    case 65536:
+      return goro::gc_new_noscan<blob<65536>>();
+    default:
+      return nullptr;
+  }
+}
+
 live_obj* new_entry(uint64_t id) {
   live_obj* head = nullptr;
   live_obj* mid = nullptr;
   for (int i = 0; i < kObjsPerEntry; ++i) {
     live_obj* o = goro::gc_new<live_obj>();
+    if (i == 0 && g_blob_bytes > 0) o->blob = new_blob();
     o->next = head;
     o->id = id;
     if (i == kObjsPerEntry / 2) mid = o;
@@ -156,15 +191,16 @@ struct shared_run {
     return static_cast<double>(s);
   }
   double live_actual_bytes() const {
-    return static_cast<double>(start_entries + grown.load(std::memory_order_relaxed)) * kEntryBytes;
+    return static_cast<double>(start_entries + grown.load(std::memory_order_relaxed)) *
+           g_entry_bytes;
   }
 };
 
 // Claims and builds up to 256 entries of the ramp's target.
 void grow_some(shared_run& s) {
   if (s.grow_entries == 0) return;
-  const auto want =
-      static_cast<int64_t>((target_bytes(s.cfg, s.elapsed_s()) - s.cfg.start_bytes) / kEntryBytes);
+  const auto want = static_cast<int64_t>((target_bytes(s.cfg, s.elapsed_s()) - s.cfg.start_bytes) /
+                                         g_entry_bytes);
   const int64_t limit = std::min(want, s.grow_entries);
   int64_t claimed = s.grow_claimed.load(std::memory_order_relaxed);
   while (claimed < limit) {
@@ -404,7 +440,7 @@ goro::task<run_report> gcbench_root(shared_run* s, int gogc, const invocation* i
   // The initial live set, one shard per worker, built in parallel.
   s->ws = std::vector<worker_state>(static_cast<std::size_t>(c.workers));
   g_shards = goro::gc_new_array<live_obj**>(static_cast<std::size_t>(c.workers));
-  s->start_entries = static_cast<int64_t>(c.start_bytes / kEntryBytes);
+  s->start_entries = static_cast<int64_t>(c.start_bytes / g_entry_bytes);
   {
     std::vector<goro::join_handle<void>> hs;
     for (int i = 0; i < c.workers; ++i) {
@@ -415,7 +451,7 @@ goro::task<run_report> gcbench_root(shared_run* s, int gogc, const invocation* i
     for (auto& h : hs) co_await h;
   }
   s->grow_entries =
-      std::max<int64_t>(0, static_cast<int64_t>((c.end_bytes - c.start_bytes) / kEntryBytes));
+      std::max<int64_t>(0, static_cast<int64_t>((c.end_bytes - c.start_bytes) / g_entry_bytes));
   g_grown = goro::gc_new_array<live_obj*>(
       static_cast<std::size_t>(std::max<int64_t>(s->grow_entries, 1)));
 
@@ -496,7 +532,17 @@ void run_gcbench_limit(const args_t& args) {
   const int64_t* ring_n =
       fs.add_int("ring", 64, "short-lived objects each worker keeps reachable (power of two)");
   const int64_t* window_ms = fs.add_int("window-ms", 250, "timeline window in ms");
+  const int64_t* blob_bytes = fs.add_int(
+      "blob-bytes", 0,
+      "each live entry also holds one pointer-free object of this many bytes (0 = none; 1024, "
+      "2048, 4096, 8192, 16384 or 65536)");
   invocation inv = parse_common(fs, args);
+  if (*blob_bytes != 0 && std::find(std::begin(kBlobSizes), std::end(kBlobSizes),
+                                    static_cast<std::size_t>(*blob_bytes)) == std::end(kBlobSizes))
+    fs.fail("bad -blob-bytes: " + std::to_string(*blob_bytes) +
+            " (want 0, 1024, 2048, 4096, 8192, 16384 or 65536)");
+  g_blob_bytes = static_cast<std::size_t>(*blob_bytes);
+  g_entry_bytes = kObjsPerEntry * 64 + static_cast<double>(g_blob_bytes);
 
   if (*gogc_flag == "off") {
     goro::set_gc_percent(-1);

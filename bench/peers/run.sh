@@ -84,6 +84,7 @@ ROWS=(
   "gc-steady-1M|gcbench-limit -limit-mb 512 -live-pct 50 -gogc 100 -rate 1e6 -duration-s 8|"
   "gc-steady-2M|gcbench-limit -limit-mb 512 -live-pct 50 -gogc 100 -rate 2e6 -duration-s 8|"
   "gc-steady-gogcoff|gcbench-limit -limit-mb 512 -live-pct 50 -gogc off -rate 1e6 -duration-s 8|"
+  "gc-steady-blob4k|gcbench-limit -limit-mb 256 -live-pct 50 -blob-bytes 4096 -gogc 100 -rate 1e6 -duration-s 8|"
   "gc-spiral|gcbench-limit -limit-mb 512 -live-pct 50 -grow-to-pct 110 -ramp-s 6 -gogc 100 -rate 2e6 -duration-s 9|"
   "calib-end|calib|"
 )
