@@ -123,6 +123,19 @@ constexpr description kCatalog[] = {
      "All memory goro maps, sum of /memory/classes; the memory limit bounds this minus "
      "/memory/classes/heap/released.",
      kind::gauge, value_kind::uint64, false, false, source::heap, id::memory_classes_total_bytes},
+    {"/net/conns/accepted:conns",
+     "Connections accepted by goro::net listeners (the rate of this is accepted/s).", kind::counter,
+     value_kind::uint64, true, false, source::net, id::net_conns_accepted_conns},
+    {"/net/conns/dialed:conns", "Connections goro::net::connect established.", kind::counter,
+     value_kind::uint64, true, false, source::net, id::net_conns_dialed_conns},
+    {"/net/conns/open:conns",
+     "goro::net TCP streams holding a socket: accepted, dialed or wrapped, and not yet closed or "
+     "destroyed.",
+     kind::gauge, value_kind::uint64, false, false, source::net, id::net_conns_open_conns},
+    {"/net/http/requests:requests",
+     "Requests goro::http servers answered (a handler's response or its failure's 500; not "
+     "requests refused as malformed).",
+     kind::counter, value_kind::uint64, true, false, source::net, id::net_http_requests_requests},
     {"/sched/busy:seconds",
      "Wall time each P was held by a worker (not idle): running tasks, polling, spinning.",
      kind::counter, value_kind::float64, true, true, source::sched, id::sched_busy_seconds},

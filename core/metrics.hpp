@@ -17,11 +17,12 @@
 // test).
 //
 // Layering. The catalog, its descriptions and the histogram type live here
-// in core/; the values live in heap/ and sched/, which register one reader
-// each (detail::register_source) from a static initialiser in a file the
-// runtime always links. A reader fills every sample of its source from one
-// snapshot, so values of one source read in one call are consistent with
-// each other (the memory classes sum to the total exactly).
+// in core/; the values live in heap/, sched/ and net/, which register one
+// reader each (detail::register_source) from a static initialiser in a file
+// the runtime always links (net/'s: the one its sockets count in, so a
+// program without goro::net reads its metrics as zero). A reader fills every sample of its source
+// from one snapshot, so values of one source read in one call are consistent with each other (the
+// memory classes sum to the total exactly).
 //
 // Cost. read() allocates only the first time a sample is used (a histogram's
 // counts, a per-worker vector); reading again into the same samples reuses
@@ -61,7 +62,7 @@ const char* to_string(kind k) noexcept;
 const char* to_string(value_kind k) noexcept;
 
 /// Which part of the runtime supplies a metric's value.
-enum class source : uint8_t { heap, sched, count_ };
+enum class source : uint8_t { heap, sched, net, count_ };
 
 /// One catalog entry (Go's metrics.Description).
 struct description {
@@ -196,7 +197,7 @@ struct request {
 /// A source's reader: fills every request from one snapshot.
 using source_reader = void (*)(std::span<const request> requests);
 
-/// Installs the reader for `s` (static initialisers in heap/ and sched/).
+/// Installs the reader for `s` (static initialisers in heap/, sched/, net/).
 /// Until a source is registered its metrics read as zero of their kind.
 void register_source(source s, source_reader r) noexcept;
 

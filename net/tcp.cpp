@@ -18,6 +18,7 @@
 #include <stdexcept>
 
 #include "core/clock.hpp"
+#include "net/detail/net_metrics.hpp"
 #include "sched/blocking.hpp"
 
 namespace goro::net {
@@ -229,7 +230,9 @@ tcp_stream accept_awaiter::await_resume() {
   goro::detail::timer_del(&backoff_.timer[0]);
   goro::detail::timer_del(&backoff_.timer[1]);
   finish("accept");
-  return tcp_stream(static_cast<int>(std::exchange(w_.result, -1)));
+  tcp_stream s(static_cast<int>(std::exchange(w_.result, -1)));
+  count_accepted();
+  return s;
 }
 
 }  // namespace detail
@@ -326,23 +329,31 @@ tcp_stream::tcp_stream(int fd) {
     ::close(fd);
     throw;
   }
+  detail::count_opened();
   set_nodelay_fd(fd, true);  // Go's default
 }
 
 tcp_stream& tcp_stream::operator=(tcp_stream&& o) noexcept {
   if (this != &o) {
-    if (pd_) goro::detail::netpoll_release(pd_);
+    if (pd_) {
+      close();
+      goro::detail::netpoll_release(pd_);
+    }
     pd_ = std::exchange(o.pd_, nullptr);
   }
   return *this;
 }
 
 tcp_stream::~tcp_stream() {
-  if (pd_) goro::detail::netpoll_release(pd_);
+  if (pd_) {
+    close();
+    goro::detail::netpoll_release(pd_);
+  }
 }
 
 void tcp_stream::close() noexcept {
-  if (pd_) goro::detail::netpoll_close(pd_);
+  // Counted once, by whichever close closed it (metrics: /net/conns/open).
+  if (pd_ && goro::detail::netpoll_close(pd_)) detail::count_closed();
 }
 
 task<void> tcp_stream::read_exact(std::span<std::byte> buf) {
@@ -544,6 +555,7 @@ task<tcp_stream> connect_impl(std::string addr, goro::context ctx, bool has_ctx)
     try {
       if (rc != 0)
         co_await detail::connect_awaiter(detail::stream_access::pd(s), has_ctx ? &ctx : nullptr);
+      detail::count_dialed();
       co_return std::move(s);
     } catch (const net_error& ex) {
       if (ex.kind() == error_kind::cancelled || ex.kind() == error_kind::timeout) throw;

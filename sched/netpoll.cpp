@@ -300,9 +300,9 @@ void io_end(poll_desc* pd) noexcept {
   if (!(r & poll_desc::kOwnedBit)) pool_put(pd);
 }
 
-void netpoll_close(poll_desc* pd) noexcept {
+bool netpoll_close(poll_desc* pd) noexcept {
   const uint64_t r = pd->ref.fetch_or(poll_desc::kClosedBit, std::memory_order_acq_rel);
-  if (r & poll_desc::kClosedBit) return;
+  if (r & poll_desc::kClosedBit) return false;
   pd->closing.store(true, std::memory_order_seq_cst);
   {
     short_lock_guard lk(pd->dl_lock);
@@ -314,6 +314,7 @@ void netpoll_close(poll_desc* pd) noexcept {
   if ((r & poll_desc::kCountMask) == 0) close_fd(pd);
   for (int mode : {kRead, kWrite})
     if (io_waiter* w = netpoll_unblock(pd, mode, false)) io_complete(w, nullptr);
+  return true;
 }
 
 void netpoll_release(poll_desc* pd) noexcept {

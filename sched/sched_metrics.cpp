@@ -63,7 +63,7 @@ void read_sched_metrics(std::span<const metrics::detail::request> reqs) {
       o.stolen = p->stolen_tasks.load(std::memory_order_relaxed);
       o.overflows = p->overflows.load(std::memory_order_relaxed);
       o.parks = st.parks.load(std::memory_order_relaxed);
-      o.spawned = st.spawned.load(std::memory_order_relaxed);
+      o.spawned = p->tasks_spawned.load(std::memory_order_relaxed);
       spawned += o.spawned;
       timers_fired += p->timers.fired_total.load(std::memory_order_relaxed);
       {

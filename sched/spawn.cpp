@@ -40,13 +40,17 @@ uint64_t next_task_id(scheduler& s, processor* p) {
   // Ids come in blocks of 1024 per P so spawning does not share a counter
   // line between cores (Go's goidcache, same block size).
   constexpr uint32_t kBlock = 1024;
+  // The P's spawn count doubles as the cursor in its block, so counting
+  // spawns for the metrics costs nothing more (unsigned arithmetic wraps:
+  // id_offset + n is the block's next id).
   if (!p) return s.next_id_block.fetch_add(1, std::memory_order_relaxed) * kBlock;
-  if (p->id_cache_next == p->id_cache_end) {
-    p->id_base = s.next_id_block.fetch_add(1, std::memory_order_relaxed) * kBlock;
-    p->id_cache_next = 0;
-    p->id_cache_end = kBlock;
+  const uint64_t n = p->tasks_spawned.load(std::memory_order_relaxed);
+  if (n == p->id_end) {
+    p->id_offset = s.next_id_block.fetch_add(1, std::memory_order_relaxed) * kBlock - n;
+    p->id_end = n + kBlock;
   }
-  return p->id_base + p->id_cache_next++;
+  p->tasks_spawned.store(n + 1, std::memory_order_relaxed);
+  return p->id_offset + n;
 }
 
 std::string exception_text(const std::exception_ptr& e) {
@@ -89,7 +93,6 @@ void spawn_root(task_header* t, std::source_location site) {
   t->spawn_site = site;
   // Registered by the M that first runs it (execute).
   if (p) {
-    p_stats::bump(p->stats.spawned);
     if ((g_debug_word.load(std::memory_order_relaxed) & kTracingBit) && m->current) [[unlikely]]
       if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
         h->flow(p->id, t, true);  // spawn -> first run arrow (debug/trace.cpp)

@@ -152,7 +152,7 @@ def case_metrics(binary):
                               text=True)
         check(lint.returncode == 0, f"promtool: {lint.stdout} {lint.stderr}")
         for family in ["# TYPE goro_sched_latencies_seconds histogram",
-                       "# TYPE goro_gc_cycles_total_gc_cycles_total counter",
+                       "# TYPE goro_gc_cycles_total counter",
                        "# TYPE goro_memory_classes_total_bytes gauge",
                        "# TYPE http_service_requests_total counter",
                        "# TYPE http_service_request_duration_seconds histogram",

@@ -12,7 +12,7 @@ then
 Debian's prometheus with its own temporary config and data directory
 (scrape interval 1 s, listening on 127.0.0.1 only), waits until the target
 is up and scraped a few times, and asks Prometheus' HTTP API for
-goro_gc_cycles_total_gc_cycles_total (present, >= 1, growing) and for
+goro_gc_cycles_total (present, >= 1, growing) and for
 histogram_quantile(0.9, goro_sched_latencies_seconds_bucket) (a finite
 latency between 0 and 1 s), and for the service's own request counter
 (rate of answered orders > 0). Both processes are stopped by their PIDs;
@@ -148,13 +148,13 @@ def main():
             return ts and ts[0]["health"] == "up" and ts[0]["lastError"] == ""
         wait_for("the target to be scraped (health up)", target_up)
 
-        first = wait_for("goro_gc_cycles_total_gc_cycles_total",
-                         lambda: query(base, "goro_gc_cycles_total_gc_cycles_total"))
+        first = wait_for("goro_gc_cycles_total",
+                         lambda: query(base, "goro_gc_cycles_total"))
         c1 = float(first[0]["value"][1])
         assert c1 >= 1, f"no collections counted: {first}"
         # A few scrapes later the counter has grown (the target keeps collecting).
-        grown = wait_for("goro_gc_cycles_total_gc_cycles_total to grow", lambda: float(
-            query(base, "goro_gc_cycles_total_gc_cycles_total")[0]["value"][1]) > c1)
+        grown = wait_for("goro_gc_cycles_total to grow", lambda: float(
+            query(base, "goro_gc_cycles_total")[0]["value"][1]) > c1)
         assert grown
 
         q = "histogram_quantile(0.9, goro_sched_latencies_seconds_bucket)"
@@ -164,6 +164,16 @@ def main():
         q = 'rate(http_service_requests_total{route="/orders",code="200"}[5s])'
         orders = wait_for(q, lambda: query(base, q) and float(query(base, q)[0]["value"][1]) > 0)
         assert orders
+        # The network layer's part of the catalog: the service's own
+        # connections (the load clients' and Prometheus'), accepted and
+        # requests served as counters.
+        q = "rate(goro_net_http_requests_total[5s])"
+        served = wait_for(q, lambda: query(base, q) and float(query(base, q)[0]["value"][1]) > 0)
+        assert served
+        accepted = float(query(base, "goro_net_conns_accepted_total")[0]["value"][1])
+        assert accepted >= 1, accepted
+        open_conns = float(query(base, "goro_net_conns_open")[0]["value"][1])
+        assert open_conns >= 1, f"Prometheus' own scrape connection is open: {open_conns}"
         assert not LOAD_ERRORS, LOAD_ERRORS[:3]
         up = query(base, "up{job='goro'}")
         assert up and up[0]["value"][1] == "1", up

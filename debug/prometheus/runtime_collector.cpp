@@ -19,6 +19,15 @@ std::string underscored(std::string_view s) {
   return out;
 }
 
+// Units Prometheus puts in a name (its base units, client_golang's percent,
+// and process_cpu_seconds_total's cpu-seconds); anything else in the
+// catalog is what a count counts, or a code.
+bool is_unit_suffix(std::string_view unit) {
+  for (std::string_view u : {"bytes", "seconds", "cpu-seconds", "ratio", "percent"})
+    if (unit == u) return true;
+  return false;
+}
+
 // client_golang's reBucketExp: keep a boundary only when it is at least
 // `base` times the last kept one (for positive boundaries).
 std::vector<double> rebucket_exp(std::span<const double> b, double base) {
@@ -72,17 +81,18 @@ std::string family_name(const metrics::description& d, std::string_view ns) {
   std::string_view path = name.substr(0, colon);
   const std::string_view unit = name.substr(colon + 1);
   if (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  // client_golang: subsystem = the path's directory, name = its base + unit;
-  // joined with '_' the two are simply the whole path.
-  std::string u;
-  for (std::size_t i = 0; i < unit.size(); ++i) {
-    if (unit[i] == '/')
-      u += "_per_";
-    else
-      u += unit[i] == '-' || unit[i] == '*' ? '_' : unit[i];
-  }
-  std::string out = std::string(ns) + "_" + underscored(path) + "_" + u;
-  if (d.cumulative && d.kind != metrics::kind::histogram) out += "_total";
+  // The path, '/' and '-' to '_' (client_golang's subsystem + name).
+  std::string out = std::string(ns) + "_" + underscored(path);
+  const bool counter = d.cumulative && d.kind != metrics::kind::histogram;
+  const auto ends_total = [&out] {
+    return out.size() >= 6 && out.compare(out.size() - 6, 6, "_total") == 0;
+  };
+  // The unit is a suffix when it is a Prometheus unit; a count's unit (what
+  // is counted: gc-cycles, tasks, events) or a code's (state, bool) is not
+  // one, as in go_goroutines or process_open_fds; a gauge whose path ends
+  // in "total" keeps it all the same, since "_total" is the counters' mark.
+  if (is_unit_suffix(unit) || (!counter && ends_total())) out += "_" + underscored(unit);
+  if (counter && !ends_total()) out += "_total";
   return out;
 }
 

@@ -20,12 +20,20 @@
 //
 // Names follow client_golang's mapping of Go's runtime/metrics
 // (prometheus/internal/go_runtime_metrics.go, RuntimeMetricsToProm) with the
-// namespace "goro" instead of "go": "/a/b/c:unit" becomes
-// goro_a_b_c_unit, '-' and '*' in the path or unit become '_', '/' in the
-// unit becomes "_per_", and cumulative scalars get "_total". So
+// namespace "goro" instead of "go", and Prometheus' naming rules where the
+// two differ: "/a/b/c:unit" becomes goro_a_b_c, '-' and '/' becoming '_';
+// the unit is appended only when it is a unit Prometheus names (bytes,
+// seconds, cpu-seconds, ratio, percent), not when it names what a count
+// counts (gc-cycles, tasks, events: go_goroutines, not
+// go_goroutines_goroutines) or a code (state, bool); counters end in
+// "_total", added unless the path already ends so; a gauge whose path ends
+// in "total" keeps its unit, so only counters end in "_total". So
 // /sched/latencies:seconds is the histogram goro_sched_latencies_seconds,
-// /gc/cycles/total:gc-cycles the counter goro_gc_cycles_total_gc_cycles_total
-// and /memory/classes/total:bytes the gauge goro_memory_classes_total_bytes.
+// /gc/cycles/total:gc-cycles the counter goro_gc_cycles_total (client_golang:
+// go_gc_cycles_total_gc_cycles_total), /memory/classes/total:bytes the gauge
+// goro_memory_classes_total_bytes, /sched/tasks:tasks the gauge
+// goro_sched_tasks and /sched/threads/total:threads the gauge
+// goro_sched_threads_total_threads.
 // HELP is the catalog's description and "Sourced from <name>.", as there.
 // Cumulative scalars are counters, the others gauges, histograms
 // histograms. Per-worker metrics become one series per P, label worker="N".
@@ -51,7 +59,7 @@
 
 namespace goro::prometheus {
 
-/// The Prometheus family name of a catalog entry (client_golang's rule).
+/// The Prometheus family name of a catalog entry (the rule above).
 std::string family_name(const metrics::description& d, std::string_view ns = "goro");
 
 /// client_golang's re-bucketing for `unit` (seconds: 10x apart, capped at

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "net/detail/net_metrics.hpp"
 #include "net/http/request_parser.hpp"
 #include "net/http/wire.hpp"
 #include "sched/join_handle.hpp"
@@ -259,6 +260,7 @@ task<void> connection::run() {
         closing_ = closing_ || srv_->shutting_down.load(std::memory_order_relaxed);
         close_after = writer_.append_rest(out_, closing_);
       }
+      net::detail::count_http_request();  // metrics: /net/http/requests
       parser_.next();
       if (close_after) break;
       if (!parser_.idle()) request_start = nanotime();  // the next request is pipelined

@@ -107,8 +107,9 @@ struct poll_desc {
 poll_desc* netpoll_open(int fd);
 /// The owner's close: fails pending and later operations with
 /// io_fail::closed, stops the deadline timers, and closes the fd once the
-/// last operation in progress has finished. Idempotent; any thread.
-void netpoll_close(poll_desc* pd) noexcept;
+/// last operation in progress has finished. Idempotent; any thread. True
+/// for the one call that closed it (net/ counts open streams by it).
+bool netpoll_close(poll_desc* pd) noexcept;
 /// The owner lets go of `pd` (after netpoll_close): it returns to the pool
 /// once no operation uses it.
 void netpoll_release(poll_desc* pd) noexcept;

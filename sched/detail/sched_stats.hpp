@@ -27,17 +27,16 @@ namespace goro::detail {
 inline constexpr uint32_t kLatencySamplePeriod = 64;
 
 /// Per-P counters. `parks`, `idle_ns`, `idle_since` change only under the
-/// sched lock (pidleput / pidleget); `spawned` only on the P's owner M
-/// (relaxed load + store, as schedticks_total). All are atomics so the
-/// metrics reader may load them at any time. Tasks that ended are counted
-/// by the registry shards (local_freed + remote_freed): counting them here
-/// cost skynet 9 instructions per task, there one store on a line the
-/// removal writes anyway.
+/// sched lock (pidleput / pidleget). All are atomics so the metrics reader
+/// may load them at any time. Tasks spawned are the P's id-block cursor
+/// (processor::tasks_spawned, free); tasks that ended are counted by the
+/// registry shards (local_freed + remote_freed): counting them here cost
+/// skynet 9 instructions per task, there one store on a line the removal
+/// writes anyway.
 struct p_stats {
   std::atomic<uint64_t> parks{0};
   std::atomic<int64_t> idle_ns{0};     // idle time before the current idle span
   std::atomic<int64_t> idle_since{0};  // nanotime() the P went idle; 0 while held
-  std::atomic<uint64_t> spawned{0};
   const int64_t created_ns = nanotime();
 
   void went_idle() noexcept {

@@ -56,12 +56,16 @@ struct processor : heap::internal_object {
   /// 0 means "look at the global queue first". Kept wrapped rather than
   /// taken modulo on every schedule (a division on the hot path). Owner only.
   uint32_t schedtick = 0;
-  uint32_t runnext_streak = 0;                   // owner only
-  uint32_t spawned_streak = 0;                   // owner only: spawned tasks run in a row
-  uint32_t spawned_age_check = 0;                // owner only: schedule count of the last check
-  uint32_t id_cache_next = 0, id_cache_end = 0;  // owner only: batch of task ids
-  uint64_t id_base = 0;                          // owner only
-  fast_rand rng;                                 // owner only
+  uint32_t runnext_streak = 0;     // owner only
+  uint32_t spawned_streak = 0;     // owner only: spawned tasks run in a row
+  uint32_t spawned_age_check = 0;  // owner only: schedule count of the last check
+  // Task ids come in blocks (spawn.cpp, next_task_id): the id of the
+  // n-th task spawned on this P is id_offset + n while n < id_end. The
+  // count n is the metrics' spawn count (/sched/tasks/spawned) for free.
+  uint64_t id_end = 0;                     // owner only
+  uint64_t id_offset = 0;                  // owner only
+  std::atomic<uint64_t> tasks_spawned{0};  // owner writes (relaxed), anyone reads
+  fast_rand rng;                           // owner only
   // Counters: owner writes (relaxed), anyone reads. For schedtrace, metrics
   // and the tests that check the overflow and steal paths are taken.
   std::atomic<uint64_t> schedticks_total{0};
