@@ -88,18 +88,30 @@ TEST(Context, ATimeoutCancelsWithDeadlineExceededAndWakesWaiters) {
   }());
 }
 
+// Two parents, so that no assertion depends on how soon the task runs after
+// a timer fires: the child with the earlier deadline of its own expires
+// under a parent an hour away (so it expired by its own deadline, and the
+// parent is certainly not done), and the child with the later deadline of
+// its own expires with its parent's, not before it. (With one 20 ms parent,
+// "the parent is not done once the 5 ms child is" failed on a loaded
+// machine that ran the task more than 15 ms late.)
 TEST(Context, AChildDeadlineIsTheEarlierOfItsOwnAndItsParents) {
   goro::run([]() -> goro::task<void> {
-    context parent = context::background().with_timeout(20ms);
-    context later = parent.with_timeout(1h);
-    context sooner = parent.with_timeout(5ms);
-    EXPECT_EQ(*later.deadline(), *parent.deadline());
-    EXPECT_LT(*sooner.deadline(), *parent.deadline());
+    context far_parent = context::background().with_timeout(1h);
+    context sooner = far_parent.with_timeout(5ms);
+    EXPECT_LT(*sooner.deadline(), *far_parent.deadline());
     co_await sooner.done();
     EXPECT_EQ(sooner.err(), context_error::deadline_exceeded);
-    EXPECT_FALSE(parent.is_done());
+    EXPECT_FALSE(far_parent.is_done());
+    EXPECT_EQ(far_parent.err(), context_error::none);
+
+    context near_parent = context::background().with_timeout(20ms);
+    context later = near_parent.with_timeout(1h);
+    EXPECT_EQ(*later.deadline(), *near_parent.deadline());
     co_await later.done();
+    EXPECT_GE(clock::now(), *near_parent.deadline()) << "the child expired before its deadline";
     EXPECT_EQ(later.err(), context_error::deadline_exceeded);
+    EXPECT_TRUE(near_parent.is_done());
   }());
 }
 
