@@ -154,8 +154,10 @@ goro::task<void> tree(goro::chan<int64_t> out, int64_t num, int64_t size, int64_
     for (int64_t i = 0; i < div; ++i) sum += (co_await sums.recv()).value_or(0);
     num = sum;
   }
-  co_await out.send(num);
+  // Counted out before the send: once the root has its sum, goro::run may
+  // return before a task readied by its send runs again.
   c->add(-1);
+  co_await out.send(num);
 }
 
 int64_t run_tree(int64_t size, int64_t div, tree_count* c, goro::runtime_options o) {
