@@ -174,6 +174,12 @@ void request_parser::next() {
   }
 }
 
+void request_parser::release_buffer() noexcept {
+  if (!idle()) return;
+  buf_.reset();
+  cap_ = base_ = parsed_ = end_ = 0;
+}
+
 bool request_parser::idle() const noexcept {
   return phase_ == phase::start && parsed_ == end_;
 }
