@@ -126,6 +126,11 @@ bool read_attempt(io_waiter* w) noexcept {
   }
 }
 
+bool read_after_wait(io_waiter* w) noexcept {
+  w->attempt = &read_attempt;
+  return false;
+}
+
 bool write_attempt(io_waiter* w) noexcept {
   for (;;) {
     // MSG_NOSIGNAL: a peer that reset gives EPIPE, not a SIGPIPE.
