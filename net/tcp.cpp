@@ -127,6 +127,11 @@ bool read_attempt(io_waiter* w) noexcept {
   }
 }
 
+bool read_after_wait(io_waiter* w) noexcept {
+  w->attempt = &read_attempt;
+  return false;
+}
+
 bool write_attempt(io_waiter* w) noexcept {
   for (;;) {
     // MSG_NOSIGNAL: a peer that reset gives EPIPE, not a SIGPIPE.
@@ -509,8 +514,21 @@ struct resolved {
   addrinfo_ptr list;
 };
 
+// A done context fails the dial before each step that could wait: before
+// resolving, after the resolver returns (getaddrinfo on the blocking pool
+// cannot be interrupted; its answer is dropped) and before each address.
+void check_dial_context(const goro::context& ctx, bool has_ctx, const std::string& addr) {
+  if (!has_ctx) return;
+  const goro::context_error e = ctx.err();
+  if (e == goro::context_error::none) return;
+  throw_kind("dial", error_kind::cancelled, addr,
+             e == goro::context_error::deadline_exceeded ? "context deadline exceeded"
+                                                         : "context cancelled");
+}
+
 task<tcp_stream> connect_impl(std::string addr, goro::context ctx, bool has_ctx) {
   host_port hp = split_address(addr);
+  check_dial_context(ctx, has_ctx, addr);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -532,9 +550,11 @@ task<tcp_stream> connect_impl(std::string addr, goro::context ctx, bool has_ctx)
       return out;
     });
   }
+  check_dial_context(ctx, has_ctx, addr);
   if (r.rc != 0) throw_kind("dial", error_kind::resolve, addr, ::gai_strerror(r.rc));
   std::exception_ptr last;
   for (addrinfo* ai = r.list.get(); ai; ai = ai->ai_next) {
+    check_dial_context(ctx, has_ctx, addr);
     const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
       last = std::make_exception_ptr(

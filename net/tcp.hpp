@@ -55,15 +55,31 @@ class tcp_listener;
 namespace detail {
 
 bool read_attempt(io_waiter* w) noexcept;
+/// The first attempt of a read on a drained socket: none (wait for the
+/// poller), then read_attempt.
+bool read_after_wait(io_waiter* w) noexcept;
 bool write_attempt(io_waiter* w) noexcept;
 bool accept_attempt(io_waiter* w) noexcept;
 bool connect_attempt(io_waiter* w) noexcept;
 
 /// co_await stream.read_some(buf): the bytes read, 0 at end of stream.
+///
+/// After a read that came back short of its buffer (the socket was
+/// drained), the next one waits for the poller's readiness event before its
+/// first read(2), instead of trying one that would only say EAGAIN: one
+/// system call per message instead of two for a request/response or echo
+/// loop (mio does the same: it clears readiness on a short read). Correct
+/// because the socket is edge-triggered: bytes that arrive after the short
+/// read raise an event, which either finds this waiter parked or leaves
+/// "ready" in its slot for io_park to retry the read at once.
 class [[nodiscard]] read_awaiter : private io_op {
  public:
   read_awaiter(poll_desc* pd, std::span<std::byte> buf, const goro::context* ctx) noexcept
-      : io_op(pd, goro::detail::kRead, read_attempt, ctx) {
+      : io_op(pd, goro::detail::kRead,
+              pd && !buf.empty() && pd->read_drained.load(std::memory_order_relaxed)
+                  ? read_after_wait
+                  : read_attempt,
+              ctx) {
     w_.buf = buf.data();
     w_.len = buf.size();
   }
@@ -73,8 +89,11 @@ class [[nodiscard]] read_awaiter : private io_op {
     return park(h, site);
   }
   std::size_t await_resume() {
+    if (w_.pd) w_.pd->read_drained.store(false, std::memory_order_relaxed);
     finish("read");
-    return static_cast<std::size_t>(w_.result);
+    const auto n = static_cast<std::size_t>(w_.result);
+    if (n < w_.len) w_.pd->read_drained.store(true, std::memory_order_relaxed);
+    return n;
   }
 };
 

@@ -270,6 +270,7 @@ poll_desc* netpoll_open(int fd) {
   pd->slot[kRead].store(0, std::memory_order_relaxed);
   pd->slot[kWrite].store(0, std::memory_order_relaxed);
   pd->closing.store(false, std::memory_order_relaxed);
+  pd->read_drained.store(false, std::memory_order_relaxed);
   pd->deadline[kRead].store(0, std::memory_order_relaxed);
   pd->deadline[kWrite].store(0, std::memory_order_relaxed);
   pd->ref.store(poll_desc::kOwnedBit, std::memory_order_release);

@@ -462,6 +462,99 @@ TEST(NetTcp, ConnectErrors) {
       goro::test::procs(2));
 }
 
+// A listener whose accept queue is full drops further SYNs (Linux answers
+// them not at all; the client retransmits after 1 s, 3 s, ...), so a connect
+// to it stays pending: a loopback stand-in for a black-holed address. A
+// context's deadline and its cancel both end such a connect with
+// net_error{cancelled}; a done context fails a dial before it starts, also
+// one whose name would not resolve; a live one changes nothing.
+TEST(NetTcp, ConnectHonoursItsContext) {
+  goro::run(
+      []() -> task<void> {
+        auto ln = tcp_listener::listen("127.0.0.1:0", {.backlog = 1});
+        const std::string addr = "127.0.0.1:" + std::to_string(ln.port());
+        std::vector<tcp_stream> held;  // fill the accept queue (nobody accepts)
+        error_kind k = error_kind::other;
+        std::string what;
+        goro::clock::duration waited{};
+        for (int i = 0; i < 16 && k == error_kind::other; ++i) {
+          const auto start = goro::clock::now();
+          try {
+            held.push_back(
+                co_await goro::net::connect(addr, goro::context::background().with_timeout(200ms)));
+          } catch (const net_error& e) {
+            k = e.kind();
+            what = e.what();
+            waited = goro::clock::now() - start;
+          }
+        }
+        EXPECT_EQ(k, error_kind::cancelled) << what;
+        EXPECT_NE(what.find("deadline"), std::string::npos) << what;
+        EXPECT_GE(waited, 200ms);
+        EXPECT_GE(held.size(), 1u);  // the queue took some before it was full
+
+        // An explicit cancel wakes a connect parked on the dropped SYN.
+        goro::context ctx = goro::context::background().with_cancel();
+        std::atomic<int> kind{-1};
+        auto dialer =
+            goro::spawn([](std::string a, goro::context c, std::atomic<int>& out) -> task<void> {
+              try {
+                (void)co_await goro::net::connect(a, c);
+                out = 100;
+              } catch (const net_error& e) {
+                out = static_cast<int>(e.kind());
+              }
+            }(addr, ctx, kind));
+        co_await goro::sleep_for(50ms);
+        EXPECT_EQ(kind.load(), -1);  // still connecting
+        ctx.cancel();
+        co_await dialer;
+        EXPECT_EQ(kind.load(), static_cast<int>(error_kind::cancelled));
+
+        // A done context fails at once, even where the dial would succeed or
+        // the name would not resolve.
+        auto open = tcp_listener::listen("127.0.0.1:0");
+        const std::string open_addr = "127.0.0.1:" + std::to_string(open.port());
+        for (const std::string& target : {open_addr, std::string("no-such-host.invalid:80")}) {
+          k = error_kind::other;
+          try {
+            (void)co_await goro::net::connect(target, ctx);
+          } catch (const net_error& e) {
+            k = e.kind();
+            what = e.what();
+          }
+          EXPECT_EQ(k, error_kind::cancelled) << target;
+          EXPECT_NE(what.find("context cancelled"), std::string::npos) << what;
+        }
+        // A live context: resolution errors and refusals are reported as
+        // without one, and a good address connects.
+        goro::context live = goro::context::background().with_timeout(30s);
+        k = error_kind::other;
+        try {
+          (void)co_await goro::net::connect("no-such-host.invalid:80", live);
+        } catch (const net_error& e) {
+          k = e.kind();
+          what = e.what();
+        }
+        EXPECT_EQ(k, error_kind::resolve);
+        EXPECT_NE(what.find("no-such-host.invalid:80"), std::string::npos) << what;
+        std::string bad;
+        try {
+          (void)co_await goro::net::connect("no-port.invalid", live);
+        } catch (const std::invalid_argument& e) {
+          bad = e.what();
+        }
+        EXPECT_NE(bad.find("no-port.invalid"), std::string::npos) << bad;
+        EXPECT_NE(bad.find("host:port"), std::string::npos) << bad;
+        auto acc = goro::spawn(
+            [](tcp_listener& l) -> task<tcp_stream> { co_return co_await l.accept(); }(open));
+        tcp_stream c = co_await goro::net::connect(open_addr, live);
+        tcp_stream s = co_await acc;
+        EXPECT_EQ(c.local_address(), s.remote_address());
+      }(),
+      goro::test::procs(2));
+}
+
 TEST(NetTcp, BadAddressesAreRejectedClearly) {
   goro::run(
       []() -> task<void> {

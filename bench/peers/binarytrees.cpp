@@ -1,5 +1,5 @@
 // binarytrees: the benchmarks-game binary-trees on the collected heap, with
-// the Go peer's flags, output and JSON (bench/peers/gopeers/binarytrees.go).
+// the Go peer's flags, output and JSON (bench/peers/go/binarytrees.go).
 //
 // A stretch tree of depth D+1, a long-lived tree of depth D, then for each
 // depth d = 4, 6, ..., D one task builds and checks 2^(D-d+4) trees of depth

@@ -1,6 +1,6 @@
 // gcbench-limit: a steady-state "service" under gc_percent and a soft
 // memory limit, with the Go peer's flags and JSON
-// (bench/peers/gopeers/gcbench.go, main.go, metrics.go).
+// (bench/peers/go/gcbench_limit.go, run.go, metrics.go).
 //
 // The workload, as the Go peer's: a pointer-rich live set (entries of 16
 // linked 64-byte objects, 1 KiB per entry, one shard per worker) plus a

@@ -2,7 +2,7 @@
 // One measured run of a workload and the JSON line that describes it.
 //
 // The line has the Go peer's fields in the Go peer's order
-// (bench/peers/gopeers/main.go, type Result) so that `gopeers summarize`
+// (bench/peers/go/run.go, type Result) so that `gopeers summarize`
 // reads goro's lines beside Go's and Tokio's:
 //
 //   impl version label workload params procs wall_s ops ops_unit ops_per_s

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peer benchmarks for goro (the driver PEERS.md's tables were measured with;
 # bench/run is the suite that runs goro beside them and writes the report):
-# builds the Go (gopeers/) and the Rust/tokio (tokio/) peers, runs every
+# builds the Go (go/, binary gopeers) and the Rust/tokio (tokio/) peers, runs every
 # workload REPS times (implementations interleaved inside each repetition, so
 # they share the machine's moment-to-moment state), stores one JSON line per
 # run and prints a table of medians plus the GC timelines.
@@ -27,7 +27,7 @@ SRC=$(cd "$(dirname "$0")" && pwd)
 WORK=${PEERS_WORK:-${TMPDIR:-/tmp}/goro-peers}
 mkdir -p "$WORK"
 rm -rf "$WORK/go" "$WORK/rust/src" "$WORK/rust/.cargo"
-cp -r "$SRC/gopeers" "$WORK/go"
+cp -r "$SRC/go" "$WORK/go"
 mkdir -p "$WORK/rust"
 cp -r "$SRC/tokio/src" "$SRC/tokio/.cargo" "$SRC/tokio/Cargo.toml" "$WORK/rust/"
 if [[ -n "${GORO_BIN:-}" && "$GORO_BIN" != /* ]]; then GORO_BIN="$PWD/$GORO_BIN"; fi

@@ -1,6 +1,6 @@
 #pragma once
 // The workloads of goro-peers, one file each, with the shapes of the Go
-// peer's (bench/peers/gopeers/sched.go) and the Rust/Tokio peer's.
+// peer's (bench/peers/go/sched.go) and the Rust/Tokio peer's.
 //
 // Each workload declares its flags (same names, defaults and meaning as the
 // Go peer), parses the command line with parse_common, runs its body as the

@@ -174,6 +174,14 @@ void request_parser::next() {
   }
 }
 
+void request_parser::release_buffer() noexcept {
+  if (!idle()) return;
+  buf_.reset();
+  cap_ = base_ = parsed_ = end_ = 0;
+  std::vector<header_off>().swap(head_offs_);
+  std::vector<header_field>().swap(req_.headers_);
+}
+
 bool request_parser::idle() const noexcept {
   return phase_ == phase::start && parsed_ == end_;
 }
@@ -223,6 +231,7 @@ int request_parser::on_header_field(http_parser* p, const char* at, size_t n) {
     if (s.head_offs_.size() >= s.limits_.max_headers)
       return s.fail(431, "more than " + std::to_string(s.limits_.max_headers) +
                              " header lines (server_options::max_headers)");
+    if (s.head_offs_.capacity() == 0) s.head_offs_.reserve(8);  // once, not 1, 2, 4, 8
     s.head_offs_.push_back({{s.offset(at), static_cast<uint32_t>(n)}, {}});
   } else {
     s.head_offs_.back().name.len += static_cast<uint32_t>(n);
@@ -406,6 +415,7 @@ void request_parser::finish_request() {
     req_.query_ = t.substr(q + 1);
   }
   req_.headers_.clear();
+  req_.headers_.reserve(head_offs_.size());
   for (const header_off& h : head_offs_)
     req_.headers_.push_back({{b + h.name.off, h.name.len}, {b + h.value.off, h.value.len}});
   req_.body_ = body_;

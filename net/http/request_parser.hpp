@@ -78,6 +78,10 @@ class request_parser {
   bool in_body() const noexcept { return phase_ == phase::body; }
   /// Received bytes not yet parsed (pipelined requests).
   size_t buffered() const noexcept { return end_ - parsed_; }
+  /// Between requests (idle()), frees the read buffer and the header
+  /// tables: a connection waiting for its next request holds none; the
+  /// next prepare() and the next request's headers allocate them again.
+  void release_buffer() noexcept;
 
   /// The status parse() failed with (400, 413, 414, 417, 431, 505).
   int error_status() const noexcept { return err_status_; }

@@ -85,6 +85,9 @@ struct poll_desc {
   int fd = -1;
   std::atomic<uintptr_t> slot[2] = {};
   std::atomic<bool> closing{false};
+  /// net's read_some: the last read came back short (the socket was
+  /// drained), so the next waits for readiness before reading.
+  std::atomic<bool> read_drained{false};
   /// Per mode: 0 none, -1 expired, else the nanotime deadline.
   std::atomic<int64_t> deadline[2] = {};
   /// Operations in progress (low bits), kClosedBit once closed, kOwnedBit

@@ -1,11 +1,19 @@
-// Command goro-go-peers: the Go side of goro's allocation workloads that the
-// shared Go peer (bench/peers/gopeers) lacks: gcbench, garbage, fanout and timers.
-// Each does what bench/peers/<name>.cpp does in goro (same flags, defaults,
-// allocation shapes, sizes and checks) and prints one JSON line with the
-// shared peer's fields, then the workload's own (gc_pauses, phases, latency).
+// Command gopeers: the Go side of goro's benchmark suite (bench/run). One
+// module, one binary: the scheduler rows (skynet, spawn, yield, pingpong,
+// chain), binarytrees and gcbench-limit, which report through Run (run.go)
+// with the heap timeline sampler; and goro's Go versions of its allocation
+// workloads (gcbench, garbage, fanout, timers), which do what
+// bench/peers/<name>.cpp does in goro (same flags, defaults, allocation
+// shapes, sizes and checks) and report through report (report.go) with
+// every GC pause (gcwatch.go). Every workload prints one JSON line with the
+// shared fields (impl ... check) and then its own.
 //
-//	goro-go-peers <workload> [-flag value ...] [-procs N] [-label L]
-//	goro-go-peers list
+//	gopeers <workload> [-flag value ...] [-procs N] [-label L]
+//	gopeers list                         the workloads
+//	gopeers summarize [file...]          medians of JSONL results (stdin if no files), markdown
+//	gopeers timeline -label L [file...]  per-window table of the median run of label L
+//	gopeers compare A.jsonl B.jsonl      median ops/s of two result files side by side
+//	gopeers ratios [-base go] [file...]  each impl's median ops/s over the base impl's
 package main
 
 import (
@@ -23,14 +31,22 @@ type workload struct {
 }
 
 var workloads = []workload{
+	{"skynet", "1M-leaf goroutine tree (div-ary), sums leaf indices over channels", runSkynet},
+	{"spawn", "spawn N goroutines doing trivial work; WaitGroup", runSpawn},
+	{"yield", "N goroutines x K runtime.Gosched", runYield},
+	{"pingpong", "two goroutines bounce a message M times (buf=0 unbuffered, >0 buffered)", runPingPong},
+	{"chain", "chain of N goroutines passing a token R rounds", runChain},
+	{"binarytrees", "benchmarks-game binary-trees, depths in parallel", runBinaryTrees},
+	{"gcbench-limit", "live set + fixed-rate churn under GOGC/GOMEMLIMIT, timeline", runGCBenchLimit},
 	{"gcbench", "Ellis/Kovac/Boehm GCBench: trees of depth 4-20 top-down and bottom-up, long-lived tree", runGCBench},
 	{"garbage", "service heap: old generation + request trees at a fixed rate; latency and pauses", runGarbage},
 	{"fanout", "requests on a channel fan out to 16 allocating goroutines at a fixed rate; latency", runFanout},
 	{"timers", "N goroutines sleep 1-10 ms in a loop: sleeps/s and wake-up lateness", runTimers},
+	{"calib", "not a peer workload: measures available parallel CPU (speedup over 1 goroutine)", runCalib},
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: goro-go-peers <workload> [flags] | list")
+	fmt.Fprintln(os.Stderr, "usage: gopeers <workload> [flags] | list | summarize [files] | timeline -label L [files] | compare A B | ratios [-base go] [files]")
 	for _, w := range workloads {
 		fmt.Fprintf(os.Stderr, "  %-14s %s\n", w.name, w.desc)
 	}
@@ -46,6 +62,18 @@ func main() {
 		for _, w := range workloads {
 			fmt.Printf("%-14s %s\n", w.name, w.desc)
 		}
+		return
+	case "summarize":
+		summarize(os.Args[2:])
+		return
+	case "timeline":
+		timeline(os.Args[2:])
+		return
+	case "compare":
+		compare(os.Args[2:])
+		return
+	case "ratios":
+		ratios(os.Args[2:])
 		return
 	case "-h", "--help", "help":
 		usage()

@@ -66,14 +66,14 @@ func (r *report) begin() {
 	runtime.GC()
 	r.watch = startPauseWatch()
 	r.gc0 = readGCSnapshot()
-	r.cpu0 = processCPUSeconds()
+	r.cpu0 = cpuSeconds()
 	r.t0 = time.Now()
 }
 
 // end stops the clock and builds the shared fields and "gc_pauses".
 func (r *report) end(ops float64, unit, check string) {
 	wall := time.Since(r.t0).Seconds()
-	cpu := processCPUSeconds() - r.cpu0
+	cpu := cpuSeconds() - r.cpu0
 	gc1 := readGCSnapshot()
 	r.pauses, _ = r.watch.stop()
 	dropped := r.watch.dropped
@@ -100,7 +100,7 @@ func (r *report) end(ops float64, unit, check string) {
 		{"peak_rss_bytes", peakRSSBytes()},
 		{"gc_cycles", gc1.cycles - r.gc0.cycles},
 		{"gc_cpu_fraction", gcFrac},
-		{"gc_cpu_source", gcCPUSource},
+		{"gc_cpu_source", gcCPUSource()},
 		{"check", check},
 		{"gc_pauses", pausesJSON(append([]int64(nil), r.pauses...), dropped)},
 	}
@@ -114,7 +114,7 @@ func (r *report) add(key string, value interface{}) {
 func (r *report) print() {
 	b, err := json.Marshal(r.fields)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "goro-go-peers: encoding the result:", err)
+		fmt.Fprintln(os.Stderr, "gopeers: encoding the result:", err)
 		os.Exit(1)
 	}
 	fmt.Println(string(b))

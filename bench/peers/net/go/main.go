@@ -1,7 +1,8 @@
 // Command netpeers holds the Go network peers for goro's netpoller / TCP /
 // HTTP benchmarks, plus the small tools the driver (bench/run) needs.
 //
-//	netpeers http -addr 127.0.0.1:PORT -procs N   net/http server: GET /hello, GET /alloc?n=K
+//	netpeers http -addr 127.0.0.1:PORT -procs N   net/http server: GET /hello, GET /alloc?n=K, POST /echo,
+//	                                               POST /orders (examples/http_service.cpp's route)
 //	netpeers echo -addr 127.0.0.1:PORT -procs N   TCP echo server, 4 KiB buffer per connection
 //	netpeers echoload -addr A -c 64 -size 64 -d 10s [-warmup 1s] [-procs 1]
 //	                                               echo client: C connections ping-ponging SIZE-byte
