@@ -24,7 +24,9 @@ bool all_digits(std::string_view s) {
 }  // namespace
 
 std::optional<std::string> get(const char* name) {
-  const char* v = std::getenv(name);
+  // getenv races only with setenv/putenv, which goro never calls; a program
+  // that does so on another thread while goro starts is on its own (as in Go).
+  const char* v = std::getenv(name);  // NOLINT(concurrency-mt-unsafe)
   if (v == nullptr || *v == '\0') return std::nullopt;
   return std::string(v);
 }
@@ -98,7 +100,7 @@ std::chrono::nanoseconds parse_duration(std::string_view var, std::string_view t
       parse_with_unit(var, text,
                       {{"ns", 1},
                        {"us", 1000},
-                       {"ms", 1000 * 1000},
+                       {"ms", 1'000'000},
                        {"s", kSecond},
                        {"m", 60 * kSecond},
                        {"h", 3600 * kSecond}},

@@ -101,7 +101,7 @@ std::string message(const char* op, const std::string& where, const std::string&
 }  // namespace
 
 void throw_errno(const char* op, int e, const std::string& where) {
-  throw net_error(kind_of_errno(e), message(op, where, std::strerror(e)), e);
+  throw net_error(kind_of_errno(e), message(op, where, std::generic_category().message(e)), e);
 }
 
 void throw_kind(const char* op, error_kind k, const std::string& where, const char* detail) {
@@ -568,7 +568,8 @@ task<tcp_stream> connect_impl(std::string addr, goro::context ctx, bool has_ctx)
     if (rc != 0 && e != EINPROGRESS && e != EINTR) {
       ::close(fd);
       last = std::make_exception_ptr(
-          net_error(kind_of_errno(e), "goro::net: dial " + addr + ": " + std::strerror(e), e));
+          net_error(kind_of_errno(e),
+                    "goro::net: dial " + addr + ": " + std::generic_category().message(e), e));
       continue;
     }
     tcp_stream s(fd);  // owns fd from here on

@@ -114,17 +114,14 @@ cpu_totals limiter::sum(int64_t from, int64_t to, bool pessimistic) const noexce
     const bin* b = find(k);
     if (b == nullptr) continue;
     const int64_t lo = std::max(from, k * width_), hi = std::min(to, (k + 1) * width_);
-    if (hi - lo == width_) {
-      t.gc_ns += b->gc_ns;
-      t.mutator_ns += b->mutator_ns;
-      t.stopped_ns += b->stopped_ns;
-    } else if (pessimistic && k == first) {
+    const bool whole = hi - lo == width_;
+    if (pessimistic && !whole && k == first) {
       // The oldest partial bin: all its GC and stopped time, none of its credit.
       t.gc_ns += b->gc_ns;
       t.stopped_ns += b->stopped_ns;
-    } else if (pessimistic) {
-      // The newest partial bin holds only the past (nothing is recorded
-      // after `now`), so it counts whole.
+    } else if (whole || pessimistic) {
+      // A whole bin; or, pessimistic, the newest partial bin, which holds
+      // only the past (nothing is recorded after `now`), so it counts whole.
       t.gc_ns += b->gc_ns;
       t.mutator_ns += b->mutator_ns;
       t.stopped_ns += b->stopped_ns;

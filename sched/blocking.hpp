@@ -76,7 +76,7 @@ class [[nodiscard]] blocking_awaiter : private detail::blocking_job {
 
  public:
   explicit blocking_awaiter(F fn) : fn_(std::move(fn)) {}
-  blocking_awaiter(blocking_awaiter&&) = default;
+  blocking_awaiter(blocking_awaiter&&) noexcept(std::is_nothrow_move_constructible_v<F>) = default;
   blocking_awaiter(const blocking_awaiter&) = delete;
 
   bool await_ready() const noexcept { return false; }

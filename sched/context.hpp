@@ -133,6 +133,12 @@ class context_state {
   }
   void add_waiter_locked(ctx_waiter* w) noexcept { waiters_.push_back(w); }
   void remove_waiter_locked(ctx_waiter* w) noexcept { waiters_.remove(w); }
+  wait_queue<ctx_waiter>& waiters_locked() noexcept { return waiters_; }
+  /// Takes lock() itself: a frame destroyed while waiting (shutdown).
+  void remove_waiter(ctx_waiter* w) noexcept {
+    short_lock_guard lk(lock_);
+    waiters_.remove(w);
+  }
 
  private:
   struct child_link : wait_node {
@@ -159,10 +165,7 @@ class [[nodiscard]] done_awaiter {
   done_awaiter& operator=(const done_awaiter&) = delete;
   ~done_awaiter() {
     // Only when the frame is destroyed while waiting (runtime shutdown).
-    if (s_ && w_.linked) {
-      short_lock_guard lk(s_->lock());
-      s_->remove_waiter_locked(&w_);
-    }
+    if (s_ && w_.linked) s_->remove_waiter(&w_);
   }
   bool await_ready() const noexcept { return s_ && s_->err() != context_error::none; }
   bool await_suspend(std::coroutine_handle<> h,
@@ -187,7 +190,7 @@ class [[nodiscard]] done_awaiter {
 };
 
 /// The on_done case of a select: ready once the context is done.
-class done_case final : public select_case {
+class done_case final : public queue_case<done_case, ctx_waiter> {
  public:
   using result_type = std::monostate;
   explicit done_case(std::shared_ptr<context_state> s) noexcept : s_(std::move(s)) {}
@@ -195,27 +198,14 @@ class done_case final : public select_case {
 
   short_lock* case_lock() const noexcept override { return s_ ? &s_->lock() : nullptr; }
   bool poll(task_header*&) override { return s_ && s_->done_locked(); }
-  void arm(select_state& st, uint32_t index, task_header* self) noexcept override {
-    if (!s_) return;
-    w_.task = self;
-    w_.sel = &st;
-    w_.index = index;
-    s_->add_waiter_locked(&w_);
-  }
-  void disarm() noexcept override {
-    if (s_) s_->remove_waiter_locked(&w_);
-  }
-  void abandon() noexcept override {
-    if (s_ && w_.linked) {
-      short_lock_guard lk(s_->lock());
-      s_->remove_waiter_locked(&w_);
-    }
-  }
   result_type take_result() const noexcept { return {}; }
 
  private:
+  friend queue_case<done_case, ctx_waiter>;
+  wait_queue<ctx_waiter>* waiters() const noexcept { return s_ ? &s_->waiters_locked() : nullptr; }
+  void unlink_taking_lock(ctx_waiter& w) noexcept { s_->remove_waiter(&w); }
+
   std::shared_ptr<context_state> s_;  // null: background, never ready
-  ctx_waiter w_;
 };
 
 class done_case_access {

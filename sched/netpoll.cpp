@@ -180,6 +180,15 @@ int poll_events(poller* p, int timeout_ms, ready_batch* batch, bool* broke) noex
   return n;
 }
 
+// Queues `t` on p's ring, else (no P, or its ring is full) on the global
+// queue under the scheduler lock. Not runq_put_tail: the poller's tasks are
+// few, so a full ring sends only this one to the global queue, not half.
+void put_ring_or_global(scheduler& s, processor* p, task_header* t) noexcept {
+  if (p && p->runq.try_push(t)) return;
+  std::lock_guard lk(s.lock);
+  s.global.push(t);
+}
+
 // Go's injectglist. With a P: returns the first task for the caller to
 // run, queues the rest on p (the global queue when its ring is full) and
 // wakes idle Ps to steal them. Without one: everything to the global queue.
@@ -200,10 +209,7 @@ task_header* inject(scheduler& s, processor* p, ready_batch& b) noexcept {
   while (t) {
     task_header* next = t->next;
     t->next = nullptr;
-    if (!p || !p->runq.try_push(t)) {
-      std::lock_guard lk(s.lock);
-      s.global.push(t);
-    }
+    put_ring_or_global(s, p, t);
     queued = true;
     t = next;
   }
@@ -477,10 +483,7 @@ void netpoll_check(scheduler& s, processor* p) noexcept {
   if (task_header* first = inject(s, p, b)) {
     // Behind the P's queued work: they waited less than the network did,
     // but a busy P must not starve it either.
-    if (!p->runq.try_push(first)) {
-      std::lock_guard lk(s.lock);
-      s.global.push(first);
-    }
+    put_ring_or_global(s, p, first);
   }
 }
 

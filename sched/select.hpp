@@ -98,7 +98,7 @@ inline uint32_t select_rand_below(uint32_t n) noexcept {
 }
 
 template <class T>
-class recv_case final : public select_case {
+class recv_case final : public queue_case<recv_case<T>, chan_waiter> {
  public:
   using result_type = std::optional<T>;
   explicit recv_case(chan_state<T>* s) noexcept : s_(s) {}
@@ -106,30 +106,20 @@ class recv_case final : public select_case {
 
   short_lock* case_lock() const noexcept override { return s_ ? &s_->lock : nullptr; }
   bool poll(task_header*& wake) override { return s_ && s_->recv_now(out_, wake); }
-  void arm(select_state& st, uint32_t index, task_header* self) noexcept override {
-    if (!s_) return;
-    w_.task = self;
-    w_.sel = &st;
-    w_.index = index;
-    w_.elem = &out_;
-    s_->recvq.push_back(&w_);
-  }
-  void disarm() noexcept override {
-    if (s_) s_->recvq.remove(&w_);
-  }
-  void abandon() noexcept override {
-    if (s_ && w_.linked) s_->abandon(&w_, false);
-  }
   result_type take_result() noexcept { return std::move(out_); }
 
  private:
+  friend queue_case<recv_case, chan_waiter>;
+  wait_queue<chan_waiter>* waiters() const noexcept { return s_ ? &s_->recvq : nullptr; }
+  void fill(chan_waiter& w) noexcept { w.elem = &out_; }
+  void unlink_taking_lock(chan_waiter& w) noexcept { s_->abandon(&w, false); }
+
   chan_state<T>* s_;
   std::optional<T> out_;
-  chan_waiter w_;
 };
 
 template <class T>
-class send_case final : public select_case {
+class send_case final : public queue_case<send_case<T>, chan_waiter> {
  public:
   using result_type = std::monostate;
   send_case(chan_state<T>* s, T&& v) noexcept : s_(s), value_(std::move(v)) {}
@@ -144,29 +134,19 @@ class send_case final : public select_case {
     }
     return s_->send_now(value_, wake);
   }
-  void arm(select_state& st, uint32_t index, task_header* self) noexcept override {
-    if (!s_) return;
-    w_.task = self;
-    w_.sel = &st;
-    w_.index = index;
-    w_.elem = &value_;
-    s_->sendq.push_back(&w_);
-  }
-  void disarm() noexcept override {
-    if (s_) s_->sendq.remove(&w_);
-  }
-  void abandon() noexcept override {
-    if (s_ && w_.linked) s_->abandon(&w_, true);
-  }
   result_type take_result() const {
-    if (closed_ || w_.closed) throw channel_closed_error();
+    if (closed_ || this->w_.closed) throw channel_closed_error();
     return {};
   }
 
  private:
+  friend queue_case<send_case, chan_waiter>;
+  wait_queue<chan_waiter>* waiters() const noexcept { return s_ ? &s_->sendq : nullptr; }
+  void fill(chan_waiter& w) noexcept { w.elem = &value_; }
+  void unlink_taking_lock(chan_waiter& w) noexcept { s_->abandon(&w, true); }
+
   chan_state<T>* s_;
   T value_;
-  chan_waiter w_;
   bool closed_ = false;
 };
 
@@ -345,9 +325,11 @@ class [[nodiscard]] select_awaiter {
       return &c;
   }
 
+  // Where otherwise() stands in the argument list (there is one).
   static constexpr uint32_t default_index() noexcept {
+    constexpr bool is_default[] = {detail::is_default_case_v<Cases>...};
     uint32_t i = 0;
-    ((detail::is_default_case_v<Cases> ? false : (++i, true)) && ...);
+    while (!is_default[i]) ++i;
     return i;
   }
 

@@ -70,6 +70,26 @@ def check(cond, what):
         raise AssertionError(what)
 
 
+def start_slow(s, ms):
+    """GET /slow?ms=MS on a thread; returns once the request is in its handler
+    (in_flight counts the /stats request too). The thread's outcome lands in
+    the dict returned with it: "r" (status, type, body) or "e" (the error)."""
+    result = {}
+
+    def slow():
+        try:
+            result["r"] = s.request("GET", f"/slow?ms={ms}")
+        except Exception as e:  # noqa: BLE001 - the caller judges it
+            result["e"] = e
+    t = threading.Thread(target=slow)
+    t.start()
+    deadline = time.monotonic() + 10
+    while json.loads(s.request("GET", "/stats")[2])["in_flight"] < 2:
+        check(time.monotonic() < deadline, "the slow request never started")
+        time.sleep(0.02)
+    return t, result
+
+
 ORDER = {"id": "o-17", "customer": "ada", "items": [
     {"sku": "tea", "qty": 2, "price": 3.5},
     {"sku": "cake", "qty": 1, "price": 4.25},
@@ -172,20 +192,7 @@ def case_sigterm(binary):
     s = service(binary, "--shutdown-timeout", "10")
     try:
         idle = socket.create_connection(("127.0.0.1", s.port))  # an idle keep-alive connection
-        result = {}
-
-        def slow():
-            try:
-                result["r"] = s.request("GET", "/slow?ms=3000")
-            except Exception as e:  # noqa: BLE001 - reported below
-                result["e"] = e
-        t = threading.Thread(target=slow)
-        t.start()
-        # Wait until the slow request is in its handler (in_flight counts /stats too).
-        deadline = time.monotonic() + 10
-        while json.loads(s.request("GET", "/stats")[2])["in_flight"] < 2:
-            check(time.monotonic() < deadline, "the slow request never started")
-            time.sleep(0.02)
+        t, result = start_slow(s, 3000)
         t0 = time.monotonic()
         os.kill(s.p.pid, signal.SIGTERM)
         # The listener closes: new connections are refused (retry a moment
@@ -222,19 +229,7 @@ def case_sigterm(binary):
 def case_deadline(binary):
     s = service(binary, "--shutdown-timeout", "1")
     try:
-        result = {}
-
-        def slow():
-            try:
-                result["r"] = s.request("GET", "/slow?ms=20000")
-            except Exception as e:  # noqa: BLE001 - expected: the connection is cut
-                result["e"] = e
-        t = threading.Thread(target=slow)
-        t.start()
-        deadline = time.monotonic() + 10
-        while json.loads(s.request("GET", "/stats")[2])["in_flight"] < 2:
-            check(time.monotonic() < deadline, "the slow request never started")
-            time.sleep(0.02)
+        t, result = start_slow(s, 20000)  # cut off by the 1 s deadline
         t0 = time.monotonic()
         os.kill(s.p.pid, signal.SIGINT)
         rc = s.p.wait(timeout=15)

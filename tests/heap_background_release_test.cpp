@@ -22,14 +22,9 @@
 namespace {
 
 using goro::test::clear_stack;
+using goro::test::kMiB;
 using goro::test::rss_bytes;
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kScale = 4;
-#else
-constexpr uint64_t kScale = 1;
-#endif
-constexpr uint64_t kMiB = uint64_t{1} << 20;
+constexpr uint64_t kScale = goro::test::kAsanScale;
 constexpr int64_t kSecond = 1'000'000'000;
 
 // Builds `bytes` of pointer-free 32 KiB chunks, touches them, and drops

@@ -20,7 +20,7 @@ namespace {
 using goro::test::allocate_garbage;
 using goro::test::blob;
 
-constexpr uint64_t kMiB = uint64_t{1} << 20;
+using goro::test::kMiB;
 
 TEST(HeapCollector, GcPercentPolicyFollowsGoFormula) {
   goro::heap::gc_percent_policy p100(100), p50(50), off(-1);

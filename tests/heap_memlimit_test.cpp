@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "cgroup_tree.hpp"
 #include "core/cgroup.hpp"
 #include "goro.hpp"
 #include "heap/collector_init.hpp"
@@ -28,40 +29,27 @@ namespace {
 
 constexpr uint64_t MiB = 1 << 20;
 
-constexpr const char* kV2Mount =
-    "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
-    "rw,nsdelegate,memory_recursiveprot\n";
+using goro::testing::kV2Mount;
+
 constexpr const char* kV1MemoryMount =
     "34 30 0:31 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n";
 
-class MemlimitTree : public ::testing::Test {
+class MemlimitTree : public goro::testing::cgroup_tree {
  protected:
   void SetUp() override {
     GTEST_FLAG_SET(death_test_style, "threadsafe");
-    std::string tmpl = (fs::temp_directory_path() / "goro-memlimit-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-  void write(const std::string& rel, const std::string& text) {
-    fs::path p = root_ / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
+    cgroup_tree::SetUp();
   }
   // A v2 process in /kube/pod/c with the given memory.max per level ("" = no file).
   void v2(const std::string& top, const std::string& pod, const std::string& leaf) {
     write("proc/self/cgroup", "0::/kube/pod/c\n");
     write("proc/self/mountinfo", kV2Mount);
-    fs::create_directories(root_ / "sys/fs/cgroup/kube/pod/c");
+    mkdir("sys/fs/cgroup/kube/pod/c");
     if (!top.empty()) write("sys/fs/cgroup/kube/memory.max", top);
     if (!pod.empty()) write("sys/fs/cgroup/kube/pod/memory.max", pod);
     if (!leaf.empty()) write("sys/fs/cgroup/kube/pod/c/memory.max", leaf);
   }
   std::optional<uint64_t> limit() { return h::cgroup_memory_limit(root_); }
-  fs::path root_;
 };
 
 TEST(MemlimitFiles, ParseV2AndV1) {

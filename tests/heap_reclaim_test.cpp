@@ -16,18 +16,10 @@
 namespace {
 
 using goro::test::clear_stack;
+using goro::test::kGiB;
+using goro::test::kMiB;
 using goro::test::rss_bytes;
-
-// Sanitizer builds run several times slower and shadow every byte: the big
-// tests scale down there.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kScale = 4;
-#else
-constexpr uint64_t kScale = 1;
-#endif
-
-constexpr uint64_t kMiB = uint64_t{1} << 20;
-constexpr uint64_t kGiB = uint64_t{1} << 30;
+constexpr uint64_t kScale = goro::test::kAsanScale;
 
 struct item {
   item* next;

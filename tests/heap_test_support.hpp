@@ -13,6 +13,17 @@
 
 namespace goro::test {
 
+inline constexpr uint64_t kMiB = uint64_t{1} << 20;
+inline constexpr uint64_t kGiB = uint64_t{1} << 30;
+
+/// ASan runs several times slower and shadows every byte: the big heap
+/// tests divide their sizes by this there.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr uint64_t kAsanScale = 4;
+#else
+inline constexpr uint64_t kAsanScale = 1;
+#endif
+
 /// Resident set size now (/proc/self/statm), 0 if unreadable.
 inline uint64_t rss_bytes() {
   long pages = 0, resident = 0;

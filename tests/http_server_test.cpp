@@ -204,37 +204,40 @@ TEST_F(HttpServer, ExpectContinueGetsA100BeforeTheBody) {
   EXPECT_EQ(d.read().status, 413);
 }
 
+// Who decides whether a connection stays open after a response.
+struct keep_alive_case {
+  const char* why;
+  std::string request;
+  const char* connection;  // the response's Connection header
+  std::string body;
+  bool closes;  // else: a second request is served on it
+};
+
 TEST_F(HttpServer, ConnectionCloseEndsTheConnection) {
   auto& s = start();
-  {
+  const std::vector<keep_alive_case> cases = {
+      {"the client asks to close", "GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+       "close", "Hello, World!", true},
+      {"HTTP/1.0 closes by default", "GET /hello HTTP/1.0\r\n\r\n", "close", "Hello, World!", true},
+      {"the handler asks to close", "GET /close HTTP/1.1\r\nHost: t\r\n\r\n", "close", "bye", true},
+      {"HTTP/1.0 keep-alive stays open", "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+       "keep-alive", "Hello, World!", false},
+      {"HTTP/1.1 stays open by default", get_hello, "", "Hello, World!", false},
+  };
+  for (const keep_alive_case& k : cases) {
+    SCOPED_TRACE(k.why);
     client c(s.port());
-    ASSERT_TRUE(c.send("GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(c.send(k.request));
     response r = c.read();
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.header("connection"), "close");
-    EXPECT_EQ(c.wait_close(), 0);
-  }
-  {
-    client c(s.port());  // HTTP/1.0 closes by default
-    ASSERT_TRUE(c.send("GET /hello HTTP/1.0\r\n\r\n"));
-    EXPECT_EQ(c.read().status, 200);
-    EXPECT_EQ(c.wait_close(), 0);
-  }
-  {
-    client c(s.port());  // the handler asks for it
-    ASSERT_TRUE(c.send("GET /close HTTP/1.1\r\nHost: t\r\n\r\n"));
-    response r = c.read();
-    EXPECT_EQ(r.body, "bye");
-    EXPECT_EQ(r.header("connection"), "close");
-    EXPECT_EQ(c.wait_close(), 0);
-  }
-  {
-    client c(s.port());  // HTTP/1.0 keep-alive stays open
-    ASSERT_TRUE(c.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
-    response r = c.read();
-    EXPECT_EQ(r.header("connection"), "keep-alive");
-    ASSERT_TRUE(c.send(get_hello));
-    EXPECT_EQ(c.read().status, 200);
+    EXPECT_EQ(r.body, k.body);
+    EXPECT_EQ(r.header("connection"), k.connection);
+    if (k.closes) {
+      EXPECT_EQ(c.wait_close(), 0);
+    } else {
+      ASSERT_TRUE(c.send(get_hello));
+      EXPECT_EQ(c.read().status, 200);
+    }
   }
 }
 

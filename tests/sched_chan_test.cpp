@@ -19,11 +19,7 @@
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kItemsPerProducer = 5'000;
-#else
-constexpr int kItemsPerProducer = 100'000;
-#endif
+constexpr int kItemsPerProducer = goro::test::kSanitized ? 5'000 : 100'000;
 
 using goro::test::procs;
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "cgroup_tree.hpp"
 #include "core/env.hpp"
 #include "core/settings.hpp"
 #include "sched/detail/cpu_limit.hpp"
@@ -27,9 +28,7 @@ using goro::detail::parse_cpu_max;
 namespace {
 
 // Typical mountinfo lines, as on a systemd host and in containers.
-constexpr const char* kV2Mount =
-    "30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 "
-    "rw,nsdelegate,memory_recursiveprot\n";
+using goro::testing::kV2Mount;
 constexpr const char* kV1CpuMount =
     "35 24 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:16 - cgroup "
     "cgroup rw,cpu,cpuacct\n";
@@ -37,27 +36,8 @@ constexpr const char* kOtherMounts =
     "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro\n"
     "23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n";
 
-// A fresh directory per test, removed afterwards; files are written below it
-// at their host paths (root / "sys/fs/cgroup/...").
-class MaxprocsTree : public ::testing::Test {
+class MaxprocsTree : public goro::testing::cgroup_tree {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "goro-maxprocs-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
-  void write(const std::string& rel, const std::string& text) {
-    fs::path p = root_ / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-  }
-  void mkdir(const std::string& rel) { fs::create_directories(root_ / rel); }
-
   std::optional<double> limit(const std::string& proc_cgroup, const std::string& mountinfo) {
     return cgroup_cpu_limit(cgroup_sources{proc_cgroup, mountinfo, root_});
   }
@@ -68,8 +48,6 @@ class MaxprocsTree : public ::testing::Test {
     return limit("12:cpu,cpuacct:" + path + "\n5:memory:" + path + "\n",
                  std::string(kOtherMounts) + kV1CpuMount);
   }
-
-  fs::path root_;
 };
 
 }  // namespace

@@ -13,11 +13,7 @@
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kIters = 5'000;
-#else
-constexpr int kIters = 50'000;
-#endif
+constexpr int kIters = goro::test::kSanitized ? 5'000 : 50'000;
 
 using goro::test::procs;
 

@@ -14,11 +14,7 @@
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kStress = 5'000;
-#else
-constexpr int kStress = 50'000;
-#endif
+constexpr int kStress = goro::test::kSanitized ? 5'000 : 50'000;
 
 using goro::test::procs;
 

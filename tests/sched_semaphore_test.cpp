@@ -12,11 +12,7 @@
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kIters = 2'000;
-#else
-constexpr int kIters = 20'000;
-#endif
+constexpr int kIters = goro::test::kSanitized ? 2'000 : 20'000;
 
 using goro::test::procs;
 

@@ -16,11 +16,8 @@
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int kMillion = 200'000;  // same paths, sanitizer-sized
-#else
-constexpr int kMillion = 1'000'000;
-#endif
+constexpr int kMillion =
+    goro::test::kSanitized ? 200'000 : 1'000'000;  // same paths, sanitizer-sized
 
 using goro::test::procs;
 

@@ -27,11 +27,7 @@ using goro::clock;
 
 using goro::test::procs;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int kManySleepers = 20'000;
-#else
-constexpr int kManySleepers = 100'000;
-#endif
+constexpr int kManySleepers = goro::test::kSanitized ? 20'000 : 100'000;
 
 using goro::test::queued_timers;
 

@@ -22,6 +22,14 @@
 
 namespace goro::test {
 
+/// An ASan or TSan build: several times slower, so the stress tests run
+/// fewer iterations there (`kSanitized ? few : many`).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 /// Timers still queued on any P of the running runtime (for "leaves no
 /// timer behind").
 inline std::size_t queued_timers() {

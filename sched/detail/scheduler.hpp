@@ -43,7 +43,7 @@ struct processor : heap::internal_object {
         global_interval(global_interval),
         runq(ring),
         spawned(stack),
-        rng(0x51ed2701u * (id + 1)) {}
+        rng(0x51ed2701ull * static_cast<uint64_t>(id + 1)) {}
 
   const int id;
   const uint32_t global_interval;              // runtime_options::global_queue_interval

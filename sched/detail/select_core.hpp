@@ -10,6 +10,7 @@
 
 #include "sched/detail/short_lock.hpp"
 #include "sched/detail/task_header.hpp"
+#include "sched/detail/wait_queue.hpp"
 
 namespace goro::detail {
 
@@ -33,8 +34,9 @@ struct select_state {
 /// abandon() is made with lock() held (when lock() is non-null); the engine
 /// holds the locks of all its cases at once, taken in address order.
 ///
-/// A new kind of case (a timer, a cancellation token's done()) implements
-/// these operations (settle() is optional); whatever wakes it must follow the waking protocol
+/// A new kind of case implements these operations (settle() is optional;
+/// queue_case below gives arm, disarm and abandon to one that parks on a
+/// wait_queue); whatever wakes it must follow the waking protocol
 /// in wait_queue.hpp plus one step: before completing a waiter that belongs
 /// to a select, call select_state::try_claim(index) under the case's lock,
 /// and drop the waiter if that fails.
@@ -62,6 +64,45 @@ class select_case {
 
  protected:
   ~select_case() = default;
+};
+
+/// arm, disarm and abandon for every case that parks one waiter on a
+/// wait_queue (a channel's receive or send queue, a context's waiters), so
+/// the three passes read the same for all of them. `Waiter` has `task`,
+/// `sel` and `index` (chan_waiter, ctx_waiter); `Derived` says where it
+/// parks:
+///   wait_queue<Waiter>* waiters() const noexcept;  // null: never ready
+///                                                  // (a nil channel)
+///   void unlink_taking_lock(Waiter&) noexcept;     // for abandon()
+///   void fill(Waiter&) noexcept;                   // optional: the case's
+///                                                  // own fields (a value)
+template <class Derived, class Waiter>
+class queue_case : public select_case {
+ public:
+  void arm(select_state& st, uint32_t index, task_header* self) noexcept final {
+    wait_queue<Waiter>* q = derived().waiters();
+    if (!q) return;
+    w_.task = self;
+    w_.sel = &st;
+    w_.index = index;
+    if constexpr (requires(Derived & d, Waiter & w) { d.fill(w); }) derived().fill(w_);
+    q->push_back(&w_);
+  }
+  void disarm() noexcept final {
+    if (wait_queue<Waiter>* q = derived().waiters()) q->remove(&w_);
+  }
+  void abandon() noexcept final {
+    if (w_.linked) derived().unlink_taking_lock(w_);
+  }
+
+ protected:
+  queue_case() noexcept = default;
+  ~queue_case() = default;
+  /// In the select's awaiter, so in the parked task's frame.
+  Waiter w_;
+
+ private:
+  Derived& derived() noexcept { return static_cast<Derived&>(*this); }
 };
 
 }  // namespace goro::detail
