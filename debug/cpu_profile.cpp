@@ -55,7 +55,7 @@ void on_sigprof(int, siginfo_t*, void*) {
     g_lost.fetch_add(1, std::memory_order_relaxed);
   } else {
     sample& s = g_samples[i];
-    s.depth = capture_stack(s.pcs, kMaxDepth);
+    s.depth = capture_signal_stack(s.pcs, kMaxDepth);
     if (const detail::task_header* t = detail::current_task()) {
       s.task_id = t->id;
       s.spawn_function = t->spawn_site.function_name();
@@ -99,7 +99,7 @@ void start_cpu_profile(int hz) {
       throw std::runtime_error("goro::debug::start_cpu_profile: sigaction(SIGPROF) failed");
     g_handler_installed = true;
   }
-  capture_stack(g_samples[0].pcs, 1);  // libunwind's lazy set-up, outside the handler
+  capture_stack(g_samples[0].pcs, 2);  // the unwinder's lazy set-up, outside the handler
   g_hz = hz;
   g_start = std::chrono::system_clock::now();
   g_active.store(true, std::memory_order_release);
@@ -162,7 +162,8 @@ std::string stop_cpu_profile() {
       if (it == sym_cache.end()) it = sym_cache.emplace(pc, sym.lookup(k == 0 ? pc : pc - 1)).first;
       return it->second;
     };
-    // The handler's own frames end at the signal trampoline.
+    // The handler's own frames end at the signal trampoline (capture leaves
+    // them out already; kept for a stack captured without a signal frame).
     int first = 0;
     for (int k = 0; k < std::min(s.depth, 6); ++k)
       if (lookup(k).function == "__restore_rt") first = k + 1;

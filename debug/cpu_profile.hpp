@@ -2,8 +2,9 @@
 // CPU profiling (Go's runtime/pprof StartCPUProfile / StopCPUProfile,
 // /debug/pprof/profile): SIGPROF at `hz` per CPU-second of the process
 // (setitimer ITIMER_PROF, Go's mechanism before 1.18), each sample the
-// interrupted thread's stack (libunwind) and the goro task it was running
-// (pprof labels "task_id" and "task_created_by"). The samples go to a
+// interrupted thread's stack (from the interrupted function out, the
+// handler's frames left out) and the goro task it was running (pprof labels
+// "task_id" and "task_created_by"). The samples go to a
 // bounded buffer (16384 samples: 80 s of two busy CPUs at 100 Hz; later
 // samples are counted as lost, as Go's profBuf overflows), and are
 // symbolized with libdw when the profile stops.

@@ -1,18 +1,56 @@
 #include "debug/symbolize.hpp"
 
-#define UNW_LOCAL_ONLY
 #include <cxxabi.h>
 #include <elfutils/libdwfl.h>
-#include <libunwind.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include <cstdlib>
 
 namespace goro::debug {
 
-int capture_stack(uintptr_t* pcs, int max) noexcept {
-  static_assert(sizeof(uintptr_t) == sizeof(void*));
-  return unw_backtrace(reinterpret_cast<void**>(pcs), max);
+namespace {
+
+struct walk {
+  uintptr_t* pcs;
+  int max;
+  int n = 0;
+  bool from_signal;
+};
+
+_Unwind_Reason_Code on_frame(_Unwind_Context* ctx, void* arg) {
+  auto* w = static_cast<walk*>(arg);
+  int before_insn = 0;  // 1: a signal frame, the pc is the interrupted instruction
+  const uintptr_t pc = _Unwind_GetIPInfo(ctx, &before_insn);
+  if (pc == 0) return _URC_END_OF_STACK;
+  // The frames so far are the signal handler's own (capture, handler,
+  // trampoline): start again at the interrupted one.
+  if (w->from_signal && before_insn) w->n = 0;
+  if (w->n >= w->max) return _URC_END_OF_STACK;
+  w->pcs[w->n++] = pc;
+  return _URC_NO_REASON;
+}
+
+}  // namespace
+
+// libgcc's unwinder (the one C++ exceptions use). Not libunwind: linking
+// libunwind.so.8 interposes its _Unwind_* over libgcc's for the whole
+// process, and its unwinder masks signals (two sigprocmask calls) per frame
+// of every exception thrown, which made connection errors several times
+// slower. With glibc >= 2.35 libgcc finds unwind tables with
+// _dl_find_object, which takes no lock, so this is safe in a signal handler.
+[[gnu::noinline]] int capture_stack(uintptr_t* pcs, int max) noexcept {
+  if (max <= 0) return 0;
+  walk w{pcs, max, 0, false};
+  _Unwind_Backtrace(on_frame, &w);
+  return w.n;
+}
+
+[[gnu::noinline]] int capture_signal_stack(uintptr_t* pcs, int max) noexcept {
+  if (max <= 0) return 0;
+  walk w{pcs, max, 0, true};
+  _Unwind_Backtrace(on_frame, &w);
+  return w.n;
 }
 
 std::string demangle(const char* name) {

@@ -1,5 +1,5 @@
 #pragma once
-// Native stacks: capture with libunwind (safe in a signal handler) and
+// Native stacks: capture with libgcc's unwinder (safe in a signal handler) and
 // symbolize with libdw from elfutils (function, source file and line from
 // the DWARF line table; the ELF symbol table when there is no DWARF; only
 // module+offset for a stripped binary). Used for the running task's stack
@@ -12,9 +12,16 @@
 
 namespace goro::debug {
 
-/// Return addresses of the calling thread's stack, innermost first, up to
-/// `max`; returns how many. Async-signal-safe (libunwind local unwinding).
+/// Return addresses of the calling thread's stack, innermost first (this
+/// function's own frame first), up to `max`; returns how many.
+/// Async-signal-safe (libgcc's _Unwind_Backtrace, glibc >= 2.35).
 int capture_stack(uintptr_t* pcs, int max) noexcept;
+
+/// In a signal handler: the interrupted code's stack, innermost first,
+/// starting at the interrupted instruction's address (not a return
+/// address); the handler's own frames are left out. Without a signal frame
+/// on the stack, the whole stack as capture_stack.
+int capture_signal_stack(uintptr_t* pcs, int max) noexcept;
 
 struct symbol {
   std::string function;  // demangled; empty when unknown

@@ -13,7 +13,7 @@
 // names the compiler wrote into the binary: no unwinding and no debug
 // information are needed for async stacks, and a stripped binary prints
 // them too. The running task's own native stack (a dump from inside a task,
-// or a fatal error) is unwound with libunwind and symbolized with libdw
+// or a fatal error) is unwound with libgcc's unwinder and symbolized with libdw
 // (debug/symbolize.hpp); there a stripped binary prints addresses.
 //
 // A dump does not stop the world: it walks the scheduler's task registry

@@ -15,15 +15,23 @@
 
 namespace goro::detail {
 
+namespace {
+
+[[gnu::noinline, gnu::cold]] void trace_wake(machine* m, task_header* t) noexcept {
+  if (!m->current) return;
+  if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+    h->flow(m->p->id, t, false);  // wake -> run arrow (debug/trace.cpp)
+}
+
+}  // namespace
+
 void ready(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   bool notify = true;
-  if ((g_debug_word.load(std::memory_order_relaxed) & kTracingBit) && m && m->p && m->current)
-      [[unlikely]]
-    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-      h->flow(m->p->id, t, false);  // wake -> run arrow (debug/trace.cpp)
   if (m && m->p) {
+    if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) [[unlikely]]
+      trace_wake(m, t);
     stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
     notify = runq_put(s, m->p, t, true);
   } else {

@@ -269,6 +269,22 @@ void prefetch_task(const task_header* t) noexcept {
   __builtin_prefetch(f + 128, 1);
 }
 
+// execute's resume with the block/mutex profiles or the tracer on.
+[[gnu::noinline]] void execute_observed(processor* p, task_header* t, uint32_t dw) {
+  if (dw & kBlockTimingBit)
+    block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
+  t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
+  if (dw & kTracingBit) {  // debug/trace.cpp
+    const uint64_t id = t->id, start = trace_clock();
+    const void* fn = *static_cast<void* const*>(t->self.address());  // the root's resume function
+    t->resume.resume();                                              // `t` may be gone after this
+    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+      h->run(p->id, id, fn, start, trace_clock());
+  } else {
+    t->resume.resume();
+  }
+}
+
 void execute(machine* m, task_header* t, bool inherit) {
   processor* p = m->p;
   if (!t->reg_slot) registry_add(m, t);
@@ -283,17 +299,13 @@ void execute(machine* m, task_header* t, bool inherit) {
   if (const task_header* next = p->runq.peek()) prefetch_task(next);
   record_running(t);
   m->current = t;
-  const uint32_t dw = g_debug_word.load(std::memory_order_relaxed);  // debug_word.hpp
-  if (dw & kBlockTimingBit) [[unlikely]]
-    block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
-  t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
-  if (dw & kTracingBit) [[unlikely]] {  // debug/trace.cpp
-    const uint64_t id = t->id, start = trace_clock();
-    const void* fn = *static_cast<void* const*>(t->self.address());  // the root's resume function
-    t->resume.resume();                                              // `t` may be gone after this
-    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-      h->run(p->id, id, fn, start, trace_clock());
+  // One load and one test of the debug word (debug_word.hpp) on the fast
+  // path; the profiles' and the tracer's work is out of line.
+  const uint32_t dw = g_debug_word.load(std::memory_order_relaxed);
+  if (dw & (kBlockTimingBit | kTracingBit)) [[unlikely]] {
+    execute_observed(p, t, dw);
   } else {
+    t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
     t->resume.resume();
   }
   m->current = nullptr;

@@ -21,7 +21,7 @@ goro_need_packages() {
 goro_build_packages=(g++ cmake ninja-build pkg-config libgc-dev libmimalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libhttp-parser-dev
   prometheus-cpp-dev rapidjson-dev
-  libdw-dev libunwind-dev zlib1g-dev)  # debug/: symbolizing, unwinding, gzip'd pprof
+  libdw-dev zlib1g-dev)  # debug/: symbolizing, gzip'd pprof
 
 # What the patched-collector build (-DGORO_PATCHED_GC=ON, preset "patched")
 # needs beside the build: third_party/bdwgc/fetch gets Debian's libgc source

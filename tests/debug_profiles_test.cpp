@@ -68,6 +68,18 @@ TEST(CpuProfile, SamplesTheBusyFunctionWithItsTask) {
   ASSERT_EQ(rc, 0) << top;
   EXPECT_NE(top.find("Type: cpu"), std::string::npos) << top;
   EXPECT_NE(top.find("goro_test_spin_cpu"), std::string::npos) << top;
+  // The leaf of a sample is the interrupted function, never the profiler's
+  // own frames (signal handler, stack capture, trampoline).
+  EXPECT_EQ(top.find("capture"), std::string::npos) << top;
+  EXPECT_EQ(top.find("on_sigprof"), std::string::npos) << top;
+  EXPECT_EQ(top.find("__restore_rt"), std::string::npos) << top;
+  // The busy function holds nearly all the flat time: the first row.
+  const std::size_t header = top.find("flat%");
+  ASSERT_NE(header, std::string::npos) << top;
+  const std::size_t row = top.find('\n', header) + 1;
+  EXPECT_NE(top.substr(row, top.find('\n', row) - row).find("goro_test_spin_cpu"),
+            std::string::npos)
+      << top;
   auto [rc2, tags] = pprof(prof, "-tags", "cpu.pb.gz");
   ASSERT_EQ(rc2, 0) << tags;
   EXPECT_NE(tags.find("task_created_by"), std::string::npos) << tags;
