@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 #include <vector>
 
 #include "debug/pprof_builder.hpp"
@@ -20,6 +21,7 @@ constexpr int kMaxDepth = 32;
 
 struct record {
   void* link = nullptr;  // cleared by the collector once the object is gone
+  uintptr_t addr = 0;    // the object's address (kept after the link is cleared)
   std::size_t obj_bytes = 0;
   double objects = 0, bytes = 0;  // what the sample stands for (unsampled)
   int depth = 0;
@@ -32,13 +34,26 @@ struct totals {
 
 struct state {
   std::mutex lock;
-  std::vector<record*> live;  // watched, maybe collected
+  std::unordered_map<uintptr_t, record*> live;  // by address: watched, maybe collected
   std::map<std::pair<std::vector<uintptr_t>, std::size_t>, totals> freed;  // by (stack, size)
 };
 
 state& st() {
   static state* s = new state;  // never destroyed: samples may come during exit
   return *s;
+}
+
+// Unwatches a record and adds it to the freed totals (the lock held).
+void retire(state& s, record* r) noexcept {
+  heap::unwatch_object(&r->link, reinterpret_cast<void*>(r->addr));
+  try {
+    totals& t = s.freed[{std::vector<uintptr_t>(r->pcs, r->pcs + r->depth), r->obj_bytes}];
+    t.alloc_objects += r->objects;
+    t.alloc_bytes += r->bytes;
+  } catch (...) {
+    // Out of memory: the sample is lost from the allocs totals, nothing else.
+  }
+  delete r;
 }
 
 void on_sample(void* obj, std::size_t obj_bytes, std::size_t handout_bytes, int64_t rate) noexcept {
@@ -51,6 +66,7 @@ void on_sample(void* obj, std::size_t obj_bytes, std::size_t handout_bytes, int6
   const double p = 1 - std::exp(-static_cast<double>(handout_bytes) / static_cast<double>(rate));
   r->bytes = static_cast<double>(handout_bytes) / p;
   r->objects = r->bytes / static_cast<double>(obj_bytes ? obj_bytes : 1);
+  r->addr = reinterpret_cast<uintptr_t>(obj);
   state& s = st();
   std::lock_guard lk(s.lock);
   if (!heap::watch_object(&r->link, obj)) {
@@ -58,11 +74,28 @@ void on_sample(void* obj, std::size_t obj_bytes, std::size_t handout_bytes, int6
     return;
   }
   try {
-    s.live.push_back(r);
+    auto [it, inserted] = s.live.try_emplace(r->addr, r);
+    if (!inserted) {
+      // An earlier sample at this address was collected (its link is null)
+      // and the memory handed out again: count it as freed now.
+      retire(s, it->second);
+      it->second = r;
+    }
   } catch (...) {
-    heap::unwatch_object(&r->link);
+    heap::unwatch_object(&r->link, obj);
     delete r;
   }
+}
+
+// A watched object freed explicitly (heap::detail::release): unwatch it
+// before Boehm frees it, and count it as freed.
+void on_free(void* obj) noexcept {
+  state& s = st();
+  std::lock_guard lk(s.lock);
+  const auto it = s.live.find(reinterpret_cast<uintptr_t>(obj));
+  if (it == s.live.end()) return;  // another address with the same hash
+  retire(s, it->second);
+  s.live.erase(it);
 }
 
 // Frames of the sampler itself, from capture_stack up to the allocation
@@ -78,22 +111,17 @@ std::string build(bool allocs) {
   std::map<std::pair<std::vector<uintptr_t>, std::size_t>, totals> freed;
   {
     std::lock_guard lk(s.lock);
-    std::vector<record*> keep;
-    for (record* r : s.live) {
-      if (r->link != nullptr) {
-        keep.push_back(r);
+    for (auto it = s.live.begin(); it != s.live.end();) {
+      if (it->second->link != nullptr) {
+        ++it;
         continue;
       }
-      heap::unwatch_object(&r->link);
-      totals& t = s.freed[{std::vector<uintptr_t>(r->pcs, r->pcs + r->depth), r->obj_bytes}];
-      t.alloc_objects += r->objects;
-      t.alloc_bytes += r->bytes;
-      delete r;
+      retire(s, it->second);  // collected
+      it = s.live.erase(it);
     }
-    s.live.swap(keep);
     // Copy what the profile needs, so symbolization runs without the lock.
     freed = s.freed;
-    for (record* r : s.live) alive.push_back(new record(*r));
+    for (const auto& [addr, r] : s.live) alive.push_back(new record(*r));
   }
   profile_builder b({{"alloc_objects", "count"},
                      {"alloc_space", "bytes"},
@@ -160,6 +188,7 @@ int64_t set_memory_profile_rate(int64_t bytes) {
     throw std::invalid_argument("goro::debug::set_memory_profile_rate(" + std::to_string(bytes) +
                                 "): want a byte count >= 0 (0 turns sampling off)");
   st();
+  heap::set_watched_free_hook(&on_free);
   return heap::set_alloc_sampler(bytes > 0 ? &on_sample : nullptr, bytes);
 }
 

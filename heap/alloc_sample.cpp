@@ -10,6 +10,7 @@ namespace goro::heap {
 namespace {
 
 std::atomic<alloc_sampler> g_sampler{nullptr};
+std::atomic<watched_free_hook> g_free_hook{nullptr};
 thread_local char tl_until_sample_seed;  // its address seeds each thread's generator
 thread_local fast_rand tl_rng(0x9e3779b97f4a7c15ull ^
                               reinterpret_cast<uintptr_t>(&tl_until_sample_seed));
@@ -29,14 +30,27 @@ int64_t set_alloc_sampler(alloc_sampler fn, int64_t rate) noexcept {
 
 bool watch_object(void** link, void* obj) noexcept {
   *link = obj;
-  return GC_general_register_disappearing_link(link, obj) != GC_NO_MEMORY;
+  std::atomic<uint32_t>& count = detail::g_watch_filter[detail::watch_slot(obj)];
+  count.fetch_add(1, std::memory_order_relaxed);
+  if (GC_general_register_disappearing_link(link, obj) != GC_NO_MEMORY) return true;
+  count.fetch_sub(1, std::memory_order_relaxed);
+  return false;
 }
 
-void unwatch_object(void** link) noexcept {
+void unwatch_object(void** link, void* obj) noexcept {
   GC_unregister_disappearing_link(link);
+  detail::g_watch_filter[detail::watch_slot(obj)].fetch_sub(1, std::memory_order_relaxed);
+}
+
+void set_watched_free_hook(watched_free_hook fn) noexcept {
+  g_free_hook.store(fn, std::memory_order_release);
 }
 
 namespace detail {
+
+void watched_free(void* obj) noexcept {
+  if (watched_free_hook fn = g_free_hook.load(std::memory_order_acquire)) fn(obj);
+}
 
 void sample_allocation(void* obj, std::size_t obj_bytes, std::size_t handout_bytes) noexcept {
   const int64_t rate = g_sample_rate.load(std::memory_order_relaxed);

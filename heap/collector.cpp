@@ -415,6 +415,7 @@ void charge_allocation(int64_t bytes) {
 void release(void* p, std::size_t n) noexcept {
   if (p == nullptr) return;
   if (n < kExplicitFreeMin) return;  // let the collector have it
+  note_free(p);                       // a heap-profile sample: unwatch it first
   tl_pending -= occupied_bytes(p);
   GC_FREE(p);
 }

@@ -165,6 +165,28 @@ TEST(HeapProfile, AttributesAllocatedAndInUseBytesToTheirFunctions) {
   EXPECT_LT(retained, 40) << raw;
 }
 
+TEST(HeapProfile, SampledObjectsFreedExplicitlyAreUnwatchedFirst) {
+  // gc_allocator containers give storage of 512 bytes and more back with
+  // GC_FREE. A sampled one stayed watched (a Boehm disappearing link), and
+  // a later collection read the mark bit of the freed, reused or unmapped
+  // block: HeapConcurrency crashed 3 of 3 runs with the default rate.
+  // Sample every hand-out, free explicitly, collect, and the heap profile
+  // still counts the freed samples.
+  goro::heap::thread_attachment attach;
+  const int64_t old = goro::debug::set_memory_profile_rate(1);
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      goro::gc_vector<uint64_t> v;
+      for (uint64_t k = 0; k < 64u + static_cast<uint64_t>(i % 7) * 512u; ++k) v.push_back(k);
+      ASSERT_EQ(v[63], 63u);
+    }
+    goro::gc();
+  }
+  const std::string profile = goro::debug::allocs_profile();
+  goro::debug::set_memory_profile_rate(old);
+  EXPECT_FALSE(profile.empty());
+}
+
 TEST(HeapProfile, RateIsValidated) {
   EXPECT_THROW(goro::debug::set_memory_profile_rate(-1), std::invalid_argument);
   const int64_t old = goro::debug::set_memory_profile_rate(1 << 20);
