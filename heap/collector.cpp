@@ -85,8 +85,8 @@
 #include "heap/detail/gc_knobs.hpp"
 #include "heap/detail/gc_stress.hpp"
 #include "heap/finalizer_thread.hpp"
-#include "heap/gc_settings.hpp"
 #include "heap/gc_mode.hpp"
+#include "heap/gc_settings.hpp"
 #include "heap/internal_memory.hpp"
 #include "heap/pacer_policy.hpp"
 #include "heap/thread_attachment.hpp"
@@ -415,7 +415,7 @@ void charge_allocation(int64_t bytes) {
 void release(void* p, std::size_t n) noexcept {
   if (p == nullptr) return;
   if (n < kExplicitFreeMin) return;  // let the collector have it
-  note_free(p);                       // a heap-profile sample: unwatch it first
+  note_free(p);                      // a heap-profile sample: unwatch it first
   tl_pending -= occupied_bytes(p);
   GC_FREE(p);
 }
