@@ -57,7 +57,7 @@ void init() {
     // could meet the heap cap (the out-of-memory retry uses it), and Boehm
     // aborts when that fails ("Failed to allocate freelist for new kind").
     (void)detail::scanned_kind();
-    detail::choose_gc_mode();         // may switch incremental mode on
+    detail::choose_gc_mode();  // may switch incremental mode on
     GC_allow_register_threads();
     // GC_INIT registered the calling thread for good. Only the main thread
     // may stay so (it ends with the process); any other must attach
