@@ -123,7 +123,7 @@ def case_auth(binary):
         code, _ = curl(s.debug_port, "/no/such/path", TOKEN)
         check(code == 404, f"unknown path with the token: {code}")
         code, body = curl(s.debug_port, "/metrics", TOKEN)
-        check("# TYPE goro_gc_cycles_total_gc_cycles_total counter" in body, body[:300])
+        check("# TYPE goro_gc_cycles_total counter" in body, body[:300])
         code, body = curl(s.debug_port, "/debug/pprof/", TOKEN)
         check('href="/debug/gc"' in body, body)
         # The service itself is not behind the token, and not on this port.
