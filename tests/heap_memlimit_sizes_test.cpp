@@ -29,6 +29,7 @@
 #include "heap/gc_new.hpp"
 #include "heap/gc_settings.hpp"
 #include "heap/heap_stats.hpp"
+#include "tests/heap_test_support.hpp"
 
 namespace {
 
@@ -95,35 +96,7 @@ std::size_t size_of(std::size_t size, uint64_t i) {
 // The live set: a GC array of object pointers, reachable from this global.
 void** volatile g_live = nullptr;
 
-class peak_sampler {
- public:
-  peak_sampler() {
-    poller_ = std::thread([this] {
-      while (!stop_.load(std::memory_order_relaxed)) {
-        sample();
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    });
-  }
-  ~peak_sampler() { stop(); }
-  void stop() {
-    if (!poller_.joinable()) return;
-    stop_.store(true, std::memory_order_relaxed);
-    poller_.join();
-  }
-  void sample() {
-    const uint64_t m = goro::read_heap_stats().managed_bytes();
-    uint64_t p = peak_.load(std::memory_order_relaxed);
-    while (m > p && !peak_.compare_exchange_weak(p, m, std::memory_order_relaxed)) {
-    }
-  }
-  uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> peak_{0};
-  std::atomic<bool> stop_{false};
-  std::thread poller_;
-};
+using goro::test::peak_sampler;
 
 template <class F>
 void in_fresh_process(F body) {

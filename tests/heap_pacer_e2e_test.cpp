@@ -30,6 +30,7 @@
 #include "heap/gc_new.hpp"
 #include "heap/gc_settings.hpp"
 #include "heap/heap_stats.hpp"
+#include "tests/heap_test_support.hpp"
 
 namespace {
 
@@ -70,37 +71,7 @@ void drop_live() {
   g_live_chunks = g_live_capacity = 0;
 }
 
-// The peak of managed_bytes(), from the test thread and a 1 ms poller.
-class peak_sampler {
- public:
-  peak_sampler() {
-    poller_ = std::thread([this] {
-      while (!stop_.load(std::memory_order_relaxed)) {
-        sample();
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    });
-  }
-  ~peak_sampler() { stop(); }
-  void stop() {
-    if (!poller_.joinable()) return;
-    stop_.store(true, std::memory_order_relaxed);
-    poller_.join();
-  }
-  void sample() {
-    const uint64_t m = goro::read_heap_stats().managed_bytes();
-    uint64_t p = peak_.load(std::memory_order_relaxed);
-    while (m > p && !peak_.compare_exchange_weak(p, m, std::memory_order_relaxed)) {
-    }
-  }
-  void reset() { peak_.store(0, std::memory_order_relaxed); }
-  uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> peak_{0};
-  std::atomic<bool> stop_{false};
-  std::thread poller_;
-};
+using goro::test::peak_sampler;
 
 // Allocates `bytes` of short-lived 64-byte objects, sampling every 64 KiB.
 __attribute__((noinline)) void churn(uint64_t bytes, peak_sampler& s) {

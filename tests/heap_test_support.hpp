@@ -5,11 +5,15 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <thread>
 
 #include "heap/gc_new.hpp"
+#include "heap/heap_stats.hpp"
 
 namespace goro::test {
 
@@ -53,5 +57,38 @@ __attribute__((noinline)) inline void allocate_garbage(uint64_t bytes) {
     b->words[0] = done;
   }
 }
+
+/// The peak of read_heap_stats().managed_bytes(), from the test thread
+/// (sample()) and a 1 ms poller.
+class peak_sampler {
+ public:
+  peak_sampler() {
+    poller_ = std::thread([this] {
+      while (!stop_.load(std::memory_order_relaxed)) {
+        sample();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
+  }
+  ~peak_sampler() { stop(); }
+  void stop() {
+    if (!poller_.joinable()) return;
+    stop_.store(true, std::memory_order_relaxed);
+    poller_.join();
+  }
+  void sample() {
+    const uint64_t m = goro::read_heap_stats().managed_bytes();
+    uint64_t p = peak_.load(std::memory_order_relaxed);
+    while (m > p && !peak_.compare_exchange_weak(p, m, std::memory_order_relaxed)) {
+    }
+  }
+  void reset() { peak_.store(0, std::memory_order_relaxed); }
+  uint64_t peak() const { return peak_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> peak_{0};
+  std::atomic<bool> stop_{false};
+  std::thread poller_;
+};
 
 }  // namespace goro::test
