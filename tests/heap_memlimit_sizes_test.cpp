@@ -98,17 +98,7 @@ void** volatile g_live = nullptr;
 
 using goro::test::peak_sampler;
 
-template <class F>
-void in_fresh_process(F body) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        body();
-        std::fflush(stdout);
-        std::_Exit(testing::Test::HasFailure() ? 1 : 0);
-      },
-      testing::ExitedWithCode(0), "");
-}
+using goro::test::in_fresh_process;
 
 std::string name_of(std::size_t size) {
   return size == kMixed ? std::string("mixed") : std::to_string(size) + "B";

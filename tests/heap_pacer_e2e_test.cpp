@@ -100,22 +100,7 @@ std::string mib(uint64_t b) {
   return buf;
 }
 
-// Each scenario runs in a fresh child process (a death test in the
-// re-executing style): what an earlier scenario left behind in this process
-// (the heap's address space, the collector's metadata, which Boehm never
-// returns) would otherwise count against a smaller limit. The child exits
-// 0 when every expectation held.
-template <class F>
-void in_fresh_process(F body) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        body();
-        std::fflush(stdout);
-        std::_Exit(testing::Test::HasFailure() ? 1 : 0);
-      },
-      testing::ExitedWithCode(0), "");
-}
+using goro::test::in_fresh_process;
 
 // A live-set curve: fractions of the limit, one per step.
 struct curve {

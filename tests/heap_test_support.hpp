@@ -1,8 +1,10 @@
 #pragma once
 // Helpers shared by the heap tests: the process's resident memory, a stack
-// scrub so stale pointers in dead frames do not keep test objects alive, and
-// a loop that makes garbage of one small size.
+// scrub so stale pointers in dead frames do not keep test objects alive, a
+// loop that makes garbage of one small size, the peak of managed memory, and
+// a fresh child process per scenario.
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -90,5 +92,22 @@ class peak_sampler {
   std::atomic<bool> stop_{false};
   std::thread poller_;
 };
+
+// Runs `body` in a fresh child process (a death test in the
+// re-executing style): what an earlier scenario left behind in this process
+// (the heap's address space, the collector's metadata, which Boehm never
+// returns) would otherwise count against a smaller limit. The child exits
+// 0 when every expectation held.
+template <class F>
+void in_fresh_process(F body) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        body();
+        std::fflush(stdout);
+        std::_Exit(testing::Test::HasFailure() ? 1 : 0);
+      },
+      testing::ExitedWithCode(0), "");
+}
 
 }  // namespace goro::test
