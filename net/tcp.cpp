@@ -132,6 +132,19 @@ bool read_after_wait(io_waiter* w) noexcept {
   return false;
 }
 
+namespace {
+bool readable(io_waiter* w) noexcept {
+  w->result = 0;
+  w->err = 0;
+  return true;
+}
+}  // namespace
+
+bool wait_readable(io_waiter* w) noexcept {
+  w->attempt = &readable;
+  return false;
+}
+
 bool write_attempt(io_waiter* w) noexcept {
   for (;;) {
     // MSG_NOSIGNAL: a peer that reset gives EPIPE, not a SIGPIPE.

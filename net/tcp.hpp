@@ -58,6 +58,8 @@ bool read_attempt(io_waiter* w) noexcept;
 /// The first attempt of a read on a drained socket: none (wait for the
 /// poller), then read_attempt.
 bool read_after_wait(io_waiter* w) noexcept;
+/// The same wait with no read after it: the socket is readable, yield 0.
+bool wait_readable(io_waiter* w) noexcept;
 bool write_attempt(io_waiter* w) noexcept;
 bool accept_attempt(io_waiter* w) noexcept;
 bool connect_attempt(io_waiter* w) noexcept;
@@ -72,14 +74,16 @@ bool connect_attempt(io_waiter* w) noexcept;
 /// because the socket is edge-triggered: bytes that arrive after the short
 /// read raise an event, which either finds this waiter parked or leaves
 /// "ready" in its slot for io_park to retry the read at once.
+///
+/// With an empty buffer and `wait_if_empty` (read_or_wait), a drained
+/// socket is only waited for: the awaiter yields 0 once it is readable,
+/// having read nothing, so that the caller need not hold a buffer while it
+/// waits.
 class [[nodiscard]] read_awaiter : private io_op {
  public:
-  read_awaiter(poll_desc* pd, std::span<std::byte> buf, const goro::context* ctx) noexcept
-      : io_op(pd, goro::detail::kRead,
-              pd && !buf.empty() && pd->read_drained.load(std::memory_order_relaxed)
-                  ? read_after_wait
-                  : read_attempt,
-              ctx) {
+  read_awaiter(poll_desc* pd, std::span<std::byte> buf, const goro::context* ctx,
+               bool wait_if_empty = false) noexcept
+      : io_op(pd, goro::detail::kRead, first_attempt(pd, buf.empty(), wait_if_empty), ctx) {
     w_.buf = buf.data();
     w_.len = buf.size();
   }
@@ -94,6 +98,14 @@ class [[nodiscard]] read_awaiter : private io_op {
     const auto n = static_cast<std::size_t>(w_.result);
     if (n < w_.len) w_.pd->read_drained.store(true, std::memory_order_relaxed);
     return n;
+  }
+
+ private:
+  static auto first_attempt(poll_desc* pd, bool empty, bool wait_if_empty) noexcept
+      -> bool (*)(io_waiter*) noexcept {
+    if (!pd || !pd->read_drained.load(std::memory_order_relaxed)) return read_attempt;
+    if (!empty) return read_after_wait;
+    return wait_if_empty ? wait_readable : read_attempt;
   }
 };
 
@@ -222,6 +234,20 @@ namespace detail {
 struct stream_access {
   static poll_desc* pd(const tcp_stream& s) noexcept { return s.pd_; }
 };
+
+/// Whether the stream's last read came back short of its buffer (the
+/// socket was drained then; read_some's next read waits for the poller).
+inline bool read_drained(const tcp_stream& s) noexcept {
+  const poll_desc* pd = stream_access::pd(s);
+  return pd && pd->read_drained.load(std::memory_order_relaxed);
+}
+
+/// read_some, except that with an empty buffer on a drained stream it waits
+/// until the socket is readable and yields 0 without reading (goro::http's
+/// idle connections wait so, holding no read buffer).
+inline read_awaiter read_or_wait(tcp_stream& s, std::span<std::byte> buf) noexcept {
+  return {stream_access::pd(s), buf, nullptr, true};
+}
 }  // namespace detail
 
 struct listen_options {

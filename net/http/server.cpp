@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
-#include <source_location>
 #include <stdexcept>
 #include <string>
 
@@ -50,60 +49,6 @@ struct server_state {
 };
 
 enum class conn_state : int { active, idle, closed };
-
-// The connection's read: read_some, with two ways to start it.
-//
-// skip_first, for a socket that the last read drained (it came back short of
-// the buffer): waits for the poller's next readiness event instead of first
-// trying a read(2) that would only say EAGAIN. A keep-alive connection reads
-// each request once instead of twice: a third of the system calls per
-// request (Tokio does the same: mio clears readiness on a short read).
-// Correct because the socket is edge-triggered: bytes that arrive after the
-// short read raise an event, which either finds this waiter parked or leaves
-// "ready" in its slot for io_park to retry at once.
-//
-// skip_first with an empty buffer: only that wait, no read, yielding 0 when
-// the socket is readable. An idle connection waits so, holding no read
-// buffer (the run loop then allocates one and reads): 1 KiB less per idle
-// connection, and no more system calls than the read it replaces.
-//
-// It reuses net's awaiter machinery (net/detail/io_op.hpp): the first
-// attempt is the skipped one, and it puts the real one in its place.
-class [[nodiscard]] conn_read_awaiter : private net::detail::io_op {
- public:
-  conn_read_awaiter(net::tcp_stream& s, std::span<std::byte> buf, bool skip_first) noexcept
-      : io_op(net::detail::stream_access::pd(s), goro::detail::kRead,
-              !skip_first ? &net::detail::read_attempt
-                          : (buf.empty() ? &wait_first : &skip_then_read),
-              nullptr) {
-    w_.buf = buf.data();
-    w_.len = buf.size();
-  }
-  bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h,
-                     std::source_location site = std::source_location::current()) {
-    return park(h, site);
-  }
-  size_t await_resume() {
-    finish("read");
-    return static_cast<size_t>(w_.result);
-  }
-
- private:
-  static bool skip_then_read(goro::detail::io_waiter* w) noexcept {
-    w->attempt = &net::detail::read_attempt;
-    return false;
-  }
-  static bool wait_first(goro::detail::io_waiter* w) noexcept {
-    w->attempt = &readable;
-    return false;
-  }
-  static bool readable(goro::detail::io_waiter* w) noexcept {
-    w->result = 0;
-    w->err = 0;
-    return true;
-  }
-};
 
 class connection final : public response_sink {
  public:
@@ -266,9 +211,10 @@ struct connection_end {
 
 // The connection's only coroutine frame (no task around it awaiting it: an
 // idle connection holds one frame, not two). Its size is part of an idle
-// connection's cost: 672 bytes today (GCC 12, release), which Boehm stores
-// six to a 4 KiB block; at 673-816 bytes it would take 816 (five to a
-// block). Cold paths belong in their own tasks (write_out, linger). `end` frees this connection
+// connection's cost: 696 bytes today (GCC 12, release, measured from the
+// DWARF frame type), which Boehm keeps in its 816-byte class, five to a 4 KiB
+// block; at 672 bytes or less it would be six to a block. Cold paths belong in
+// their own tasks (write_out, linger). `end` frees this connection
 // when the frame goes, so nothing below touches a member after that.
 task<void> connection::run(std::unique_ptr<connection> self) {
   const connection_end end{srv_, std::move(self)};
@@ -276,7 +222,6 @@ task<void> connection::run(std::unique_ptr<connection> self) {
     remote_ = stream_.remote_address();
     int64_t request_start = 0;  // nanotime of the current request's first byte
     bool error_answered = false;
-    bool drained = false;  // the last read came back short: the socket was empty
     for (;;) {
       const request_parser::result r = parser_.parse();
       if (r == request_parser::result::complete) {
@@ -340,12 +285,15 @@ task<void> connection::run(std::unique_ptr<connection> self) {
         const int64_t t = ns(srv_->opts.read_timeout);
         move_read_deadline(t > 0 ? request_start + t : 0, t);
       }
-      // Between requests with the socket drained, the connection waits for
-      // the next one holding no read buffer and no output buffer (the wait
-      // yields 0 with an empty span); then, or when bytes may be waiting
-      // already, it reads into a small buffer (most requests fit in 1 KiB); a
-      // request under way reads in 4 KiB steps at least.
-      const bool wait_bare = idle && drained;
+      // Between requests with the socket drained (the last read came back
+      // short: read_some's next read waits for the poller, see net/tcp.hpp),
+      // the connection waits for the next one holding no read buffer and no
+      // output buffer (read_or_wait yields 0 with an empty span once the
+      // socket is readable): 1 KiB less per idle connection, and no more
+      // system calls than the read it replaces. Then, or when bytes may be
+      // waiting already, it reads into a small buffer (most requests fit in
+      // 1 KiB); a request under way reads in 4 KiB steps at least.
+      const bool wait_bare = idle && net::detail::read_drained(stream_);
       if (wait_bare) {
         parser_.release_buffer();
         std::string().swap(out_);
@@ -354,10 +302,9 @@ task<void> connection::run(std::unique_ptr<connection> self) {
       size_t n;
       try {
         for (;;) {
-          n = co_await conn_read_awaiter(stream_, std::as_writable_bytes(space), drained);
+          n = co_await net::detail::read_or_wait(stream_, std::as_writable_bytes(space));
           if (!space.empty()) break;
           space = parser_.prepare(512);  // readable: now the buffer
-          drained = false;
         }
       } catch (const net::net_error& e) {
         if (e.kind() != net::error_kind::timeout || idle) throw;
@@ -371,7 +318,6 @@ task<void> connection::run(std::unique_ptr<connection> self) {
         break;
       }
       if (n == 0) co_return;  // the client closed (mid-request: nothing to answer)
-      drained = n < space.size();
       if (idle) {
         conn_state expected = conn_state::idle;
         if (!state.compare_exchange_strong(expected, conn_state::active)) co_return;  // shut down
