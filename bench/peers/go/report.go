@@ -7,6 +7,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"goro/bench/peers/go/peerkit"
 )
 
 // object is a JSON object that keeps its keys in the order given (the
@@ -66,14 +68,14 @@ func (r *report) begin() {
 	runtime.GC()
 	r.watch = startPauseWatch()
 	r.gc0 = readGCSnapshot()
-	r.cpu0 = cpuSeconds()
+	r.cpu0 = peerkit.CPUSeconds()
 	r.t0 = time.Now()
 }
 
 // end stops the clock and builds the shared fields and "gc_pauses".
 func (r *report) end(ops float64, unit, check string) {
 	wall := time.Since(r.t0).Seconds()
-	cpu := cpuSeconds() - r.cpu0
+	cpu := peerkit.CPUSeconds() - r.cpu0
 	gc1 := readGCSnapshot()
 	r.pauses, _ = r.watch.stop()
 	dropped := r.watch.dropped

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"goro/bench/peers/go/peerkit"
 )
 
 // ---------------------------------------------------------------- idle ----
@@ -60,7 +62,7 @@ func idleConns(fs *flag.FlagSet, args []string) {
 	runtime.GOMAXPROCS(1)
 	raiseNoFile(uint64(*conns) + 64)
 
-	before := procStatusBytes(*spid, "VmRSS")
+	before := peerkit.ProcStatusBytes(*spid, "VmRSS")
 	if before < 0 {
 		fail("idle: cannot read /proc/%d/status", *spid)
 	}
@@ -90,12 +92,12 @@ func idleConns(fs *flag.FlagSet, args []string) {
 	}
 	wg.Wait()
 	connect := time.Since(t0).Seconds()
-	cpu0 := procCPUSeconds(*spid)
+	cpu0 := peerkit.ProcCPUSeconds(*spid)
 	t1 := time.Now()
 	time.Sleep(*hold)
 	hold1 := time.Since(t1).Seconds()
-	cpu1 := procCPUSeconds(*spid)
-	after := procStatusBytes(*spid, "VmRSS")
+	cpu1 := peerkit.ProcCPUSeconds(*spid)
+	after := peerkit.ProcStatusBytes(*spid, "VmRSS")
 	fds := countFDs(*spid)
 	for _, c := range cs {
 		if c != nil {
@@ -183,27 +185,6 @@ func raiseNoFile(want uint64) {
 		}
 		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
 	}
-}
-
-// procStatusBytes reads a "kB" field (VmRSS, VmHWM) of /proc/PID/status, in
-// bytes; -1 if unreadable.
-func procStatusBytes(pid int, key string) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return -1
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err == nil {
-					return kb * 1024
-				}
-			}
-		}
-	}
-	return -1
 }
 
 // countFDs is the number of open fds of pid (-1 if unreadable).
