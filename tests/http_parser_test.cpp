@@ -289,6 +289,51 @@ TEST(HttpParser, AbsoluteFormTargetsGiveTheirPath) {
   EXPECT_EQ(out.paths[0], "/p/q");
 }
 
+// Keep-alive connections give their read buffer and header tables back
+// between requests (release_buffer) and the thread hands them to the next
+// parser that reads: a parser must see only its own request's bytes and
+// headers, whichever parser's tables it got.
+TEST(HttpParser, ReleasedBuffersCarryNothingIntoTheNextRequest) {
+  auto put = [](request_parser& p, const std::string& in) {
+    auto space = p.prepare(512);
+    ASSERT_GE(space.size(), in.size());
+    std::copy(in.begin(), in.end(), space.data());
+    p.commit(in.size());
+  };
+  request_parser pa({}), pb({});
+  request_parser* x = &pa;
+  request_parser* y = &pb;
+  request_parser& a0 = pa;
+  put(a0, "GET /a HTTP/1.1\r\nHost: a\r\nX-One: 1\r\nX-Two: 2\r\nX-Three: 3\r\n\r\n");
+  ASSERT_EQ(a0.parse(), result::complete);
+  EXPECT_EQ(a0.current().headers().size(), 4u);
+  a0.next();
+  a0.release_buffer();
+  for (int round = 0; round < 3; ++round) {
+    request_parser& a = *x;
+    request_parser& b = *y;
+    // b takes what a gave back; a, reading again while b holds it, gets
+    // its own; then both give back and swap roles.
+    put(b, "GET /b HTTP/1.1\r\nHost: b\r\n\r\n");
+    put(a, "POST /a2 HTTP/1.1\r\nHost: a2\r\nContent-Length: 2\r\n\r\nok");
+    ASSERT_EQ(b.parse(), result::complete);
+    ASSERT_EQ(a.parse(), result::complete);
+    EXPECT_EQ(b.current().path(), "/b");
+    ASSERT_EQ(b.current().headers().size(), 1u);
+    EXPECT_EQ(b.current().header("host"), "b");
+    EXPECT_FALSE(b.current().header("x-one").has_value());
+    EXPECT_EQ(a.current().path(), "/a2");
+    EXPECT_EQ(a.current().headers().size(), 2u);
+    EXPECT_EQ(a.current().header("host"), "a2");
+    EXPECT_EQ(a.current().body(), "ok");
+    a.next();
+    b.next();
+    b.release_buffer();
+    a.release_buffer();
+    std::swap(x, y);
+  }
+}
+
 std::string finish(response_writer& w, bool closing = false) {
   std::string out;
   response_serializer::finish(w, out, closing);

@@ -78,6 +78,28 @@ request_parser::request_parser(const parse_limits& limits) : limits_(limits) {
 
 request_parser::~request_parser() = default;
 
+// The read buffer and header tables an idle connection gives back
+// (release_buffer), kept for the next request this thread reads: one set per
+// thread. Between two keep-alive requests a connection releases them and
+// takes them again (so that an idle connection holds none); without the
+// spares that is three mallocs and frees per request, often on different
+// threads as the connection's task moves between them.
+namespace {
+constexpr size_t kFirstBuffer = 1024;
+constexpr size_t kSpareHeaders = 16;
+}  // namespace
+
+struct request_parser::spares {
+  std::unique_ptr<char[]> buf;  // kFirstBuffer bytes
+  std::vector<header_off> offs;
+  std::vector<header_field> fields;
+};
+
+request_parser::spares& request_parser::thread_spares() noexcept {
+  thread_local spares s;
+  return s;
+}
+
 std::span<char> request_parser::prepare(size_t min_free) {
   if (cap_ - end_ >= min_free) return {buf_.get() + end_, cap_ - end_};
   // Compact: drop consumed requests (and, in the body phase, body bytes
@@ -98,10 +120,17 @@ std::span<char> request_parser::prepare(size_t min_free) {
   if (cap_ - end_ < min_free) {
     // 1 KiB first (a typical request, and all an idle connection holds),
     // then doubling.
-    const size_t cap = std::max({cap_ * 2, end_ + min_free, size_t{1024}});
-    std::unique_ptr<char[]> grown(new char[cap]);
-    if (end_) std::memcpy(grown.get(), buf_.get(), end_);
-    buf_ = std::move(grown);
+    const size_t cap = std::max({cap_ * 2, end_ + min_free, kFirstBuffer});
+    spares* sp = !buf_ && cap == kFirstBuffer ? &thread_spares() : nullptr;
+    if (sp && sp->buf) {
+      buf_ = std::move(sp->buf);
+      if (head_offs_.capacity() == 0) head_offs_.swap(sp->offs);
+      if (req_.headers_.capacity() == 0) req_.headers_.swap(sp->fields);
+    } else {
+      std::unique_ptr<char[]> grown(new char[cap]);
+      if (end_) std::memcpy(grown.get(), buf_.get(), end_);
+      buf_ = std::move(grown);
+    }
     cap_ = cap;
   }
   return {buf_.get() + end_, cap_ - end_};
@@ -176,6 +205,15 @@ void request_parser::next() {
 
 void request_parser::release_buffer() noexcept {
   if (!idle()) return;
+  spares& sp = thread_spares();
+  if (cap_ == kFirstBuffer && !sp.buf) {
+    sp.buf = std::move(buf_);
+    head_offs_.clear();
+    req_.headers_.clear();
+    if (sp.offs.capacity() == 0 && head_offs_.capacity() <= kSpareHeaders) sp.offs.swap(head_offs_);
+    if (sp.fields.capacity() == 0 && req_.headers_.capacity() <= kSpareHeaders)
+      sp.fields.swap(req_.headers_);
+  }
   buf_.reset();
   cap_ = base_ = parsed_ = end_ = 0;
   std::vector<header_off>().swap(head_offs_);

@@ -78,9 +78,10 @@ class request_parser {
   bool in_body() const noexcept { return phase_ == phase::body; }
   /// Received bytes not yet parsed (pipelined requests).
   size_t buffered() const noexcept { return end_ - parsed_; }
-  /// Between requests (idle()), frees the read buffer and the header
-  /// tables: a connection waiting for its next request holds none; the
-  /// next prepare() and the next request's headers allocate them again.
+  /// Between requests (idle()), gives back the read buffer and the header
+  /// tables: a connection waiting for its next request holds none. The
+  /// thread keeps one released set for the next prepare() it serves (no
+  /// malloc per keep-alive request); the rest is freed.
   void release_buffer() noexcept;
 
   /// The status parse() failed with (400, 413, 414, 417, 431, 505).
@@ -96,6 +97,11 @@ class request_parser {
   struct header_off {
     span_off name, value;
   };
+
+  // What release_buffer gives back, kept per thread for the next request
+  // (request_parser.cpp).
+  struct spares;
+  static spares& thread_spares() noexcept;
 
   static int on_message_begin(http_parser* p);
   static int on_url(http_parser* p, const char* at, size_t n);

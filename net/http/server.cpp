@@ -113,6 +113,29 @@ std::span<const std::byte> bytes(std::string_view s) noexcept {
   return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
 }
 
+// The output buffer an idle connection gives back, kept for the next
+// response this thread writes: one per thread, as the parser keeps a read
+// buffer (request_parser.cpp), so that a keep-alive request does not cost a
+// malloc and a free for its response while an idle connection holds none.
+constexpr size_t kSpareOutMax = 4096;
+thread_local std::string t_spare_out;
+
+bool has_heap_buffer(const std::string& s) noexcept {
+  return s.capacity() > std::string().capacity();
+}
+
+void give_back_out(std::string& out) noexcept {
+  out.clear();
+  if (!has_heap_buffer(t_spare_out) && out.capacity() <= kSpareOutMax)
+    t_spare_out.swap(out);
+  else
+    std::string().swap(out);
+}
+
+void take_spare_out(std::string& out) noexcept {
+  if (!has_heap_buffer(out) && out.empty() && has_heap_buffer(t_spare_out)) out.swap(t_spare_out);
+}
+
 }  // namespace
 
 // Moves the read deadline to `want` (nanotime; 0: none) unless it is
@@ -227,6 +250,7 @@ task<void> connection::run(std::unique_ptr<connection> self) {
       if (r == request_parser::result::complete) {
         request& req = parser_.current();
         req.remote_ = remote_;
+        take_spare_out(out_);
         closing_ = !req.keep_alive() || srv_->shutting_down.load(std::memory_order_relaxed);
         writer_.reset(this, req.method() == "HEAD", req.version_minor() == 0);
         bool failed = false;
@@ -296,7 +320,7 @@ task<void> connection::run(std::unique_ptr<connection> self) {
       const bool wait_bare = idle && net::detail::read_drained(stream_);
       if (wait_bare) {
         parser_.release_buffer();
-        std::string().swap(out_);
+        give_back_out(out_);
       }
       std::span<char> space = wait_bare ? std::span<char>() : parser_.prepare(idle ? 512 : 4096);
       size_t n;
