@@ -178,9 +178,11 @@ TEST(NetTcp, ReadDeadlineFiresWhileOtherPsAreIdle) {
           EXPECT_EQ(k, error_kind::timeout);
           EXPECT_GE(took, 1ms);
           // Nothing but the poller and the timer can wake it: a wake-up that
-          // depended on anything else (sysmon, another event) would take far
-          // longer than this on an idle runtime.
-          EXPECT_LT(took, 100ms) << "iteration " << i;
+          // depended on anything else (sysmon wakes once a second at most, and
+          // nothing else happens here) would take up to a second or for ever.
+          // The bound leaves room for a loaded machine's scheduling delay (CI
+          // and a 2-vCPU VM at load 20 saw 112 ms with a 100 ms bound).
+          EXPECT_LT(took, 500ms) << "iteration " << i;
         }
         // The deadline still holds for later reads, until it is moved.
         error_kind k = error_kind::other;
