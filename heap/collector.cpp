@@ -264,7 +264,8 @@ void collect_locked(collection_reason why) {
     // the heap at the cycle's end minus the trigger as the runway the next
     // triggers keep below the goal (pacer/trigger.hpp), so cycles start
     // early enough for what the tasks allocate while one marks (Go's
-    // trigger model; goro has no assists, so this is its only brake).
+    // trigger model; the assists are Boehm's mark steps in allocation slow
+    // paths, GC_rate, set in heap/gc_mode.cpp).
     r.heap_live_before += static_cast<uint64_t>(allocated_since_gc());  // since the cycle began
     r.pause_ns = p.total_pause_ns - p0.total_pause_ns;
     r.mark_ns = p.total_mark_ns - p0.total_mark_ns;
