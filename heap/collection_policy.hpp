@@ -80,7 +80,9 @@ struct collection_record {
   int64_t end_ns = 0;                 ///< when GC_gcollect returned
   int64_t pause_ns = 0;               ///< stop-the-world to start-the-world
   int64_t mark_ns = 0;                ///< mark phase (inside the pause)
-  uint64_t heap_live_before = 0;      ///< live + allocated when it started
+  uint64_t heap_live_before = 0;      ///< live + allocated when it started; for a
+                                      ///< concurrent cycle, when its marking ended (what
+                                      ///< the mutator allocated meanwhile is its runway)
   uint64_t live_after = 0;            ///< live_bytes after it
   bool returned_memory = false;       ///< it unmapped free blocks
   int64_t stop_ns = 0;                ///< stopping the world (PRE_STOP_WORLD -> MARK_START)

@@ -260,6 +260,13 @@ void collect_locked(collection_reason why) {
     fatal("collector: GC_gcollect returned without a collection event (GC_disable in effect?)");
   r.concurrent = concurrent;
   if (concurrent) {
+    // The heap when marking ended, not when it started: the pacer takes
+    // the heap at the cycle's end minus the trigger as the runway the next
+    // triggers keep below the goal (pacer/trigger.hpp), so cycles start
+    // early enough for what the tasks allocate while one marks (Go's
+    // trigger model; the assists are Boehm's mark steps in allocation slow
+    // paths, GC_rate, set in heap/gc_mode.cpp).
+    r.heap_live_before += static_cast<uint64_t>(allocated_since_gc());  // since the cycle began
     r.pause_ns = p.total_pause_ns - p0.total_pause_ns;
     r.mark_ns = p.total_mark_ns - p0.total_mark_ns;
     r.cpu_ns = std::max<int64_t>(thread_cpu_ns() - thread_cpu_before, 0) +

@@ -106,10 +106,29 @@ std::vector<std::size_t> dirty_indices(const std::vector<bool>& d) {
 }
 
 // A large object starts on a page (block) boundary and owns its pages.
-char* new_pages(std::size_t pages) {
-  auto* p = static_cast<char*>(GC_MALLOC_ATOMIC(pages * kPage));
+char* new_object_pages(std::size_t pages, bool may_hold_pointers) {
+  auto* p = static_cast<char*>(may_hold_pointers ? GC_MALLOC(pages * kPage)
+                                                 : GC_MALLOC_ATOMIC(pages * kPage));
   EXPECT_NE(p, nullptr);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % kPage, 0u);
+  return p;
+}
+
+void mark(void* p) {
+  GC_call_with_alloc_lock(
+      [](void* q) -> void* {
+        GC_set_mark_bit(q);
+        return nullptr;
+      },
+      p);
+}
+
+// Pages whose writes the VDB tracks: those of an in-use block that may hold
+// pointers and has a marked object (patch 0002); other written pages are
+// never protected again, so they read as dirty at every read.
+char* new_pages(std::size_t pages) {
+  char* p = new_object_pages(pages, true);
+  mark(p);
   return p;
 }
 
@@ -159,6 +178,27 @@ TEST_F(UffdVdb, ProcessVmWritevIsDirty) {
   ASSERT_EQ(process_vm_writev(getpid(), &local, 1, &remote, 1, 0),
             static_cast<ssize_t>(sizeof msg));
   EXPECT_EQ(dirty_indices(read_dirty(p, 4)), std::vector<std::size_t>{2});
+}
+
+// A written page of a block the collector would not rescan anyway
+// (pointer-free, or with no marked object) is not protected again: sweeping
+// and allocating there take no write fault, and it reads as dirty at every
+// read until its block has a marked object; then it is tracked again.
+TEST_F(UffdVdb, PagesThatCannotHidePointersAreLeftUnprotected) {
+  const std::vector<std::size_t> all{0, 1, 2, 3};
+  char* atomic = new_object_pages(4, false);
+  char* unmarked = new_object_pages(4, true);
+  for (std::size_t i = 0; i < 4; ++i) atomic[i * kPage] = unmarked[i * kPage] = 1;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(dirty_indices(read_dirty(atomic, 4)), all) << "read " << i;
+    EXPECT_EQ(dirty_indices(read_dirty(unmarked, 4)), all) << "read " << i;
+  }
+  mark(unmarked);
+  EXPECT_EQ(dirty_indices(read_dirty(unmarked, 4)), all);
+  EXPECT_EQ(dirty_indices(read_dirty(unmarked, 4)), std::vector<std::size_t>{});
+  unmarked[3 * kPage] = 2;
+  EXPECT_EQ(dirty_indices(read_dirty(unmarked, 4)), std::vector<std::size_t>{3});
+  EXPECT_EQ(dirty_indices(read_dirty(atomic, 4)), all);
 }
 
 // More written runs than one PAGEMAP_SCAN returns (1024 regions): the scan
