@@ -73,10 +73,8 @@ bool read_task(const task_header* t, const task_header* self, bool chains, raw_t
   rt.state = detail::reason_of(st);
   rt.since_s = detail::since_of(st);
   if (!chains || rt.state == wait_reason::running || rt.state == wait_reason::none) return true;
-  rt.frames[rt.nframes++] = t->wait_site;
-  rt.depth = 1;
-  read_chain(promise_base::from_frame(t->resume.address())->parent_, rt);
-  if (t->wait_word.load(std::memory_order_acquire) != st) {  // ran meanwhile: chain stale
+  read_chain(promise_base::from_frame(t->resume.address()), rt);  // the innermost co_await first
+  if (t->wait_word.load(std::memory_order_acquire) != st) {       // ran meanwhile: chain stale
     rt.state = wait_reason::running;
     rt.nframes = 0;
     rt.depth = 0;
