@@ -41,9 +41,8 @@ site site_of(const std::source_location& l) {
 
 // The waiting task's async stack; it is still suspended, so stable.
 std::vector<site> chain_of(const detail::task_header* t) {
-  std::vector<site> out{site_of(t->wait_site)};
-  for (const detail::promise_base* p =
-           detail::promise_base::from_frame(t->resume.address())->parent_;
+  std::vector<site> out;
+  for (const detail::promise_base* p = detail::promise_base::from_frame(t->resume.address());
        p != nullptr && out.size() < 64; p = p->parent_)
     out.push_back(site_of(p->await_site_));
   return out;
@@ -130,6 +129,14 @@ int set_mutex_profile_fraction(int fraction) {
   const int old = g_mutex_fraction.exchange(fraction);
   update_timing();
   return old;
+}
+
+int64_t block_profile_rate() noexcept {
+  return g_block_rate.load();
+}
+
+int mutex_profile_fraction() noexcept {
+  return g_mutex_fraction.load();
 }
 
 std::string block_profile() {

@@ -27,6 +27,10 @@ int64_t set_block_profile_rate(int64_t rate_ns);
 /// Go's runtime.SetMutexProfileFraction: 0 off, n: 1 in n waits; a
 /// negative value only reads. Returns the previous fraction.
 int set_mutex_profile_fraction(int fraction);
+/// The current settings (0: that profile is off, the default, and stays
+/// empty; the debug server says so in an X-Goro-Profile-Off header).
+int64_t block_profile_rate() noexcept;
+int mutex_profile_fraction() noexcept;
 
 /// gzip'd profile.proto: contentions/count, delay/nanoseconds.
 std::string block_profile();

@@ -45,6 +45,11 @@ struct raw_task {
   uint64_t id = 0;
   wait_reason state = wait_reason::none;
   uint32_t since_s = 0;
+  /// The coarse clock when the walk began: one reading for the whole dump,
+  /// so every wait is measured against the same instant however long the
+  /// dump takes (symbolizing the running task's native stack can take a
+  /// second on a loaded machine).
+  uint32_t now_s = detail::coarse_seconds();
   bool current = false;
   int nframes = 0;
   uint64_t depth = 0;
@@ -73,10 +78,8 @@ bool read_task(const task_header* t, const task_header* self, bool chains, raw_t
   rt.state = detail::reason_of(st);
   rt.since_s = detail::since_of(st);
   if (!chains || rt.state == wait_reason::running || rt.state == wait_reason::none) return true;
-  rt.frames[rt.nframes++] = t->wait_site;
-  rt.depth = 1;
-  read_chain(promise_base::from_frame(t->resume.address())->parent_, rt);
-  if (t->wait_word.load(std::memory_order_acquire) != st) {  // ran meanwhile: chain stale
+  read_chain(promise_base::from_frame(t->resume.address()), rt);  // the innermost co_await first
+  if (t->wait_word.load(std::memory_order_acquire) != st) {       // ran meanwhile: chain stale
     rt.state = wait_reason::running;
     rt.nframes = 0;
     rt.depth = 0;
@@ -241,9 +244,9 @@ struct stream_sink final : sink {
 
 // ----------------------------------------------------------- formatting --
 
-// Seconds since `since`, on the coarse clock that wraps at 2^24.
-uint32_t waited_s(uint32_t since) {
-  return (detail::coarse_seconds() - since) & detail::kCoarseSecondsMask;
+// Seconds from the wait's start to the walk's, on the coarse clock that wraps at 2^24.
+uint32_t waited_s(const raw_task& rt) {
+  return (rt.now_s - rt.since_s) & detail::kCoarseSecondsMask;
 }
 
 void put_header(sink& o, const raw_task& rt) {
@@ -251,7 +254,7 @@ void put_header(sink& o, const raw_task& rt) {
   o.num(rt.id);
   o.put(" [");
   o.put(detail::wait_reason_name(rt.state));
-  const uint32_t waited = waited_s(rt.since_s);
+  const uint32_t waited = waited_s(rt);
   if (rt.state != wait_reason::running && waited >= 60) {  // Go: only from one minute on
     o.put(", ");
     o.num(waited / 60);
@@ -431,7 +434,7 @@ std::vector<task_record> task_records() {
     task_record r;
     r.id = rt.id;
     r.state = detail::wait_reason_name(rt.state);
-    r.waiting_s = rt.state == wait_reason::running ? 0 : waited_s(rt.since_s);
+    r.waiting_s = rt.state == wait_reason::running ? 0 : waited_s(rt);
     r.current = rt.current;
     for (int i = 0; i < rt.nframes; ++i) r.frames.push_back(to_frame(rt.frames[i]));
     r.elided = rt.depth - static_cast<uint64_t>(rt.nframes);

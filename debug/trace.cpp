@@ -175,7 +175,7 @@ void start_trace(std::size_t events_per_p) {
   g_tsc0 = detail::trace_clock();
   detail::g_trace_hooks.store(&kHooks, std::memory_order_release);
   heap::detail::g_pause_hook.store(&on_pause, std::memory_order_release);
-  detail::set_debug_bit(detail::kTracingBit, true);
+  detail::set_tracing(true);
   g_sampler_stop = false;
   g_sampler = std::thread(sampler_main);
   g_running.store(true);
@@ -188,7 +188,7 @@ bool trace_running() noexcept {
 std::string stop_trace() {
   std::lock_guard lk(g_control);
   if (!g_running.load()) throw std::logic_error("goro::debug::stop_trace: not tracing");
-  detail::set_debug_bit(detail::kTracingBit, false);
+  detail::set_tracing(false);
   heap::detail::g_pause_hook.store(nullptr, std::memory_order_release);
   {
     std::lock_guard g(g_sampler_lock);

@@ -5,7 +5,9 @@
 
 #include "core/clock.hpp"
 #include "sched/detail/debug_word.hpp"
+#include "sched/detail/sched_stats.hpp"
 #include "sched/detail/short_lock.hpp"
+#include "sched/detail/wait_reason.hpp"
 
 namespace goro::detail {
 namespace {
@@ -38,8 +40,11 @@ void set_block_timing(block_event_fn fn) noexcept {
 }
 
 void block_wait_begin(const task_header* t) noexcept {
-  const auto reason = static_cast<uint8_t>(t->wait_word.load(std::memory_order_relaxed) & 0xff);
+  const auto reason = static_cast<uint8_t>(reason_of(t->wait_word.load(std::memory_order_relaxed)));
   const int64_t now = nanotime();
+  // Its next run takes execute's observed path, which ends the wait; the
+  // task is still running, so its header is ours to write.
+  observe_next_run(const_cast<task_header*>(t));
   shard& s = shard_of(t);
   short_lock_guard g(s.lock);
   try {

@@ -80,11 +80,10 @@ class [[nodiscard]] blocking_awaiter : private detail::blocking_job {
   blocking_awaiter(const blocking_awaiter&) = delete;
 
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h,
-                     std::source_location site = std::source_location::current()) {
+  void await_suspend(std::coroutine_handle<> h) {
     detail::task_header* t = detail::current_task();
     if (t == nullptr) throw std::logic_error("goro::blocking: not inside a goro task");
-    detail::suspend_as(t, h, detail::wait_reason::blocking, site);
+    detail::suspend_as(t, h, detail::wait_reason::blocking);
     this->task = t;
     this->run = &invoke;
     detail::submit_blocking(this);  // `this` may be resumed and gone from here on

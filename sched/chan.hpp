@@ -115,8 +115,7 @@ class chan {
     }
 
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h,
-                       std::source_location site = std::source_location::current()) {
+    bool await_suspend(std::coroutine_handle<> h) {
       if (!s_) throw std::logic_error("goro::chan: send on a nil (moved-from) channel");
       detail::task_header* wake = nullptr;
       s_->lock.lock();
@@ -130,7 +129,7 @@ class chan {
         if (wake) detail::ready(wake);
         return false;
       }
-      return park(s_, s_->sendq, w_, &value_, h, detail::wait_reason::chan_send, site);
+      return park(s_, s_->sendq, w_, &value_, h, detail::wait_reason::chan_send);
     }
     void await_resume() const {
       if (w_.closed) throw channel_closed_error();
@@ -152,8 +151,7 @@ class chan {
     }
 
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h,
-                       std::source_location site = std::source_location::current()) {
+    bool await_suspend(std::coroutine_handle<> h) {
       if (!s_) throw std::logic_error("goro::chan: receive on a nil (moved-from) channel");
       detail::task_header* wake = nullptr;
       s_->lock.lock();
@@ -162,7 +160,7 @@ class chan {
         if (wake) detail::ready(wake);
         return false;
       }
-      return park(s_, s_->recvq, w_, &out_, h, detail::wait_reason::chan_receive, site);
+      return park(s_, s_->recvq, w_, &out_, h, detail::wait_reason::chan_receive);
     }
     std::optional<T> await_resume() noexcept { return std::move(out_); }
 
@@ -187,17 +185,16 @@ class chan {
   // operation unable to complete now: link `w` (pointing at `elem`) on `q`
   // for a counterpart to complete, and release the lock. Returns true (the
   // task suspends); throws, lock released, outside a goro task. Always
-  // inlined: out of line (it takes the wait reason and await site for task
-  // dumps) GCC stopped inlining it into the awaiters, +14% instructions per
-  // ping-pong; the error path is out of line instead.
+  // inlined: out of line (it takes the wait reason for task dumps) GCC
+  // stopped inlining it into the awaiters, +14% instructions per ping-pong;
+  // the error path is out of line instead.
   [[gnu::always_inline]] static bool park(state* s, detail::wait_queue<detail::chan_waiter>& q,
                                           detail::chan_waiter& w, void* elem,
-                                          std::coroutine_handle<> h, detail::wait_reason why,
-                                          std::source_location site) {
+                                          std::coroutine_handle<> h, detail::wait_reason why) {
     detail::task_header* self = detail::current_task();
     if (!self) [[unlikely]]
       no_task(s, why);
-    detail::suspend_as(self, h, why, site);
+    detail::suspend_as(self, h, why);
     w.task = self;
     w.elem = elem;
     q.push_back(&w);

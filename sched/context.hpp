@@ -168,14 +168,13 @@ class [[nodiscard]] done_awaiter {
     if (s_ && w_.linked) s_->remove_waiter(&w_);
   }
   bool await_ready() const noexcept { return s_ && s_->err() != context_error::none; }
-  bool await_suspend(std::coroutine_handle<> h,
-                     std::source_location site = std::source_location::current()) {
+  bool await_suspend(std::coroutine_handle<> h) {
     task_header* self = current_task();
     if (!self) throw std::logic_error("goro::context::done: co_await it inside a goro task");
     // The background context is never done: the task parks until the
     // runtime shuts down (Go: receiving from a nil Done channel).
     if (!s_) return true;
-    suspend_as(self, h, wait_reason::context_done, site);
+    suspend_as(self, h, wait_reason::context_done);
     w_.task = self;
     short_lock_guard lk(s_->lock());
     if (s_->done_locked()) return false;

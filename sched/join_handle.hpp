@@ -70,11 +70,10 @@ class join_handle {
     bool await_ready() const noexcept {
       return h.promise().join_state.load(std::memory_order_acquire) & detail::kComplete;
     }
-    bool await_suspend(std::coroutine_handle<> me,
-                       std::source_location site = std::source_location::current()) {
+    bool await_suspend(std::coroutine_handle<> me) {
       detail::task_header* self = detail::current_task();
       if (!self) throw not_in_task();
-      detail::suspend_as(self, me, detail::wait_reason::join, site);
+      detail::suspend_as(self, me, detail::wait_reason::join);
       auto& p = h.promise();
       p.joiner = self;
       // Acquire: if this load is the one that sees kComplete, await_resume

@@ -69,10 +69,7 @@ class mutex {
       if (w_.linked) m_.cancel_wait(&w_);
     }
     bool await_ready() noexcept { return m_.try_lock(); }
-    bool await_suspend(std::coroutine_handle<> h,
-                       std::source_location site = std::source_location::current()) {
-      return m_.lock_slow(&w_, h, site);
-    }
+    bool await_suspend(std::coroutine_handle<> h) { return m_.lock_slow(&w_, h); }
     void await_resume() noexcept { detail::note_resumed(&w_); }
 
    protected:
@@ -116,7 +113,7 @@ class mutex {
   static constexpr uint32_t kLocked = 1;
   static constexpr uint32_t kWaiters = 2;
 
-  bool lock_slow(detail::sync_waiter* w, std::coroutine_handle<> h, std::source_location site) {
+  bool lock_slow(detail::sync_waiter* w, std::coroutine_handle<> h) {
     detail::task_header* self = detail::current_task();
     detail::short_lock_guard g(lock_);
     uint32_t s = state_.load(std::memory_order_relaxed);
@@ -133,7 +130,7 @@ class mutex {
                                        std::memory_order_relaxed))
         break;
     }
-    detail::suspend_as(self, h, detail::wait_reason::mutex, site);
+    detail::suspend_as(self, h, detail::wait_reason::mutex);
     w->task = self;
     waiters_.push_back(w);
     detail::note_parked(self, w, this, [](detail::sync_waiter* n) noexcept {

@@ -21,6 +21,7 @@
 #include "sched/detail/io_cancel.hpp"
 #include "sched/detail/sched_stats.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/trace_hooks.hpp"
 
 namespace goro::detail {
 namespace {
@@ -196,6 +197,7 @@ task_header* inject(scheduler& s, processor* p, ready_batch& b) noexcept {
   if (!b.head) return nullptr;
   task_header* first = nullptr;
   task_header* t = b.head;
+  for (task_header* r = t; r; r = r->next) trace_observe(r);  // run slices while tracing
   if (p) {
     // Readied by the poller: runnable from now, sampled for the scheduling-
     // latency histogram as ready() samples (one in kLatencySamplePeriod).

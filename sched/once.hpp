@@ -66,8 +66,7 @@ class once {
 
     bool await_ready() const noexcept { return o_.done(); }
 
-    std::coroutine_handle<> await_suspend(
-        std::coroutine_handle<> h, std::source_location site = std::source_location::current()) {
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
       detail::task_header* self = detail::current_task();
       {
         detail::short_lock_guard g(o_.lock_);
@@ -75,7 +74,7 @@ class once {
         if (s == kDone) return h;  // finished meanwhile: carry on
         if (s == kRunning) {
           if (!self) throw std::logic_error("goro::once: waiting for fn needs a goro task");
-          detail::suspend_as(self, h, detail::wait_reason::once, site);
+          detail::suspend_as(self, h, detail::wait_reason::once);
           w_.task = self;
           o_.waiters_.push_back(&w_);
           detail::note_parked(self, &w_, &o_, [](detail::sync_waiter* n) noexcept {

@@ -17,10 +17,17 @@ namespace goro::detail {
 
 namespace {
 
-[[gnu::noinline, gnu::cold]] void trace_wake(machine* m, task_header* t) noexcept {
-  if (!m->current) return;
-  if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-    h->flow(m->p->id, t, false);  // wake -> run arrow (debug/trace.cpp)
+// One transition in kLatencySamplePeriod, or every one while tracing
+// (g_observe_mask, sched/detail/sched_stats.hpp).
+[[gnu::noinline, gnu::cold]] void observed_ready(machine* m, task_header* t,
+                                                 uint64_t ticks) noexcept {
+  stamp_runnable(t, ticks);
+  if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
+    observe_next_run(t);  // its run slice (scheduler.cpp, execute)
+    if (m->current)
+      if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+        h->flow(m->p->id, t, false);  // wake -> run arrow (debug/trace.cpp)
+  }
 }
 
 }  // namespace
@@ -30,11 +37,12 @@ void ready(task_header* t) noexcept {
   machine* m = tl_m;
   bool notify = true;
   if (m && m->p) {
-    if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) [[unlikely]]
-      trace_wake(m, t);
-    stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
+    const uint64_t ticks = m->p->schedticks_total.load(std::memory_order_relaxed);
+    if (observed_transition(ticks)) [[unlikely]]
+      observed_ready(m, t, ticks);
     notify = runq_put(s, m->p, t, true);
   } else {
+    trace_observe(t);
     std::lock_guard lk(s.lock);
     s.global.push(t);
   }
@@ -45,9 +53,14 @@ void yield_current(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
   machine* m = tl_m;
   if (m && m->p) {
-    stamp_runnable(t, m->p->schedticks_total.load(std::memory_order_relaxed));
+    const uint64_t ticks = m->p->schedticks_total.load(std::memory_order_relaxed);
+    if (observed_transition(ticks)) [[unlikely]] {
+      stamp_runnable(t, ticks);
+      trace_observe(t);
+    }
     runq_put(s, m->p, t, false);
   } else {
+    trace_observe(t);
     std::lock_guard lk(s.lock);
     s.global.push(t);
   }

@@ -60,10 +60,7 @@ class rw_mutex {
       if (w_.linked) m_.cancel_wait(&w_, Shared);
     }
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h,
-                       std::source_location site = std::source_location::current()) {
-      return m_.lock_slow(&w_, h, Shared, site);
-    }
+    bool await_suspend(std::coroutine_handle<> h) { return m_.lock_slow(&w_, h, Shared); }
     void await_resume() noexcept { detail::note_resumed(&w_); }
 
    protected:
@@ -141,8 +138,7 @@ class rw_mutex {
   }
 
  private:
-  bool lock_slow(detail::sync_waiter* w, std::coroutine_handle<> h, bool shared,
-                 std::source_location site) {
+  bool lock_slow(detail::sync_waiter* w, std::coroutine_handle<> h, bool shared) {
     detail::task_header* self = detail::current_task();
     detail::short_lock_guard g(lock_);
     if (shared ? (!writer_ && wq_.empty()) : (!writer_ && readers_ == 0)) {
@@ -153,7 +149,7 @@ class rw_mutex {
       return false;
     }
     if (!self) throw std::logic_error("goro::rw_mutex: a lock that must wait needs a goro task");
-    detail::suspend_as(self, h, detail::wait_reason::rw_mutex, site);
+    detail::suspend_as(self, h, detail::wait_reason::rw_mutex);
     w->task = self;
     (shared ? rq_ : wq_).push_back(w);
     if (shared)

@@ -269,8 +269,14 @@ void prefetch_task(const task_header* t) noexcept {
   __builtin_prefetch(f + 128, 1);
 }
 
-// execute's resume with the block/mutex profiles or the tracer on.
-[[gnu::noinline]] void execute_observed(processor* p, task_header* t, uint32_t dw) {
+// execute's resume for a run that is observed (runnable_since non-zero,
+// sched/detail/sched_stats.hpp): a latency sample, the end of a wait the
+// block/mutex profiles time, or a run slice for the tracer.
+[[gnu::noinline]] void execute_observed(processor* p, task_header* t) {
+  if (const int64_t since = t->runnable_since; since != kObserveRun)
+    record_sched_latency(nanotime() - since);
+  t->runnable_since = 0;
+  const uint32_t dw = g_debug_word.load(std::memory_order_relaxed);
   if (dw & kBlockTimingBit)
     block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
   t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
@@ -297,13 +303,12 @@ void execute(machine* m, task_header* t, bool inherit) {
   p->schedticks_total.store(p->schedticks_total.load(std::memory_order_relaxed) + 1,
                             std::memory_order_relaxed);
   if (const task_header* next = p->runq.peek()) prefetch_task(next);
-  record_running(t);
   m->current = t;
-  // One load and one test of the debug word (debug_word.hpp) on the fast
-  // path; the profiles' and the tracer's work is out of line.
-  const uint32_t dw = g_debug_word.load(std::memory_order_relaxed);
-  if (dw & (kBlockTimingBit | kTracingBit)) [[unlikely]] {
-    execute_observed(p, t, dw);
+  // The latency sample's test covers the block/mutex profiles and the
+  // tracer too (kObserveRun): their work is out of line, and the fast path
+  // pays one store for task dumps (the task runs).
+  if (t->runnable_since != 0) [[unlikely]] {
+    execute_observed(p, t);
   } else {
     t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
     t->resume.resume();

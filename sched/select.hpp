@@ -229,8 +229,7 @@ class [[nodiscard]] select_awaiter {
 
   bool await_ready() const noexcept { return false; }
 
-  bool await_suspend(std::coroutine_handle<> h,
-                     std::source_location site = std::source_location::current()) {
+  bool await_suspend(std::coroutine_handle<> h) {
     collect(std::index_sequence_for<Cases...>{});
     lock_all();
 
@@ -265,7 +264,7 @@ class [[nodiscard]] select_awaiter {
       unlock_all(locks_, nlocks_);
       throw std::logic_error("goro::select: a select that must wait needs a goro task");
     }
-    detail::suspend_as(self, h, detail::wait_reason::select, site);
+    detail::suspend_as(self, h, detail::wait_reason::select);
     for (uint32_t i = 0; i < kN; ++i)
       if (ptrs_[i]) ptrs_[i]->arm(state_, i, self);
     armed_ = true;

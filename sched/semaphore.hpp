@@ -49,8 +49,7 @@ class semaphore {
       if (w_.linked) s_.cancel_wait(&w_);
     }
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h,
-                       std::source_location site = std::source_location::current()) {
+    bool await_suspend(std::coroutine_handle<> h) {
       detail::task_header* self = detail::current_task();
       detail::short_lock_guard g(s_.lock_);
       if (s_.waiters_.empty() && s_.permits_ >= w_.amount) {
@@ -59,7 +58,7 @@ class semaphore {
       }
       if (!self)
         throw std::logic_error("goro::semaphore: an acquire that must park needs a goro task");
-      detail::suspend_as(self, h, detail::wait_reason::semacquire, site);
+      detail::suspend_as(self, h, detail::wait_reason::semacquire);
       w_.task = self;
       s_.waiters_.push_back(&w_);
       detail::note_parked(self, &w_, &s_, [](detail::sync_waiter* n) noexcept {

@@ -17,6 +17,7 @@
 // release collection runs.
 
 #include <cinttypes>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -78,9 +79,18 @@ void sysmon_main(scheduler* s) {
   int64_t next_trace = trace_ns > 0 ? s->start_ns + trace_ns : INT64_MAX;
   int64_t next_recheck = s->start_ns + recheck_ns;
   int64_t next_reap = s->start_ns + recheck_ns;
+  uint32_t last_second = UINT32_MAX;
   while (!s->stopping.load(std::memory_order_acquire)) {
     int64_t now = nanotime();
-    set_coarse_seconds(static_cast<uint32_t>((now - s->start_ns) / 1'000'000'000));  // wait times
+    // The coarse clock of tasks' wait times (debug_word.hpp), written when
+    // its second changes only: every parking task reads that word, and a
+    // write on every sysmon turn took the line from their caches (and set
+    // back a test's moved clock within microseconds instead of a second).
+    if (const auto second = static_cast<uint32_t>((now - s->start_ns) / 1'000'000'000);
+        second != last_second) {
+      set_coarse_seconds(second);
+      last_second = second;
+    }
     if (now >= next_trace) {
       schedtrace(*s);
       next_trace += trace_ns;

@@ -94,11 +94,10 @@ class [[nodiscard]] sleep_awaiter {
   }
 
   bool await_ready() const noexcept { return !pending_ && node_.when <= nanotime(); }
-  void await_suspend(std::coroutine_handle<> h,
-                     std::source_location site = std::source_location::current()) {
+  void await_suspend(std::coroutine_handle<> h) {
     task_ = current_task();
     if (!task_) throw std::logic_error("goro::sleep_for/sleep_until: call from inside a goro task");
-    suspend_as(task_, h, wait_reason::sleep, site);
+    suspend_as(task_, h, wait_reason::sleep);
     node_.arg = this;
     node_.fire = [](timer_node* n) noexcept -> task_header* {
       return static_cast<sleep_awaiter*>(n->arg)->task_;

@@ -74,14 +74,13 @@ class wait_group {
     // await_suspend orders the wait after it. Go's WaitGroup makes its
     // counter's final atomic store the last touch for the same reason.
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h,
-                       std::source_location site = std::source_location::current()) {
+    bool await_suspend(std::coroutine_handle<> h) {
       detail::task_header* self = detail::current_task();
       detail::short_lock_guard g(g_.lock_);
       if (g_.count_.load(std::memory_order_relaxed) == 0) return false;
       if (!self)
         throw std::logic_error("goro::wait_group: a wait that must park needs a goro task");
-      detail::suspend_as(self, h, detail::wait_reason::wait_group, site);
+      detail::suspend_as(self, h, detail::wait_reason::wait_group);
       w_.task = self;
       g_.waiters_.push_back(&w_);
       detail::note_parked(self, &w_, &g_, [](detail::sync_waiter* n) noexcept {

@@ -23,6 +23,12 @@ CASE is one of:
   load     the debug server keeps answering /debug/gc and /metrics while
            wrk loads the service's POST /orders (exit 77, skipped, without
            wrk)
+  trace    GORO_TRACE=FILE in the service, requests, then SIGTERM: the
+           service drains, exits 0, and FILE is a complete trace
+           (tests/debug_trace_check.py: well-formed, task slices, flows)
+Under ThreadSanitizer (GORO_TEST_SANITIZE=thread, set by tests/CMakeLists.txt)
+profiles, load and trace exit 77: SIGPROF and Boehm's stop signals are
+deferred by TSan, so CPU samples show TSan's frames and collections stall.
 The programs are stopped by their PID.
 """
 import json
@@ -321,9 +327,18 @@ def case_profiles(binary):
         fetch(s.debug_port, "/debug/pprof/goroutine", f"{tmp}/goroutine.pb.gz")
         top = pprof_top(f"{tmp}/goroutine.pb.gz")
         check("server::serve" in top, top)
-        for kind in ["block", "mutex"]:
+        for kind, knob in [("block", "set_block_profile_rate"),
+                           ("mutex", "set_mutex_profile_fraction")]:
             fetch(s.debug_port, f"/debug/pprof/{kind}", f"{tmp}/{kind}.pb.gz")
             pprof_top(f"{tmp}/{kind}.pb.gz")
+            # Off by default (as Go): an empty profile, and a header that
+            # says it is off and how to turn it on.
+            r = subprocess.run(["curl", "-s", "-S", "-o", "/dev/null", "-D", "-", "-H",
+                                f"Authorization: Bearer {TOKEN}",
+                                f"http://127.0.0.1:{s.debug_port}/debug/pprof/{kind}"],
+                               capture_output=True, text=True, timeout=15)
+            check(re.search(r"^X-Goro-Profile-Off: .*is 0: call goro::debug::" + knob,
+                            r.stdout, re.M | re.I), f"{kind}: {r.stdout}")
         code, text = curl(s.debug_port, "/debug/pprof/goroutine?debug=1", TOKEN)
         check(code == 200 and text.startswith("goroutine profile: total ") and
               "serve_task" in text and "created by" in text, text)
@@ -381,6 +396,47 @@ def case_load(binary, source_dir):
         s.stop()
 
 
+def case_trace(binary, source_dir):
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="goro-trace-sigterm-")
+    path = os.path.join(tmp, "trace.json")
+    s = service(binary, {"GORO_DEBUG_ADDR": "127.0.0.1:0", "GORO_DEBUG_TOKEN": TOKEN,
+                         "GORO_TRACE": path})
+    try:
+        order = json.dumps({"id": "o-1", "customer": "ada", "items": [
+            {"sku": f"s{i}", "qty": 1, "price": 1.5} for i in range(20)]})
+        for _ in range(20):
+            code, _ = curl(s.port, "/healthz")
+            check(code == 200, f"/healthz {code}")
+            code, body = curl(s.port, "/orders", method="POST", data=[order])
+            check(code in (200, 201), f"POST /orders {code} {body[:200]!r}")
+        check(not os.path.exists(path), "the trace was written before the service exited")
+        # The graceful path: SIGTERM, the drain, main returns, the trace is
+        # written at exit.
+        s.p.send_signal(signal.SIGTERM)
+        try:
+            rc = s.p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            s.p.kill()
+            raise AssertionError("the service did not exit within 60 s of SIGTERM")
+        out, err = s.p.communicate()
+        check(rc == 0, f"exit {rc} after SIGTERM: {out[-500:]} {err[-500:]}")
+        check("drained" in out + err, f"no drain logged: {out[-500:]} {err[-500:]}")
+        check(os.path.exists(path), f"no trace file after SIGTERM: {err[-500:]}")
+        r = subprocess.run([sys.executable, os.path.join(source_dir, "tests",
+                                                         "debug_trace_check.py"),
+                            path, "--min-tasks", "10"], capture_output=True, text=True,
+                           timeout=120)
+        check(r.returncode == 0, f"trace after SIGTERM: {r.stdout[-2000:]} {r.stderr[-500:]}")
+        with open(path) as f:
+            doc = json.load(f)
+        check(isinstance(doc, dict) and doc.get("traceEvents"), "no traceEvents")
+        print(f"trace: ok ({r.stdout.strip()})")
+    finally:
+        s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     binary, case = sys.argv[1], sys.argv[2]
     source_dir = sys.argv[3] if len(sys.argv) > 3 else os.path.dirname(os.path.dirname(
@@ -388,9 +444,15 @@ def main():
     if not shutil.which("curl"):
         print("curl is not installed: skipped")
         sys.exit(77)
+    if os.environ.get("GORO_TEST_SANITIZE") == "thread" and case in ("profiles", "load",
+                                                                      "trace"):
+        print(f"{case}: skipped under ThreadSanitizer (it defers SIGPROF and Boehm's stop "
+              "signals: CPU samples show TSan's frames, collections stall)")
+        sys.exit(77)
     {"auth": lambda: case_auth(binary), "gc": lambda: case_gc(binary),
      "refuse": lambda: case_refuse(binary), "profiles": lambda: case_profiles(binary),
-     "load": lambda: case_load(binary, source_dir)}[case]()
+     "load": lambda: case_load(binary, source_dir),
+     "trace": lambda: case_trace(binary, source_dir)}[case]()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ valid JSON; integer pid/tid and numeric ts; X slices with dur >= 0 that
 nest on each track (no partial overlap); B/E balanced per track;
 timestamps non-decreasing per track in file order; every flow start 's'
 has exactly one end 'f' with the same (cat, name, id) and vice versa, the
-start inside a slice of its track; numeric counter series; named tracks.
+start inside a slice of its track, the end with "bp":"e" inside a slice of
+its track (Perfetto's JSON importer binds it to that enclosing slice); numeric counter series; named tracks.
 Prints what is wrong and exits 1; exits 0 when the trace is sound.
 
 Usage: debug_trace_check.py TRACE.json [--expect-gc] [--min-tasks N]
@@ -79,6 +80,12 @@ def main():
             key = (e.get("cat"), e.get("name"), e.get("id"))
             if key in flows_f:
                 errors.append(f"event {i}: flow end {key} twice")
+            if e.get("bp") != "e":
+                # Without "bp":"e" Perfetto and chrome://tracing bind the end
+                # to the next slice that begins, not the run it points at.
+                errors.append(f"event {i}: flow end {key} without \"bp\":\"e\"")
+            if not isinstance(e.get("id"), int):
+                errors.append(f"event {i}: flow id {e.get('id')!r} is not an integer")
             flows_f[key] = (track, ts)
         elif ph == "C":
             for k, v in e.get("args", {}).items():
@@ -107,9 +114,12 @@ def main():
             errors.append(f"flow {key} ends before it starts")
         if not any(a <= ts <= b for a, b, _ in slices[track]):
             errors.append(f"flow start {key} at {ts} is in no slice of {track}")
-    for key in flows_f:
+    for key, (track, ts) in flows_f.items():
         if key not in flows_s:
             errors.append(f"flow {key} has an end but no start")
+        if not any(a <= ts <= b for a, b, _ in slices[track]):
+            errors.append(f"flow end {key} at {ts} is in no slice of {track} (bp:e binds "
+                          "it to the enclosing slice)")
     if len(tasks) < min_tasks:
         errors.append(f"only {len(tasks)} distinct tasks in run slices, want >= {min_tasks}")
     if expect_gc and gc == 0:

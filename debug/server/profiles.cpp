@@ -110,12 +110,20 @@ task<void> get_goroutine(http::request& req, http::response_writer& w) {
   }
 }
 
+// Off (rate 0, the default) the profile is empty, as Go serves it; the
+// header says why, so an operator does not read "no contention" into it.
 task<void> get_block(http::request&, http::response_writer& w) {
+  if (block_profile_rate() == 0)
+    w.add_header("X-Goro-Profile-Off",
+                 "block profile rate is 0: call goro::debug::set_block_profile_rate(ns)");
   send_profile(w, "block", block_profile());
   co_return;
 }
 
 task<void> get_mutex(http::request&, http::response_writer& w) {
+  if (mutex_profile_fraction() == 0)
+    w.add_header("X-Goro-Profile-Off",
+                 "mutex profile fraction is 0: call goro::debug::set_mutex_profile_fraction(n)");
   send_profile(w, "mutex", mutex_profile());
   co_return;
 }

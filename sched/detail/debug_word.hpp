@@ -10,21 +10,30 @@
 
 namespace goro::detail {
 
+// Layout: the coarse seconds in bits 8-31, the switches in bits 4-5, bits
+// 0-3 zero. Bits 0-3 are where a task's wait word (wait_reason.hpp) puts
+// its wait reason, so a parking task makes its wait word as `word |
+// reason` (one OR; the seconds need no shift, and the switches it carries
+// along are ignored by readers).
+inline constexpr uint32_t kCoarseSecondsShift = 8;
 inline constexpr uint32_t kCoarseSecondsMask = (uint32_t{1} << 24) - 1;  // wraps after 194 days
-inline constexpr uint32_t kBlockTimingBit = uint32_t{1} << 24;  // sched/detail/block_timing.hpp
-inline constexpr uint32_t kTracingBit = uint32_t{1} << 25;      // sched/detail/trace_hooks.hpp
+inline constexpr uint32_t kBlockTimingBit = uint32_t{1} << 4;  // sched/detail/block_timing.hpp
+inline constexpr uint32_t kTracingBit = uint32_t{1} << 5;      // sched/detail/trace_hooks.hpp
+inline constexpr uint32_t kWaitReasonBits = 0xf;               // zero in the debug word
 
 inline constinit std::atomic<uint32_t> g_debug_word{0};
 
 /// Seconds since the runtime started, modulo 2^24 (sysmon's tick).
 inline uint32_t coarse_seconds() noexcept {
-  return g_debug_word.load(std::memory_order_relaxed) & kCoarseSecondsMask;
+  return g_debug_word.load(std::memory_order_relaxed) >> kCoarseSecondsShift;
 }
 
 inline void set_coarse_seconds(uint32_t s) noexcept {
+  constexpr uint32_t kLow = (uint32_t{1} << kCoarseSecondsShift) - 1;
   uint32_t w = g_debug_word.load(std::memory_order_relaxed);
   while (!g_debug_word.compare_exchange_weak(
-      w, (w & ~kCoarseSecondsMask) | (s & kCoarseSecondsMask), std::memory_order_relaxed)) {
+      w, (w & kLow) | ((s & kCoarseSecondsMask) << kCoarseSecondsShift),
+      std::memory_order_relaxed)) {
   }
 }
 

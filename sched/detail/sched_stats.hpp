@@ -8,7 +8,9 @@
 // reads per task would cost skynet and pingpong several percent (a task
 // there lives ~70-130 ns), so only one transition in kLatencySamplePeriod
 // is stamped (Go samples too: gTrackingPeriod = 8); an unstamped task costs
-// execute() one load and a branch on a line it touches anyway.
+// execute() one load and a branch on a line it touches anyway. The same
+// branch takes the runs the block profile and the tracer observe
+// (kObserveRun), so they cost execute() nothing more while off.
 // The stamp lives in the task header (runnable_since); only the M that
 // dequeues the task reads and clears it, ordered after the stamp by the
 // queue hand-off.
@@ -70,12 +72,28 @@ inline void stamp_runnable(task_header* t, uint64_t ticks) noexcept {
     t->runnable_since = nanotime();
 }
 
-/// `t` is about to run: record its latency if it was stamped.
-inline void record_running(task_header* t) noexcept {
-  if (const int64_t since = t->runnable_since; since != 0) [[unlikely]] {
-    t->runnable_since = 0;
-    record_sched_latency(nanotime() - since);
-  }
+/// runnable_since's value for "observe this run, no latency stamp": a task
+/// whose next run the block profile or the tracer wants to see
+/// (scheduler.cpp, execute). nanotime() is never this small.
+inline constexpr int64_t kObserveRun = 1;
+
+/// Marks `t`, which is not running, for an observed next run unless it is
+/// stamped already.
+inline void observe_next_run(task_header* t) noexcept {
+  if (t->runnable_since == 0) t->runnable_since = kObserveRun;
+}
+
+/// Which runnable transitions made on a P take the observed path (ready.cpp,
+/// spawn.cpp): those whose schedule count has none of these bits set.
+/// kLatencySamplePeriod - 1 (one in 64, stamped for the latency sample)
+/// normally; 0 while the execution tracer runs, which draws an arrow from
+/// every spawn and wake-up (trace_hooks.hpp, set_tracing). A load and a test
+/// per transition, where a test of a constant mask and one of the tracer's
+/// switch cost three instructions more.
+inline constinit std::atomic<uint64_t> g_observe_mask{kLatencySamplePeriod - 1};
+
+inline bool observed_transition(uint64_t ticks) noexcept {
+  return (ticks & g_observe_mask.load(std::memory_order_relaxed)) == 0;
 }
 
 }  // namespace goro::detail

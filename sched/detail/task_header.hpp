@@ -57,14 +57,11 @@ struct task_header {
   uint64_t id = 0;
   /// Spawn site, for reports of uncaught exceptions and task dumps.
   std::source_location spawn_site;
-  /// Where the task is suspended (the innermost co_await's location), for
-  /// task dumps; written with wait_word (sched/detail/wait_reason.hpp).
-  std::source_location wait_site;
   std::atomic<uint32_t> join_state{0};
   /// What the task waits on and since when (sched/detail/wait_reason.hpp):
-  /// a wait_reason in the low 8 bits, the coarse second it parked in the
-  /// rest. Written by the task as it parks and by the M that runs it
-  /// (running); read by task dumps and the block profile.
+  /// a wait_reason in the low 4 bits, the coarse second it parked in bits
+  /// 8-31 (the debug word it parked with, sched/detail/debug_word.hpp). Written by the task as it
+  /// parks and by the M that runs it (running); read by task dumps and the block profile.
   std::atomic<uint32_t> wait_word{0};
   bool is_root = false;
   /// The exception a task body ended with, if any.

@@ -1,15 +1,18 @@
 #pragma once
 // The execution tracer's hooks in the scheduler (the tracer is
 // debug/trace.cpp). Off: a test of kTracingBit in the debug word
-// (sched/detail/debug_word.hpp) as a task runs (loaded there anyway), is
-// spawned or is woken. On: a TSC read before and after each run and a call
-// per event into the tracer, which appends to a ring owned by the P.
+// (sched/detail/debug_word.hpp) as a task runs (loaded there anyway), and
+// nothing more as a task is spawned or woken (those take the latency
+// sample's branch, g_observe_mask in sched_stats.hpp). On: a TSC read before and after each run and
+// a call per event into the tracer, which appends to a ring owned by the P.
 
 #include <x86intrin.h>
 
 #include <atomic>
 #include <cstdint>
 
+#include "sched/detail/debug_word.hpp"
+#include "sched/detail/sched_stats.hpp"
 #include "sched/detail/task_header.hpp"
 
 namespace goro::detail {
@@ -24,6 +27,22 @@ struct trace_hooks {
 };
 
 inline constinit std::atomic<const trace_hooks*> g_trace_hooks{nullptr};
+
+/// Turns the scheduler's trace events on or off (debug/trace.cpp, with
+/// g_trace_hooks set): the switch in the debug word for runs, and every
+/// runnable transition observed for the spawn and wake arrows.
+inline void set_tracing(bool on) noexcept {
+  g_observe_mask.store(on ? 0 : kLatencySamplePeriod - 1, std::memory_order_relaxed);
+  set_debug_bit(kTracingBit, on);
+}
+
+/// While tracing, marks `t` (runnable, not running) for an observed run:
+/// for the transitions that do not take the observed path (threads without
+/// a P, the poller's batches, yields).
+inline void trace_observe(task_header* t) noexcept {
+  if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) [[unlikely]]
+    observe_next_run(t);
+}
 
 inline uint64_t trace_clock() noexcept {
   return __rdtsc();

@@ -4,12 +4,13 @@
 //
 // Every awaitable that parks a task calls suspend_as() where it used to
 // store the resume handle, before it publishes the task to a wait queue, a
-// timer or the blocking pool, passing its await_suspend's defaulted
-// std::source_location argument (the co_await's file, line and function);
-// the worker that resumes the task marks it running (scheduler.cpp
-// execute). Cost per suspension: two stores into the task header next to
-// the resume handle, and one load of a read-mostly global
-// (sched/detail/debug_word.hpp).
+// timer or the blocking pool; where it waits (the co_await's file, line and
+// function) is in the innermost coroutine's promise already
+// (promise_base::await_transform, sched/task.hpp). The worker that resumes
+// the task marks it running (scheduler.cpp, execute). Cost per suspension:
+// one load of a read-mostly global (sched/detail/debug_word.hpp), an OR, a
+// store into the task header next to the resume handle, and a test; per
+// run, one store.
 //
 // A reader on another thread (the dumper) loads wait_reason with acquire and
 // may then read the await chain, which is stable while the task stays
@@ -60,26 +61,37 @@ inline const char* wait_reason_name(wait_reason r) noexcept {
   return i < static_cast<unsigned>(wait_reason::kCount) ? kNames[i] : "unknown";
 }
 
+static_assert(static_cast<uint32_t>(wait_reason::kCount) <= kWaitReasonBits + 1,
+              "a wait reason must fit the debug word's low bits (debug_word.hpp)");
+
 inline wait_reason reason_of(uint32_t wait_word) noexcept {
-  return static_cast<wait_reason>(wait_word & 0xff);
+  return static_cast<wait_reason>(wait_word & kWaitReasonBits);
 }
 /// The coarse second (debug_word.hpp) a wait began in; Go's waitsince is
 /// as coarse (set by the GC).
 inline uint32_t since_of(uint32_t wait_word) noexcept {
-  return wait_word >> 8;
+  return wait_word >> kCoarseSecondsShift;
 }
 
 /// The suspension bookkeeping of a parking awaitable: where `t` continues,
 /// what it waits on and since when. Call before `t` is published to
-/// whatever will wake it.
-inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason why,
-                       std::source_location site) noexcept {
-  const uint32_t w = g_debug_word.load(std::memory_order_relaxed);
+/// whatever will wake it. Where it waits is the co_await's location, which
+/// the awaiting coroutine's promise holds already
+/// (promise_base::await_transform, sched/task.hpp).
+inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason why) noexcept {
   t->resume = h;
-  t->wait_site = site;
-  t->wait_word.store(static_cast<uint32_t>(why) | (w << 8), std::memory_order_release);
+  const uint32_t w = g_debug_word.load(std::memory_order_relaxed) | static_cast<uint32_t>(why);
+  t->wait_word.store(w, std::memory_order_release);
   if (w & kBlockTimingBit) [[unlikely]]
     block_wait_begin(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
+}
+
+/// As above, for awaitables that still pass their await_suspend's
+/// std::source_location (net/'s): the site is not needed (the promise has
+/// it) and is ignored.
+inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason why,
+                       std::source_location) noexcept {
+  suspend_as(t, h, why);
 }
 
 /// An awaitable that called suspend_as but then did not suspend (its
