@@ -78,9 +78,18 @@ void sysmon_main(scheduler* s) {
   int64_t next_trace = trace_ns > 0 ? s->start_ns + trace_ns : INT64_MAX;
   int64_t next_recheck = s->start_ns + recheck_ns;
   int64_t next_reap = s->start_ns + recheck_ns;
+  // The wait clock (coarse_seconds) moves on once a second, by the seconds
+  // that passed: written every tick (up to 50000 a second) it bounced the
+  // cache line every park and run reads, and it undid a test's move of the
+  // clock before the task dump read it.
+  int64_t coarse_credited = 0;
   while (!s->stopping.load(std::memory_order_acquire)) {
     int64_t now = nanotime();
-    set_coarse_seconds(static_cast<uint32_t>((now - s->start_ns) / 1'000'000'000));  // wait times
+    const int64_t coarse = (now - s->start_ns) / 1'000'000'000;
+    if (coarse > coarse_credited) {
+      advance_coarse_seconds(static_cast<uint32_t>(coarse - coarse_credited));  // wait times
+      coarse_credited = coarse;
+    }
     if (now >= next_trace) {
       schedtrace(*s);
       next_trace += trace_ns;

@@ -16,7 +16,8 @@ inline constexpr uint32_t kTracingBit = uint32_t{1} << 25;      // sched/detail/
 
 inline constinit std::atomic<uint32_t> g_debug_word{0};
 
-/// Seconds since the runtime started, modulo 2^24 (sysmon's tick).
+/// Seconds since the runtime started, modulo 2^24 (sysmon's tick; only
+/// differences mean anything: a test may move it on).
 inline uint32_t coarse_seconds() noexcept {
   return g_debug_word.load(std::memory_order_relaxed) & kCoarseSecondsMask;
 }
@@ -25,6 +26,14 @@ inline void set_coarse_seconds(uint32_t s) noexcept {
   uint32_t w = g_debug_word.load(std::memory_order_relaxed);
   while (!g_debug_word.compare_exchange_weak(
       w, (w & ~kCoarseSecondsMask) | (s & kCoarseSecondsMask), std::memory_order_relaxed)) {
+  }
+}
+
+/// Moves the coarse clock on by `d` seconds (sysmon's tick).
+inline void advance_coarse_seconds(uint32_t d) noexcept {
+  uint32_t w = g_debug_word.load(std::memory_order_relaxed);
+  while (!g_debug_word.compare_exchange_weak(
+      w, (w & ~kCoarseSecondsMask) | ((w + d) & kCoarseSecondsMask), std::memory_order_relaxed)) {
   }
 }
 
