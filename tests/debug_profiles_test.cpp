@@ -12,6 +12,7 @@
 #include "debug/block_profile.hpp"
 #include "debug/cpu_profile.hpp"
 #include "debug/heap_profile.hpp"
+#include "debug/task_dump.hpp"
 #include "goro.hpp"
 #include "tests/test_support.hpp"
 
@@ -198,12 +199,6 @@ TEST(HeapProfile, RateIsValidated) {
 
 namespace blockprof {
 
-goro::task<void> goro_test_lock_holder(goro::mutex* m) {
-  co_await m->lock();
-  co_await goro::sleep_for(std::chrono::milliseconds(30));
-  m->unlock();
-}
-
 goro::task<void> goro_test_lock_waiter(goro::mutex* m) {
   co_await m->lock();
   m->unlock();
@@ -220,18 +215,31 @@ TEST(BlockProfile, BlockAndMutexProfilesNameTheWaitingTasks) {
   EXPECT_EQ(goro::debug::set_block_profile_rate(1), 0);
   EXPECT_EQ(goro::debug::set_mutex_profile_fraction(1), 0);
   EXPECT_EQ(goro::debug::set_mutex_profile_fraction(-1), 1);
+  // Only a task that parks is in the profiles, so the test holds the mutex
+  // itself and lets go of it, and sends, only once both waiters are parked
+  // (a holder task sleeping 30 ms and a 20 ms sleep before the send lost the
+  // race on a loaded machine: the waiter ran late, took the lock uncontended
+  // and was in neither profile).
   goro::run(
       [](std::string* block, std::string* mutex) -> goro::task<void> {
         goro::mutex m;
         goro::chan<int> ch;
-        auto h1 = goro::spawn(goro_test_lock_holder(&m));
-        co_await goro::sleep_for(std::chrono::milliseconds(5));
+        co_await m.lock();
         auto h2 = goro::spawn(goro_test_lock_waiter(&m));
         auto h3 = goro::spawn(goro_test_chan_waiter(ch));
-        co_await goro::sleep_for(std::chrono::milliseconds(20));
+        bool parked = co_await goro::test::yield_until([] {
+          const auto rs = goro::debug::task_records();
+          std::size_t on_mutex = 0, on_chan = 0;
+          for (const auto& r : rs) {
+            on_mutex += r.state == "mutex";
+            on_chan += r.state == "chan receive";
+          }
+          return on_mutex == 1 && on_chan == 1;
+        });
+        EXPECT_TRUE(parked) << "the waiters never parked";
+        m.unlock();
         co_await ch.send(7);
         EXPECT_EQ(co_await std::move(h3), 7);
-        co_await std::move(h1);
         co_await std::move(h2);
         *block = goro::debug::block_profile();
         *mutex = goro::debug::mutex_profile();
