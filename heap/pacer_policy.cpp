@@ -85,8 +85,11 @@ pacer::memory_sample memory_sample_of(const heap_observation& o) noexcept {
   return m;
 }
 
-pacer_policy::pacer_policy()
-    : pacer_(detail::gc_procs(), {detail::gc_percent_setting(), detail::memory_limit_setting()}) {}
+pacer_policy::pacer_policy() : pacer_policy(pacer::pacer_tuning{}) {}
+
+pacer_policy::pacer_policy(const pacer::pacer_tuning& tuning)
+    : pacer_(detail::gc_procs(), {detail::gc_percent_setting(), detail::memory_limit_setting()},
+             tuning) {}
 
 void pacer_policy::sync_settings() noexcept {
   const int pct = detail::gc_percent_setting();

@@ -17,6 +17,9 @@ namespace goro::heap {
 class pacer_policy final : public collection_policy {
  public:
   pacer_policy();
+  /// With the pacer's tuning (tests: e.g. the GC CPU limiter off, to measure
+  /// the goal and the cap alone).
+  explicit pacer_policy(const pacer::pacer_tuning& tuning);
 
   uint64_t trigger(const heap_observation& now) override;
   void collected(const collection_record& r) override;

@@ -10,11 +10,12 @@
 // and a poller thread every millisecond; the poller blocks while the world
 // is stopped, so it also samples right after every collection.
 //
-// The live set is pointer-free chunks: marking them is nearly free, so GC
-// CPU stays far below the limiter's 50% even on a loaded CI machine and the
-// limiter (which may let the heap pass the limit on purpose) stays out of
-// what these tests measure; the spiral, where it must engage, is
-// heap_pacer_limit_test's. Sizes shrink under AddressSanitizer.
+// The GC CPU limiter is off here (tests/heap_test_support.hpp,
+// without_gc_cpu_limiter, says why): these tests measure the goal, the
+// trigger and the heap cap holding the limit; on a loaded machine the
+// limiter let up_then_down peak at 151-174 MiB of its 128 MiB limit. The
+// live set is pointer-free chunks, so marking is cheap. Sizes shrink under
+// AddressSanitizer.
 
 #include <gtest/gtest.h>
 
@@ -102,6 +103,8 @@ std::string mib(uint64_t b) {
 
 using goro::test::in_fresh_process;
 
+using goro::test::without_gc_cpu_limiter;
+
 // A live-set curve: fractions of the limit, one per step.
 struct curve {
   const char* name;
@@ -126,6 +129,7 @@ TEST_P(HeapPacerE2E, ManagedMemoryStaysUnderTheLimitAsTheLiveSetSteps) {
 }
 
 void live_set_steps(const limit_case& c) {
+  without_gc_cpu_limiter();
   goro::free_os_memory();
   goro::set_memory_limit(static_cast<int64_t>(c.limit));
   peak_sampler s;
@@ -148,7 +152,6 @@ void live_set_steps(const limit_case& c) {
   s.stop();
   const goro::heap_stats s1 = goro::read_heap_stats();
   EXPECT_GT(s1.collections - s0.collections, c.live.steps.size());  // the limit drove them
-  EXPECT_FALSE(s1.gc_limiter_engaged);
 }
 
 const curve kStepUp{"step_up_10pct_to_80pct", {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}};
@@ -174,6 +177,7 @@ TEST(HeapPacerE2ESettings, LoweringTheLimitTakesEffectWithinOneCycle) {
 
 void lower_the_limit() {
   restore_settings r;
+  without_gc_cpu_limiter();
   const uint64_t high = 256 * kMiB, low = 160 * kMiB;
   goro::free_os_memory();
   goro::set_memory_limit(static_cast<int64_t>(high));
@@ -213,6 +217,7 @@ TEST(HeapPacerE2ESettings, GcPercentOffWithALimitCollectsOnlyForTheLimit) {
 
 void limit_only() {
   restore_settings r;
+  without_gc_cpu_limiter();
   const uint64_t limit = 128 * kMiB;
   goro::gc();
   goro::set_gc_percent(-1);
