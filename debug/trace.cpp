@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -206,10 +207,14 @@ std::string stop_trace() {
 
   const double ns_per_tsc =
       tsc1 > g_tsc0 ? static_cast<double>(ns1 - g_ns0) / static_cast<double>(tsc1 - g_tsc0) : 1.0;
+  // Times in microseconds on the nanosecond grid the file prints (num):
+  // nesting and clipping below then hold for the printed ts and dur too
+  // (rounding ts and dur apart once made a pause end 1 ns after its run).
+  auto on_grid = [](double us) { return std::round(us * 1000.0) / 1000.0; };
   auto us_of_tsc = [&](uint64_t t) {
-    return (static_cast<double>(static_cast<int64_t>(t - g_tsc0)) * ns_per_tsc) / 1000.0;
+    return on_grid((static_cast<double>(static_cast<int64_t>(t - g_tsc0)) * ns_per_tsc) / 1000.0);
   };
-  auto us_of_ns = [&](int64_t ns) { return static_cast<double>(ns - g_ns0) / 1000.0; };
+  auto us_of_ns = [&](int64_t ns) { return on_grid(static_cast<double>(ns - g_ns0) / 1000.0); };
 
   symbolizer sym;
   std::map<uint64_t, std::string> names;

@@ -15,22 +15,17 @@
 
 namespace goro::detail {
 
-namespace {
-
 // One transition in kLatencySamplePeriod, or every one while tracing
-// (g_observe_mask, sched/detail/sched_stats.hpp).
-[[gnu::noinline, gnu::cold]] void observed_ready(machine* m, task_header* t,
-                                                 uint64_t ticks) noexcept {
+// (g_observe_mask, sched/detail/sched_stats.hpp): ready's and spawn's.
+void observed_transition_slow(machine* m, task_header* t, uint64_t ticks, bool spawn) noexcept {
   stamp_runnable(t, ticks);
   if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
     observe_next_run(t);  // its run slice (scheduler.cpp, execute)
     if (m->current)
       if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-        h->flow(m->p->id, t, false);  // wake -> run arrow (debug/trace.cpp)
+        h->flow(m->p->id, t, spawn);  // spawn -> first run, or wake -> run arrow (debug/trace.cpp)
   }
 }
-
-}  // namespace
 
 void ready(task_header* t) noexcept {
   scheduler& s = *g_sched.load(std::memory_order_acquire);
@@ -39,7 +34,7 @@ void ready(task_header* t) noexcept {
   if (m && m->p) {
     const uint64_t ticks = m->p->schedticks_total.load(std::memory_order_relaxed);
     if (observed_transition(ticks)) [[unlikely]]
-      observed_ready(m, t, ticks);
+      observed_transition_slow(m, t, ticks, false);
     notify = runq_put(s, m->p, t, true);
   } else {
     trace_observe(t);

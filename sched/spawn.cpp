@@ -53,19 +53,6 @@ uint64_t next_task_id(scheduler& s, processor* p) {
   return p->id_offset + n;
 }
 
-// One spawn in kLatencySamplePeriod, or every one while tracing
-// (g_observe_mask, sched/detail/sched_stats.hpp).
-[[gnu::noinline, gnu::cold]] void observed_spawn(machine* m, task_header* t,
-                                                 uint64_t ticks) noexcept {
-  stamp_runnable(t, ticks);
-  if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
-    observe_next_run(t);  // its run slice (scheduler.cpp, execute)
-    if (m->current)
-      if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-        h->flow(m->p->id, t, true);  // spawn -> first run arrow (debug/trace.cpp)
-  }
-}
-
 std::string exception_text(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -108,7 +95,7 @@ void spawn_root(task_header* t, std::source_location site) {
   if (p) {
     const uint64_t ticks = p->schedticks_total.load(std::memory_order_relaxed);
     if (observed_transition(ticks)) [[unlikely]]
-      observed_spawn(m, t, ticks);
+      observed_transition_slow(m, t, ticks, true);
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
   } else {
     s->spawned_without_p.fetch_add(1, std::memory_order_relaxed);

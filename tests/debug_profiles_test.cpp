@@ -247,12 +247,10 @@ goro::task<int> goro_test_chan_waiter(goro::chan<int> ch) {
   co_return v.value_or(0);
 }
 
-TEST(BlockProfile, BlockAndMutexProfilesNameTheWaitingTasks) {
-  if (!have_go()) GTEST_SKIP() << "no go toolchain";
-  std::string block, mutex;
-  EXPECT_EQ(goro::debug::set_block_profile_rate(1), 0);
-  EXPECT_EQ(goro::debug::set_mutex_profile_fraction(1), 0);
-  EXPECT_EQ(goro::debug::set_mutex_profile_fraction(-1), 1);
+// A runtime where one task waits 20 ms or more on a goro::mutex
+// (goro_test_lock_waiter) and one on a channel receive
+// (goro_test_chan_waiter); then the block and mutex profiles.
+void run_lock_and_chan_waiters(std::string* block, std::string* mutex) {
   goro::run(
       [](std::string* block, std::string* mutex) -> goro::task<void> {
         goro::mutex m;
@@ -270,8 +268,17 @@ TEST(BlockProfile, BlockAndMutexProfilesNameTheWaitingTasks) {
         co_await std::move(h2);
         *block = goro::debug::block_profile();
         *mutex = goro::debug::mutex_profile();
-      }(&block, &mutex),
+      }(block, mutex),
       procs(2));
+}
+
+TEST(BlockProfile, BlockAndMutexProfilesNameTheWaitingTasks) {
+  if (!have_go()) GTEST_SKIP() << "no go toolchain";
+  std::string block, mutex;
+  EXPECT_EQ(goro::debug::set_block_profile_rate(1), 0);
+  EXPECT_EQ(goro::debug::set_mutex_profile_fraction(1), 0);
+  EXPECT_EQ(goro::debug::set_mutex_profile_fraction(-1), 1);
+  run_lock_and_chan_waiters(&block, &mutex);
   goro::debug::set_block_profile_rate(0);
   goro::debug::set_mutex_profile_fraction(0);
   auto [rc, b] = pprof(block, "-top -nodefraction=0", "block.pb.gz");
@@ -305,25 +312,7 @@ TEST(BlockProfile, RatesReadBackAndOffRecordsNothing) {
   const std::string block_before = goro::debug::block_profile();
   const std::string mutex_before = goro::debug::mutex_profile();
   std::string block, mutex;
-  goro::run(
-      [](std::string* block, std::string* mutex) -> goro::task<void> {
-        goro::mutex m;
-        goro::chan<int> ch, locked, release;
-        auto h1 = goro::spawn(goro_test_lock_holder(&m, locked, release));
-        co_await locked.recv();
-        auto h2 = goro::spawn(goro_test_lock_waiter(&m));
-        auto h3 = goro::spawn(goro_test_chan_waiter(ch));
-        co_await wait_for_waiters();
-        co_await goro::sleep_for(std::chrono::milliseconds(20));
-        release.close();
-        co_await ch.send(7);
-        EXPECT_EQ(co_await std::move(h3), 7);
-        co_await std::move(h1);
-        co_await std::move(h2);
-        *block = goro::debug::block_profile();
-        *mutex = goro::debug::mutex_profile();
-      }(&block, &mutex),
-      procs(2));
+  run_lock_and_chan_waiters(&block, &mutex);
   if (!have_go()) GTEST_SKIP() << "no go toolchain to read the profiles";
   // The totals line ("Showing nodes accounting for X, ... of Y total").
   auto total = [](const std::string& profile) {

@@ -28,6 +28,13 @@ struct trace_hooks {
 
 inline constinit std::atomic<const trace_hooks*> g_trace_hooks{nullptr};
 
+struct machine;
+/// The observed path of a runnable transition made on `m`'s P (ready or,
+/// with `spawn`, spawn; observed_transition(ticks) chose it): the latency
+/// stamp, and while tracing the task's run slice and its arrow (ready.cpp).
+[[gnu::noinline, gnu::cold]] void observed_transition_slow(machine* m, task_header* t,
+                                                           uint64_t ticks, bool spawn) noexcept;
+
 /// Turns the scheduler's trace events on or off (debug/trace.cpp, with
 /// g_trace_hooks set): the switch in the debug word for runs, and every
 /// runnable transition observed for the spawn and wake arrows.
