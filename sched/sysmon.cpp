@@ -79,17 +79,18 @@ void sysmon_main(scheduler* s) {
   int64_t next_trace = trace_ns > 0 ? s->start_ns + trace_ns : INT64_MAX;
   int64_t next_recheck = s->start_ns + recheck_ns;
   int64_t next_reap = s->start_ns + recheck_ns;
-  uint32_t last_second = UINT32_MAX;
+  int64_t credited = 0;  // seconds since start_ns the coarse clock was moved on by
   while (!s->stopping.load(std::memory_order_acquire)) {
     int64_t now = nanotime();
-    // The coarse clock of tasks' wait times (debug_word.hpp), written when
-    // its second changes only: every parking task reads that word, and a
-    // write on every sysmon turn took the line from their caches (and set
-    // back a test's moved clock within microseconds instead of a second).
-    if (const auto second = static_cast<uint32_t>((now - s->start_ns) / 1'000'000'000);
-        second != last_second) {
-      set_coarse_seconds(second);
-      last_second = second;
+    // The coarse clock of tasks' wait times (debug_word.hpp), moved on when
+    // a second has passed only: every parking task reads that word, and a
+    // write on every sysmon turn took the line from their caches. Moved on
+    // by the seconds that passed, not set: only differences mean anything,
+    // and a store undid a test's move of the clock before a slow dump (one
+    // symbolizing for over a second on a loaded machine) read it.
+    if (const int64_t second = (now - s->start_ns) / 1'000'000'000; second > credited) {
+      advance_coarse_seconds(static_cast<uint32_t>(second - credited));
+      credited = second;
     }
     if (now >= next_trace) {
       schedtrace(*s);

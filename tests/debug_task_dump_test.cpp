@@ -210,11 +210,11 @@ TEST(TaskDump, NetOperationsShowIoWaitWithTheirChains) {
             [] { return count_state(goro::debug::task_records(), "io wait") == 2; });
         EXPECT_TRUE(ok) << "the reader and the acceptor never both parked in the netpoller";
         // Make the waits look at least 150 s old: move the coarse wait clock
-        // on (the dump reads it once; sysmon sets it back at its next
-        // second). Retry if its tick fell between the move and the dump, or
-        // if a task parked again after the move (a late poller event wakes
-        // it, it finds nothing and parks with the moved clock as its
-        // start): each try moves the clock 150 s past the previous one.
+        // on (the dump reads it once; sysmon moves it on from there, by the
+        // seconds that pass). Retry if a task parked again after the move
+        // (a late poller event wakes it, it finds nothing and parks with
+        // the moved clock as its start): each try moves the clock 150 s
+        // past the previous one.
         const uint32_t base = goro::detail::coarse_seconds();
         for (uint32_t i = 1; i <= 8 && minutes_waits(*dump) != 2; ++i) {
           goro::detail::set_coarse_seconds(base + 150 * i);

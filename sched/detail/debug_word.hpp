@@ -37,6 +37,15 @@ inline void set_coarse_seconds(uint32_t s) noexcept {
   }
 }
 
+/// Moves the coarse clock on by `d` seconds (sysmon, once a second, by the
+/// seconds that passed). An add, not a store of the time since start: a
+/// test that moved the clock on keeps its move, and the switches and the
+/// low bits are untouched (the seconds are the word's top bits, so the add
+/// wraps with them).
+inline void advance_coarse_seconds(uint32_t d) noexcept {
+  g_debug_word.fetch_add(d << kCoarseSecondsShift, std::memory_order_relaxed);
+}
+
 inline void set_debug_bit(uint32_t bit, bool on) noexcept {
   if (on) {
     g_debug_word.fetch_or(bit, std::memory_order_seq_cst);
