@@ -1,10 +1,12 @@
 #pragma once
 // The execution tracer's hooks in the scheduler (the tracer is
-// debug/trace.cpp). Off: a test of kTracingBit in the debug word
-// (sched/detail/debug_word.hpp) as a task runs (loaded there anyway), and
-// nothing more as a task is spawned or woken (those take the latency
-// sample's branch, g_observe_mask in sched_stats.hpp). On: a TSC read before and after each run and
-// a call per event into the tracer, which appends to a ring owned by the P.
+// debug/trace.cpp). Off: nothing beyond the latency sample's tests, which
+// runs, spawns and wake-ups pay anyway (g_observe_mask and kObserveRun in
+// sched_stats.hpp; execute_observed in scheduler.cpp tests kTracingBit of
+// the debug word, sched/detail/debug_word.hpp, only on that branch). On:
+// every transition takes that branch, a TSC read before and after each run
+// and a call per event into the tracer, which appends to a ring owned by
+// the P.
 
 #include <x86intrin.h>
 
