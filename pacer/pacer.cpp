@@ -74,7 +74,7 @@ int64_t pacer::predicted_pause_ns(uint64_t heap_alloc) const noexcept {
   double longest = 0;
   for (const pause_sample& p : pause_samples_) {
     const double reach = std::min(scan, kMaxPauseScaling * static_cast<double>(p.scanned));
-    longest = std::max(longest, p.ns_per_byte * reach);
+    longest = std::max(longest, p.ns_per_byte * reach + static_cast<double>(p.stall_ns));
   }
   return round_ns(longest);
 }
@@ -222,10 +222,14 @@ cycle_report pacer::end_cycle(const cycle_sample& c) noexcept {
   // an 800 ms pause once 16 MiB were live and made the limiter refuse for a
   // second (tests/heap_pacer_e2e_test). Scanned bytes below heap_minimum
   // count as heap_minimum.
+  // Only the work scales with the heap; the stall (wall time the pause
+  // spent without a CPU) is kept as it was ("Pause prediction").
   const uint64_t scanned = std::max(c.live + c.roots, heap_minimum);
   if (r.pause_ns > 0) {
+    const int64_t work =
+        c.gc_cpu_in_pause_ns >= 0 ? std::min(r.pause_ns, c.gc_cpu_in_pause_ns) : r.pause_ns;
     pause_samples_[static_cast<size_t>(pause_samples_next_)] = {
-        static_cast<double>(r.pause_ns) / static_cast<double>(scanned), scanned};
+        static_cast<double>(work) / static_cast<double>(scanned), scanned, r.pause_ns - work};
     pause_samples_next_ = (pause_samples_next_ + 1) % static_cast<int>(pause_samples_.size());
   }
 

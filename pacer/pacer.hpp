@@ -96,7 +96,16 @@
 //
 // Pause prediction (for the limiter): each of the last 5 pauses scaled by
 // the expected scan over what it scanned, and the largest of those
-// (max-over-5 as trigger.hpp). The expected scan is live + roots + the last
+// (max-over-5 as trigger.hpp). Only a pause's work scales: where the pause's
+// process CPU is measured, the work is min(wall, CPU) (parallel markers make
+// CPU exceed wall; a collector descheduled by a busy machine makes wall
+// exceed CPU) and the rest of the wall time, the stall, is added unscaled.
+// A 34 ms pause of 1 ms CPU over 3 MiB (an ASan run on a loaded machine)
+// scaled as a whole predicted 272 ms for 24 MiB and the limiter refused
+// collections it had every budget for; as 1 ms of work and 33 ms of stall
+// it predicts 41 ms. The limiter still accounts every pause at its real
+// wall time, so a machine that keeps stalling pauses still meets the wall
+// bound (limiter.hpp). The expected scan is live + roots + the last
 // cycle's live growth, at most heap_alloc + roots. Marking is linear in what
 // it scans (~300 ms/GiB with two markers, reference/boehm-probe.md §6), so
 // this is close while the live heap moves slowly and errs long after a drop.
@@ -279,12 +288,12 @@ class pacer {
   heap_goal goal_;
   uint64_t trigger_ = no_goal;
 
-  // Pause model: ns per scanned byte of the last 5 cycles (0: no sample).
-  // The last 5 pauses as (ns per scanned byte, bytes scanned): see "Pause
-  // prediction" above.
+  // Pause model: the last 5 pauses as (work ns per scanned byte, bytes
+  // scanned, stall): see "Pause prediction" above.
   struct pause_sample {
-    double ns_per_byte = 0;
+    double ns_per_byte = 0;  ///< the pause's work over the bytes it scanned
     uint64_t scanned = 0;
+    int64_t stall_ns = 0;  ///< wall time beyond the work (not scaled)
   };
   std::array<pause_sample, 5> pause_samples_{};
   int pause_samples_next_ = 0;

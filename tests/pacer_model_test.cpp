@@ -201,6 +201,51 @@ TEST(PacerModel, PausePredictionScalesWithTheHeapButNotWithoutBound) {
   EXPECT_NEAR(static_cast<double>(settled.predicted_pause_ns), 30.0 * ms, 2.0 * ms);
 }
 
+// Only a pause's work scales with the heap: a pause that spent most of its
+// wall time without a CPU (the collector descheduled by a busy machine:
+// 34 ms of wall for 1 ms of process CPU, as an ASan run on a loaded machine
+// measured) predicts its stall plus its work scaled, not its wall time
+// scaled (272 ms for 8x the heap, which made the limiter refuse).
+TEST(PacerModel, PausePredictionScalesTheWorkNotTheStall) {
+  const int64_t limit = static_cast<int64_t>(GiB);
+  // Two collections: the first pauses `wall` with `cpu` of process CPU over
+  // 1 MiB live (4 MiB scanned: heap_minimum), the second is quick with
+  // 16 MiB live; the prediction for a 40 MiB heap then scans 31 MiB (live
+  // plus the last growth), 7.75x the first pause's bytes.
+  auto predict_after = [&](int64_t wall, int64_t cpu) {
+    pacer p(2, {100, limit});
+    int64_t t = 0;
+    const struct {
+      uint64_t live;
+      int64_t wall, cpu;
+    } cycles[] = {{1 * MiB, wall, cpu}, {16 * MiB, ms / 10, ms / 10}};
+    for (const auto& k : cycles) {
+      t += 100 * ms;
+      EXPECT_TRUE(p.check({t, {40 * MiB, 0, 0}, t}).collect);
+      cycle_sample c;
+      c.start_ns = t;
+      c.end_ns = t + k.wall;
+      c.gc_cpu_in_pause_ns = k.cpu;
+      c.mutator_cpu_ns = t;
+      c.heap_before = 40 * MiB;
+      c.live = k.live;
+      c.memory_after = {k.live, 0, 0};
+      p.end_cycle(c);
+      t += k.wall;
+    }
+    t += 100 * ms;
+    const decision d = p.check({t, {40 * MiB, 0, 0}, t});
+    EXPECT_TRUE(d.collect);
+    return static_cast<double>(d.predicted_pause_ns);
+  };
+  // 1 ms of work scaled 7.75x, plus 33 ms of stall (scaled whole: 263 ms).
+  EXPECT_NEAR(predict_after(34 * ms, 1 * ms), 40.75 * ms, 0.1 * ms);
+  // Parallel markers (CPU above wall): all of the wall time is work.
+  EXPECT_NEAR(predict_after(4 * ms, 8 * ms), 31.0 * ms, 0.1 * ms);
+  // CPU not measured: the wall time is taken as work, as before.
+  EXPECT_NEAR(predict_after(4 * ms, -1), 31.0 * ms, 0.1 * ms);
+}
+
 namespace {
 
 // gc_percent 0 (collect continuously) with 100 ms pauses on one proc, the
