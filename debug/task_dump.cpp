@@ -370,7 +370,10 @@ void on_fatal(const task_header* offending, const promise_base* chain) noexcept 
   if (offending != nullptr) {
     raw_task rt;
     rt.id = offending->id;
-    rt.state = wait_reason::running;
+    // Running (a stack overrun; a thread-limit overrun in a running task) or
+    // suspended (a thread-limit overrun for its blocking call or its pinned
+    // M's hand-off), as its wait word says.
+    rt.state = detail::reason_of(offending->wait_word.load(std::memory_order_acquire));
     rt.spawn = offending->spawn_site;
     rt.current = true;
     read_chain(chain, rt);

@@ -4,12 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "debug/task_dump.hpp"
 #include "goro.hpp"
@@ -312,6 +316,93 @@ TEST(TaskDump, StackOverrunPrintsTheOffendingChain) {
               "task stack exceeds 65536-byte limit(.|\n)*\n\ntask [0-9]+ \\[running\\]:\n"
               "\\{anonymous\\}::recurse\\(int\\)\n\t.*debug_task_dump_test.cpp:[0-9]+\n"
               "\\{anonymous\\}::recurse\\(int\\)\n(.|\n)*frames elided(.|\n)*created by ");
+}
+
+// set_max_threads overruns (sched/limits.cpp) print the task that wanted
+// the thread, as a stack overrun does: its await chain when it is suspended
+// (a blocking call that needs a pool thread; a pinned task whose M hands its
+// P off as it parks), its native stack when it runs.
+void sleep_until(const std::atomic<bool>* flag) {
+  while (!flag->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+constexpr int kBlockingCallLine = __LINE__ + 2;
+goro::task<void> blocking_leaf(std::atomic<bool>* never) {
+  co_await goro::blocking([never] { goro::blocking_region([never] { sleep_until(never); }); });
+}
+
+constexpr int kLeafCallLine = __LINE__ + 2;
+goro::task<void> blocking_middle(std::atomic<bool>* never) {
+  co_await blocking_leaf(never);
+}
+
+void exceed_threads_in_a_chain() {
+  goro::set_max_threads(4);
+  goro::run(
+      []() -> goro::task<void> {
+        std::atomic<bool> never{false};
+        std::vector<goro::join_handle<void>> hs;
+        for (int i = 0; i < 16; ++i) hs.push_back(goro::spawn(blocking_middle(&never)));
+        for (auto& h : hs) co_await std::move(h);
+      }(),
+      procs(1));
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, ThreadLimitOverrunPrintsTheBlockingTasksChain) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string file = ".*debug_task_dump_test\\.cpp:";
+  EXPECT_EXIT(exceed_threads_in_a_chain(), testing::ExitedWithCode(2),
+              "goro: program exceeds 4-thread limit \\([^)]*\\)\n\ntask [0-9]+ \\[blocking\\]:\n"
+              "\\{anonymous\\}::blocking_leaf\\(std::atomic<bool>\\*\\)\n\t" +
+                  file + std::to_string(kBlockingCallLine) +
+                  "\n\\{anonymous\\}::blocking_middle\\(std::atomic<bool>\\*\\)\n\t" + file +
+                  std::to_string(kLeafCallLine) + "\ncreated by [^\n]*\n\t" + file);
+}
+
+constexpr int kPinnedWaitLine = __LINE__ + 3;
+goro::task<void> pinned_waiter(goro::chan<int> never) {
+  co_await goro::lock_os_thread();
+  co_await never.recv();
+}
+
+void exceed_threads_with_pinned_tasks() {
+  goro::set_max_threads(5);
+  goro::run(
+      []() -> goro::task<void> {
+        goro::chan<int> never;
+        std::vector<goro::join_handle<void>> hs;
+        for (int i = 0; i < 16; ++i) hs.push_back(goro::spawn(pinned_waiter(never)));
+        for (auto& h : hs) co_await std::move(h);
+      }(),
+      procs(1));  // one P: only the pinned Ms' hand-offs start threads, never a spawn
+  std::exit(0);   // not reached
+}
+
+TEST(TaskDump, ThreadLimitOverrunPrintsThePinnedTaskThatParked) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_pinned_tasks(), testing::ExitedWithCode(2),
+              "goro: program exceeds 5-thread limit [^\n]*\n\ntask [0-9]+ \\[chan receive\\]:\n"
+              "\\{anonymous\\}::pinned_waiter\\(goro::chan<int>\\)\n\t"
+              ".*debug_task_dump_test\\.cpp:" +
+                  std::to_string(kPinnedWaitLine) + "\n(.|\n)*created by ");
+}
+
+void lower_threads_below_count() {
+  goro::run(
+      []() -> goro::task<void> {
+        co_await goro::blocking([] {});
+        goro::set_max_threads(1);
+      }(),
+      procs(1));
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, ThreadLimitLoweredByARunningTaskPrintsItsStack) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(lower_threads_below_count(), testing::ExitedWithCode(2),
+              "goro: program exceeds 1-thread limit [^\n]*\n\ntask [0-9]+ \\[running\\]:\n"
+              "(.|\n)*goro::set_max_threads(.|\n)*lower_threads_below_count(.|\n)*created by ");
 }
 
 TEST(TaskDump, TracebackSettingIsValidated) {
