@@ -3,6 +3,7 @@
 // the fatal paths.
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
@@ -358,6 +359,59 @@ TEST(TaskDump, ThreadLimitOverrunPrintsTheBlockingTasksChain) {
                   file + std::to_string(kBlockingCallLine) +
                   "\n\\{anonymous\\}::blocking_middle\\(std::atomic<bool>\\*\\)\n\t" + file +
                   std::to_string(kLeafCallLine) + "\ncreated by [^\n]*\n\t" + file);
+}
+
+// GORO_TRACEBACK, read from the environment by goro::run: `all` prints the
+// other tasks after the offending one, `none` no task, `crash` the dump and
+// then abort() (no core file here: RLIMIT_CORE is 0 in the child).
+void exceed_threads_with_traceback(const char* level) {
+  setenv("GORO_TRACEBACK", level, 1);
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  goro::set_max_threads(4);
+  goro::runtime_options o;
+  o.max_procs = 1;  // read_environment stays true
+  goro::run(
+      []() -> goro::task<void> {
+        std::atomic<bool> never{false};
+        goro::chan<int> ch;
+        std::vector<goro::join_handle<void>> hs;
+        for (int i = 0; i < 16; ++i) hs.push_back(goro::spawn(blocking_middle(&never)));
+        co_await outer_wait(ch);  // parks first: the blockers run once it has (one P)
+      }(),
+      o);
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, TracebackAllPrintsTheOtherTasksAfterTheOffendingOne) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_traceback("all"), testing::ExitedWithCode(2),
+              "program exceeds 4-thread limit [^\n]*\n\ntask [0-9]+ \\[blocking\\]:\n"
+              "\\{anonymous\\}::blocking_leaf(.|\n)*\n\ntask [0-9]+ \\[chan receive\\]:\n"
+              "\\{anonymous\\}::inner_wait\\(goro::chan<int>\\)\n\t[^\n]*\n"
+              "\\{anonymous\\}::outer_wait\\(goro::chan<int>\\)\n");
+}
+
+TEST(TaskDump, TracebackSingleIsTheDefaultAndPrintsOnlyTheOffendingTask) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_traceback("single"), testing::ExitedWithCode(2),
+              "program exceeds 4-thread limit [^\n]*\n\ntask [0-9]+ \\[blocking\\]:\n"
+              "\\{anonymous\\}::blocking_leaf[^\n]*\n\t[^\n]*\n"
+              "\\{anonymous\\}::blocking_middle[^\n]*\n\t[^\n]*\n"
+              "created by [^\n]*\n\t[^\n]*\n\n$");
+}
+
+TEST(TaskDump, TracebackNonePrintsOnlyTheMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_traceback("none"), testing::ExitedWithCode(2),
+              "^goro: program exceeds 4-thread limit \\([^)]*\\)\n\n$");
+}
+
+TEST(TaskDump, TracebackCrashAbortsAfterTheDump) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_traceback("crash"), testing::KilledBySignal(SIGABRT),
+              "program exceeds 4-thread limit [^\n]*\n\ntask [0-9]+ \\[blocking\\]:\n"
+              "\\{anonymous\\}::blocking_leaf(.|\n)*\\[chan receive\\]:\n");
 }
 
 constexpr int kPinnedWaitLine = __LINE__ + 3;
