@@ -70,7 +70,9 @@ def main():
             if not isinstance(dur, (int, float)) or dur < 0:
                 errors.append(f"event {i}: X without dur >= 0")
                 continue
-            slices[track].append((ts, ts + dur, e["name"], e.get("cat")))
+            # ts and dur print 3 decimals: rounding the sum drops float noise
+            # (59014.149000000005 would overlap a slice that starts at 59014.149).
+            slices[track].append((ts, round(ts + dur, 6), e["name"], e.get("cat")))
             if e.get("cat") == "task":
                 tasks.add(e.get("args", {}).get("task"))
             if e.get("cat") == "gc":
