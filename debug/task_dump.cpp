@@ -385,9 +385,15 @@ void on_fatal(const task_header* offending, const promise_base* chain) noexcept 
   });
 }
 
+// goro::fatal's (core/fatal.cpp): the task running on this thread, if any.
+void on_core_fatal() noexcept {
+  if (const task_header* t = detail::current_task()) on_fatal(t, nullptr);
+}
+
 struct installer {
   installer() {
     detail::g_fatal_dump.store(&on_fatal, std::memory_order_release);
+    goro::detail::g_fatal_tasks.store(&on_core_fatal, std::memory_order_release);
     set_memory_profile_rate(kDefaultMemProfileRate);  // Go's default MemProfileRate
     struct sigaction old {};
     if (::sigaction(SIGQUIT, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {

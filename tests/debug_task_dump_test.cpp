@@ -459,6 +459,31 @@ TEST(TaskDump, ThreadLimitLoweredByARunningTaskPrintsItsStack) {
               "(.|\n)*goro::set_max_threads(.|\n)*lower_threads_below_count(.|\n)*created by ");
 }
 
+// goro::fatal (a broken runtime invariant) prints the task that raised it,
+// as Go's throw prints the goroutine, then aborts.
+goro::task<void> fatal_inner() {
+  goro::fatal("invariant broken on purpose");
+  co_return;
+}
+
+goro::task<void> fatal_outer() {
+  co_await fatal_inner();
+}
+
+void raise_fatal_in_a_task() {
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  goro::run(fatal_outer(), procs(1));
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, FatalErrorPrintsTheRunningTask) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(raise_fatal_in_a_task(), testing::KilledBySignal(SIGABRT),
+              "^goro: fatal error: invariant broken on purpose\n\ntask [0-9]+ \\[running\\]:\n"
+              "(.|\n)*goro::fatal(.|\n)*fatal_inner(.|\n)*created by ");
+}
+
 TEST(TaskDump, TracebackSettingIsValidated) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
