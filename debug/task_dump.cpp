@@ -23,6 +23,7 @@
 #include "debug/heap_profile.hpp"
 #include "debug/pprof_builder.hpp"
 #include "debug/symbolize.hpp"
+#include "heap/detail/collection_events.hpp"
 #include "heap/frame_hold.hpp"
 #include "sched/detail/debug_hooks.hpp"
 #include "sched/detail/debug_word.hpp"
@@ -386,7 +387,10 @@ void on_fatal(const task_header* offending, const promise_base* chain) noexcept 
 }
 
 // goro::fatal's (core/fatal.cpp): the task running on this thread, if any.
+// Not with the world stopped for a collection: a stopped thread may hold
+// the malloc lock the symbolizer needs, and the abort must not hang.
 void on_core_fatal() noexcept {
+  if (heap::detail::world_stopped()) return;
   if (const task_header* t = detail::current_task()) on_fatal(t, nullptr);
 }
 
