@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -26,6 +27,13 @@ void fatal(std::string_view msg) noexcept {
   s.append(msg);
   s.push_back('\n');
   write_all(s);
+  // The tasks, once: a fatal error inside the dump ends without another.
+  static std::atomic<bool> dumping{false};
+  if (auto f = detail::g_fatal_tasks.load(std::memory_order_acquire))
+    if (!dumping.exchange(true)) {
+      write_all("\n");
+      f();
+    }
   std::abort();
 }
 

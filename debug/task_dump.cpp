@@ -23,6 +23,7 @@
 #include "debug/heap_profile.hpp"
 #include "debug/pprof_builder.hpp"
 #include "debug/symbolize.hpp"
+#include "heap/detail/collection_events.hpp"
 #include "heap/frame_hold.hpp"
 #include "sched/detail/debug_hooks.hpp"
 #include "sched/detail/debug_word.hpp"
@@ -370,7 +371,10 @@ void on_fatal(const task_header* offending, const promise_base* chain) noexcept 
   if (offending != nullptr) {
     raw_task rt;
     rt.id = offending->id;
-    rt.state = wait_reason::running;
+    // Running (a stack overrun; a thread-limit overrun in a running task) or
+    // suspended (a thread-limit overrun for its blocking call or its pinned
+    // M's hand-off), as its wait word says.
+    rt.state = detail::reason_of(offending->wait_word.load(std::memory_order_acquire));
     rt.spawn = offending->spawn_site;
     rt.current = true;
     read_chain(chain, rt);
@@ -382,9 +386,18 @@ void on_fatal(const task_header* offending, const promise_base* chain) noexcept 
   });
 }
 
+// goro::fatal's (core/fatal.cpp): the task running on this thread, if any.
+// Not with the world stopped for a collection: a stopped thread may hold
+// the malloc lock the symbolizer needs, and the abort must not hang.
+void on_core_fatal() noexcept {
+  if (heap::detail::world_stopped()) return;
+  if (const task_header* t = detail::current_task()) on_fatal(t, nullptr);
+}
+
 struct installer {
   installer() {
     detail::g_fatal_dump.store(&on_fatal, std::memory_order_release);
+    goro::detail::g_fatal_tasks.store(&on_core_fatal, std::memory_order_release);
     set_memory_profile_rate(kDefaultMemProfileRate);  // Go's default MemProfileRate
     struct sigaction old {};
     if (::sigaction(SIGQUIT, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {

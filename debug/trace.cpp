@@ -32,14 +32,16 @@ namespace {
 
 constexpr int kMaxP = 1024;
 
-enum : uint8_t { kRun = 1, kSpawn, kWake };
+enum : uint8_t { kRun = 1, kSpawn, kWake, kHandoff, kBlocking };
 
 struct event {
   uint8_t kind;
-  uint64_t a, b, c, d;  // run: start, end, task id, function; flow: tsc, -, task id, -
+  int32_t thread;       // blocking: trace_hooks::blocking's thread number
+  uint64_t a, b, c, d;  // run, blocking: start, end, task id, function; flow: tsc, -, task id, -
 };
 
-// Written only by the M that holds the P (the hook runs on it).
+// Written only by the M that holds the P (the hook runs on it); the
+// blocking ring under g_blocking_lock.
 struct ring {
   explicit ring(std::size_t cap) : ev(cap) {}
   std::vector<event> ev;
@@ -55,14 +57,23 @@ struct counter_sample {
   bool limiter;
 };
 
+// A pause's end on the trace's clock, read on the collecting thread as the
+// world restarts, and its length on the collector's: the begin is placed
+// that many nanoseconds earlier, so pauses and runs share one clock.
 struct pause {
-  int64_t begin, end;
+  uint64_t end_tsc;
+  int64_t ns;
 };
 
 std::mutex g_control;  // start/stop
 std::atomic<bool> g_running{false};
 std::atomic<ring*> g_rings[kMaxP];
-std::mutex g_global_lock;  // pauses and counters
+// Blocking calls run on threads without a P (the pool's, pinned Ms): one
+// ring for all of them, locked (a call is a system call or more; the lock
+// is not what it costs).
+std::mutex g_blocking_lock;
+ring* g_blocking_ring = nullptr;  // protected by g_blocking_lock
+std::mutex g_global_lock;         // pauses and counters
 std::vector<pause> g_pauses;
 std::vector<counter_sample> g_counters;
 constexpr std::size_t kMaxGlobal = 1 << 16;
@@ -76,20 +87,30 @@ bool g_sampler_stop = false;
 void on_run(int p, uint64_t id, const void* fn, uint64_t start, uint64_t end) noexcept {
   if (p < 0 || p >= kMaxP) return;
   if (ring* r = g_rings[p].load(std::memory_order_acquire))
-    r->put({kRun, start, end, id, reinterpret_cast<uint64_t>(fn)});
+    r->put({kRun, 0, start, end, id, reinterpret_cast<uint64_t>(fn)});
 }
 
-void on_flow(int p, const detail::task_header* t, bool spawn) noexcept {
+void on_flow(int p, const detail::task_header* t, detail::trace_flow kind) noexcept {
   if (p < 0 || p >= kMaxP) return;
+  const uint8_t k = kind == detail::trace_flow::spawn  ? kSpawn
+                    : kind == detail::trace_flow::wake ? kWake
+                                                       : kHandoff;
   if (ring* r = g_rings[p].load(std::memory_order_acquire))
-    r->put({spawn ? kSpawn : kWake, detail::trace_clock(), 0, t->id, 0});
+    r->put({k, 0, detail::trace_clock(), 0, t->id, 0});
 }
 
-constexpr detail::trace_hooks kHooks{&on_run, &on_flow};
+void on_blocking(int thread, uint64_t id, const void* fn, uint64_t start, uint64_t end) noexcept {
+  std::lock_guard lk(g_blocking_lock);
+  if (g_blocking_ring)
+    g_blocking_ring->put({kBlocking, thread, start, end, id, reinterpret_cast<uint64_t>(fn)});
+}
+
+constexpr detail::trace_hooks kHooks{&on_run, &on_flow, &on_blocking};
 
 void on_pause(int64_t begin, int64_t end) noexcept {
+  const uint64_t now = detail::trace_clock();
   std::unique_lock lk(g_global_lock, std::try_to_lock);  // never wait inside a collection
-  if (lk.owns_lock() && g_pauses.size() < kMaxGlobal) g_pauses.push_back({begin, end});
+  if (lk.owns_lock() && g_pauses.size() < kMaxGlobal) g_pauses.push_back({now, end - begin});
 }
 
 void sample_counters() {
@@ -139,17 +160,86 @@ std::string num(double v) {
 struct slice {
   double start, end;  // us
   std::string name;
-  const char* cat;
+  const char* cat;  // "task" (a run), "blocking" (a blocking call) or "gc"
   uint64_t task;
 };
 
 struct flow_point {
   double ts;
-  int tid;
   uint64_t id;
   bool start;
   const char* name;
 };
+
+// One tick of the printed grid (num prints microseconds with 3 decimals).
+constexpr double kTick = 0.001;
+
+// The JSON's tids: the GC track, then one per P, per blocking-pool thread
+// and per pinned M that ran a blocking call (sorted in that order).
+constexpr int kGcTid = 1;
+constexpr int kPTid = 100;                 // + the P's id (< kMaxP)
+constexpr int kPoolTid = 100'000;          // + the pool thread's number, from 1
+constexpr int kLockedTid = 1'000'000'000;  // + the M's id
+
+int tid_of_thread(int thread) {
+  return thread >= 1 ? kPoolTid + thread : kLockedTid + (-thread - 1);
+}
+
+std::string track_label(int tid) {
+  if (tid == kGcTid) return "GC";
+  if (tid >= kLockedTid) return "locked M " + std::to_string(tid - kLockedTid);
+  if (tid >= kPoolTid) return "blocking thread " + std::to_string(tid - kPoolTid);
+  return "P" + std::to_string(tid - kPTid);
+}
+
+struct track {
+  std::vector<slice> runs;    // task runs or blocking calls: one thread's, so they never overlap
+  std::vector<slice> pauses;  // GC pauses as drawn here, each between or inside runs
+};
+
+// The last run of `runs` (sorted by start) that contains `ts`, or null.
+const slice* run_at(const std::vector<slice>& runs, double ts) {
+  auto it = std::upper_bound(runs.begin(), runs.end(), ts,
+                             [](double t, const slice& s) { return t < s.start; });
+  if (it == runs.begin()) return nullptr;
+  --it;
+  return ts <= it->end ? &*it : nullptr;
+}
+
+// Where the pause [b, e] goes on a P's track. The runs are what the P did;
+// the pause is when the collector says the world was stopped, from the
+// moment it began to stop it. A thread stops when the signal reaches it, so
+// a run can end after b (it finished before the signal came) or start
+// after b (the P took its next task first); then the P was stopped later
+// than b, and the pause is drawn from the end of the last run before the
+// stop, or nested in the run that the stop interrupted, one tick after its
+// start: an arrow into a run binds to the deepest slice at its start, which
+// must stay the run. Returns the pause's start, or e when none is left.
+double pause_start_on_track(const std::vector<slice>& runs, double b, double e) {
+  auto it =
+      std::partition_point(runs.begin(), runs.end(), [b](const slice& s) { return s.end <= b; });
+  double lo = b;
+  for (; it != runs.end() && it->start < e; ++it)
+    lo = std::max(lo, it->end < e ? it->end : it->start + kTick);
+  return lo < e - kTick / 2 ? lo : e;
+}
+
+// The timestamp to draw an arrow from, for an event at `ts` on a P's track:
+// inside the run that made it, before that run's printed end and before any
+// pause nested in it (an arrow starts from the deepest slice at its time:
+// the run, not the pause). NaN when no run of the track contains ts (a run
+// that began before tracing started, or that the ring dropped).
+double source_ts(const track& tr, double ts) {
+  const slice* r = run_at(tr.runs, ts);
+  if (r == nullptr) return std::nan("");
+  ts = std::min(ts, std::max(r->start, r->end - kTick));
+  // The pauses of a track are in time order and never overlap.
+  auto p = std::upper_bound(tr.pauses.begin(), tr.pauses.end(), ts,
+                            [](double t, const slice& s) { return t < s.start; });
+  if (p != tr.pauses.begin() && ts <= std::prev(p)->end)
+    ts = std::max(r->start, std::prev(p)->start - kTick);
+  return ts;
+}
 
 }  // namespace
 
@@ -168,8 +258,16 @@ void start_trace(std::size_t events_per_p) {
   const int n = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) * 2, 8, kMaxP);
   for (int i = 0; i < n; ++i) g_rings[i].store(new ring(events_per_p), std::memory_order_release);
   {
+    std::lock_guard g(g_blocking_lock);
+    delete g_blocking_ring;
+    g_blocking_ring = new ring(events_per_p);
+  }
+  {
     std::lock_guard g(g_global_lock);
     g_pauses.clear();
+    // on_pause runs with the world stopped: a thread stopped inside malloc
+    // may hold its lock, so the hook must not allocate.
+    g_pauses.reserve(kMaxGlobal);
     g_counters.clear();
   }
   g_ns0 = nanotime();
@@ -229,41 +327,71 @@ std::string stop_trace() {
     return names.emplace(fn, n.empty() ? std::string("task") : n).first->second;
   };
 
-  std::map<int, std::vector<slice>> tracks;  // tid -> slices
-  struct run_rec {
-    double start;
-    int tid;
-    uint64_t task;
-  };
-  struct flow_rec {
+  // Arrows go from an event (a spawn, a wake-up or a hand-off inside a run,
+  // or a blocking call's end) to the next slice of the task it concerns
+  // that starts at or after it: a run, or for a hand-off a blocking call.
+  enum class target_kind : uint8_t { run, blocking };
+  struct target {
     double ts;
     int tid;
     uint64_t task;
-    bool spawn;
+    target_kind kind;
   };
-  std::vector<run_rec> runs;
-  std::vector<flow_rec> flows;
+  struct source {
+    double ts;
+    int tid;
+    uint64_t task;
+    target_kind wants;
+    const char* name;
+    bool on_p;  // made inside a run on a P's track (else: at a blocking call's end)
+  };
+  std::map<int, track> tracks;  // tid -> its slices
+  std::vector<target> targets;
+  std::vector<source> sources;
   int nprocs = 0;
   for (int p = 0; p < kMaxP; ++p) {
     ring* r = g_rings[p].load();
     if (r == nullptr) continue;
     if (r->n == 0) continue;
     nprocs = p + 1;
-    const int tid = 100 + p;
+    const int tid = kPTid + p;
     const uint64_t cap = r->ev.size(), first = r->n > cap ? r->n - cap : 0;
     auto& tr = tracks[tid];
     for (uint64_t i = first; i < r->n; ++i) {
       const event& e = r->ev[i % cap];
+      const double ts = us_of_tsc(e.a);
       if (e.kind == kRun) {
-        const double s = us_of_tsc(e.a), en = us_of_tsc(e.b);
-        tr.push_back({s, std::max(en, s), name_of(e.d) + " (task " + std::to_string(e.c) + ")",
-                      "task", e.c});
-        runs.push_back({s, tid, e.c});
+        tr.runs.push_back({ts, std::max(us_of_tsc(e.b), ts),
+                           name_of(e.d) + " (task " + std::to_string(e.c) + ")", "task", e.c});
+        targets.push_back({ts, tid, e.c, target_kind::run});
       } else if (e.kind == kSpawn || e.kind == kWake) {
-        flows.push_back({us_of_tsc(e.a), tid, e.c, e.kind == kSpawn});
+        sources.push_back(
+            {ts, tid, e.c, target_kind::run, e.kind == kSpawn ? "spawn" : "wake", true});
+      } else if (e.kind == kHandoff) {
+        sources.push_back({ts, tid, e.c, target_kind::blocking, "handoff", true});
       }
     }
   }
+  {
+    std::lock_guard g(g_blocking_lock);
+    const ring& r = *g_blocking_ring;
+    const uint64_t cap = r.ev.size(), first = r.n > cap ? r.n - cap : 0;
+    for (uint64_t i = first; i < r.n; ++i) {
+      const event& e = r.ev[i % cap];
+      const int tid = tid_of_thread(e.thread);
+      const double s = us_of_tsc(e.a), en = std::max(us_of_tsc(e.b), s);
+      tracks[tid].runs.push_back(
+          {s, en, "blocking: " + name_of(e.d) + " (task " + std::to_string(e.c) + ")", "blocking",
+           e.c});
+      targets.push_back({s, tid, e.c, target_kind::blocking});
+      // The task is made ready after the call: the arrow to its next run
+      // leaves from the call's last tick.
+      sources.push_back({std::max(s, en - kTick), tid, e.c, target_kind::run, "return", false});
+    }
+  }
+  for (auto& [tid, tr] : tracks)
+    std::sort(tr.runs.begin(), tr.runs.end(),
+              [](const slice& a, const slice& b) { return a.start < b.start; });
   std::vector<pause> pauses;
   std::vector<counter_sample> counters;
   {
@@ -271,15 +399,51 @@ std::string stop_trace() {
     pauses = g_pauses;
     counters = g_counters;
   }
+  // GC pauses: on the GC track as the collector timed them, and on every
+  // P's track placed among its runs (pause_start_on_track). Not on the
+  // blocking threads' tracks: a call inside goro::blocking_region is not
+  // stopped by a collection, and the tracer cannot tell which calls are.
   for (const pause& ps : pauses) {
-    const double b = us_of_ns(ps.begin), e = us_of_ns(ps.end);
-    tracks[1].push_back({b, e, "GC pause (stop the world)", "gc", 0});
-    for (int p = 0; p < nprocs; ++p) tracks[100 + p].push_back({b, e, "GC pause", "gc", 0});
+    const double e = us_of_tsc(ps.end_tsc), b = on_grid(e - static_cast<double>(ps.ns) / 1000.0);
+    tracks[kGcTid].pauses.push_back({b, e, "GC pause (stop the world)", "gc", 0});
+    for (int p = 0; p < nprocs; ++p) {
+      track& tr = tracks[kPTid + p];
+      const double lo = pause_start_on_track(tr.runs, b, e);
+      if (lo < e) tr.pauses.push_back({lo, e, "GC pause", "gc", 0});
+    }
   }
+
+  std::sort(targets.begin(), targets.end(),
+            [](const target& a, const target& b) { return a.ts < b.ts; });
+  std::sort(sources.begin(), sources.end(),
+            [](const source& a, const source& b) { return a.ts < b.ts; });
+  std::map<std::pair<uint64_t, target_kind>, source> pending;
+  std::map<int, std::vector<flow_point>> flow_points;  // tid -> points
+  uint64_t next_flow = 1;
+  std::size_t si = 0;
+  for (const target& t : targets) {
+    while (si < sources.size() && sources[si].ts <= t.ts) {
+      pending[{sources[si].task, sources[si].wants}] = sources[si];
+      ++si;
+    }
+    auto it = pending.find({t.task, t.kind});
+    if (it == pending.end()) continue;
+    source f = it->second;
+    pending.erase(it);
+    if (f.on_p && std::isnan(f.ts = source_ts(tracks[f.tid], f.ts))) continue;
+    const uint64_t id = next_flow++;
+    flow_points[f.tid].push_back({f.ts, id, true, f.name});
+    flow_points[t.tid].push_back({t.ts, id, false, f.name});
+  }
+
   // Slices on one track must nest: sort by start (longest first) and clip
-  // a slice that would end past the one enclosing it (clock reads on two
-  // threads around a pause can disagree by a few ns).
-  for (auto& [tid, v] : tracks) {
+  // a slice that would end past the one enclosing it. The placement above
+  // nests every pause already; this is the guarantee the format needs.
+  std::map<int, std::vector<slice>> slices;
+  for (auto& [tid, tr] : tracks) {
+    auto& v = slices[tid];
+    v = std::move(tr.runs);
+    v.insert(v.end(), tr.pauses.begin(), tr.pauses.end());
     std::sort(v.begin(), v.end(), [](const slice& a, const slice& b) {
       return a.start != b.start ? a.start < b.start : a.end > b.end;
     });
@@ -289,42 +453,6 @@ std::string stop_trace() {
       if (!open.empty() && s.end > open.back()) s.end = open.back();
       open.push_back(s.end);
     }
-  }
-  // Flows: each arrow goes from the spawn or wake-up (inside the running
-  // task's slice on its P) to the next run of the target task.
-  auto inside_slice = [&](int tid, double ts) {
-    const auto& v = tracks[tid];
-    auto it = std::upper_bound(v.begin(), v.end(), ts,
-                               [](double t, const slice& s) { return t < s.start; });
-    while (it != v.begin()) {
-      --it;
-      if (it->start <= ts && ts <= it->end && std::string_view(it->cat) == "task") return true;
-      if (it->end < ts && it->start < ts - 1e6) break;
-    }
-    return false;
-  };
-  std::sort(runs.begin(), runs.end(),
-            [](const run_rec& a, const run_rec& b) { return a.start < b.start; });
-  std::sort(flows.begin(), flows.end(),
-            [](const flow_rec& a, const flow_rec& b) { return a.ts < b.ts; });
-  std::map<uint64_t, flow_rec> pending;
-  std::map<int, std::vector<flow_point>> flow_points;  // tid -> points
-  uint64_t next_flow = 1;
-  std::size_t fi = 0;
-  for (const run_rec& r : runs) {
-    while (fi < flows.size() && flows[fi].ts <= r.start) {
-      pending[flows[fi].task] = flows[fi];
-      ++fi;
-    }
-    auto it = pending.find(r.task);
-    if (it == pending.end()) continue;
-    const flow_rec f = it->second;
-    pending.erase(it);
-    if (!inside_slice(f.tid, f.ts)) continue;
-    const uint64_t id = next_flow++;
-    const char* name = f.spawn ? "spawn" : "wake";
-    flow_points[f.tid].push_back({f.ts, f.tid, id, true, name});
-    flow_points[r.tid].push_back({r.start, r.tid, id, false, name});
   }
 
   const int pid = static_cast<int>(getpid());
@@ -338,10 +466,10 @@ std::string stop_trace() {
   };
   begin_event() += "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":" + spid +
                    ",\"tid\":0,\"args\":{\"name\":\"goro\"}}";
-  for (auto& [tid, v] : tracks) {
-    const std::string label = tid == 1 ? "GC" : "P" + std::to_string(tid - 100);
+  for (auto& [tid, v] : slices) {
     begin_event() += "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":" + spid +
-                     ",\"tid\":" + std::to_string(tid) + ",\"args\":{\"name\":\"" + label + "\"}}";
+                     ",\"tid\":" + std::to_string(tid) + ",\"args\":{\"name\":\"" +
+                     track_label(tid) + "\"}}";
     begin_event() += "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":" + spid +
                      ",\"tid\":" + std::to_string(tid) +
                      ",\"args\":{\"sort_index\":" + std::to_string(tid) + "}}";
@@ -367,7 +495,7 @@ std::string stop_trace() {
       o += ",\"cat\":\"";
       o += s.cat;
       o += "\",\"ph\":\"X\",\"ts\":" + num(s.start) +
-           ",\"dur\":" + num(std::max(s.end - s.start, 0.001)) + ",\"pid\":" + spid +
+           ",\"dur\":" + num(std::max(s.end - s.start, kTick)) + ",\"pid\":" + spid +
            ",\"tid\":" + std::to_string(tid);
       if (s.task) o += ",\"args\":{\"task\":" + std::to_string(s.task) + "}";
       o += "}";

@@ -1,18 +1,26 @@
 #pragma once
 // Execution trace as Chrome trace-event JSON (Perfetto and chrome://tracing
 // open it; ../shared/reference/formats.md section 4): a track per P with a
-// slice per task run, named by the task's function and id; arrows from a
-// spawn to the task's first run and from a wake-up to the run it caused;
-// stop-the-world GC pauses as slices on every track and on a GC track;
+// slice per task run, named by the task's function and id; a track per
+// blocking-pool thread (and per pinned M that made a blocking call) with a
+// slice per goro::blocking call; arrows from a spawn to the task's first
+// run, from a wake-up to the run it caused, from a run that hands a
+// blocking call off to the call's slice ("handoff") and from the call's end
+// to the task's next run ("return"); stop-the-world GC pauses as slices on
+// a GC track and on every P's track (where that P was stopped: from the end
+// of its last run before the stop, or inside the run the stop interrupted);
 // counters for the heap (managed bytes, goal, limit, live), the pressure
 // state and the GC CPU limiter, sampled every 10 ms.
 //
 // Recording: each P appends fixed-size events to its own ring (written only
-// by the M holding the P, no lock), TSC timestamps; events from outside a
-// P and the counter samples go to a locked ring. A full ring overwrites its
-// oldest events, so memory is bounded (events_per_p x 32 bytes per P) and a
-// long trace keeps its most recent part. Off, the scheduler pays one relaxed
-// load per run, spawn and wake-up (sched/detail/trace_hooks.hpp).
+// by the M holding the P, no lock), TSC timestamps; blocking calls go to a
+// locked ring, the counter samples and pauses to locked lists. A full ring
+// overwrites its oldest events, so memory is bounded (events_per_p x 40
+// bytes per P, and once more for the blocking calls) and a long trace keeps
+// its most recent part. An arrow is drawn only when both of its slices are
+// in the trace: not from a run that began before tracing started. Off, the
+// scheduler pays nothing beyond the latency sample's tests
+// (sched/detail/trace_hooks.hpp) and a blocking call one relaxed load.
 //
 // GORO_TRACE=FILE traces the whole program: started before main and
 // written to FILE at exit.

@@ -39,6 +39,7 @@
 #include "sched/detail/os_thread.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/trace_hooks.hpp"
 
 namespace goro::detail {
 namespace {
@@ -63,7 +64,9 @@ void pool_thread_main(scheduler* s, blocking_pool::worker* self) {
         ++p.running;
         lk.unlock();
         task_header* t = j->task;  // read before run: `j` is gone once t resumes
+        const uint64_t traced = trace_blocking_begin();
         j->run(j);
+        trace_blocking_end(self->number, t, traced);  // its slice (debug/trace.cpp)
         // Count as idle *before* the task can run again, so a task making
         // calls one after another reuses this thread instead of starting
         // another while this one is between jobs.
@@ -131,6 +134,7 @@ void start_blocking_pool(scheduler& s) {
 
 void submit_blocking(blocking_job* j) {
   task_header* t = j->task;
+  trace_handoff(t);   // while tracing: the arrow from this run to the call's slice
   if (t->locked_m) {  // a pinned task blocks on its own thread
     run_blocking_locked(j);
     return;
@@ -155,7 +159,7 @@ void submit_blocking(blocking_job* j) {
       auto w = std::make_unique<blocking_pool::worker>();
       blocking_pool::worker* raw = w.get();
       p.threads.push_back(std::move(w));
-      ++p.started_total;
+      raw->number = static_cast<int>(++p.started_total);
       raw->thread = new_os_thread(s, pool_thread_main, &s, raw);
     }
   }

@@ -45,6 +45,7 @@
 #include "sched/detail/os_thread.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/wait_reason.hpp"
 #include "sched/task.hpp"
 
 namespace goro::detail {
@@ -71,6 +72,11 @@ int created(const scheduler& s) noexcept {
   return s.nthreads.load(std::memory_order_seq_cst) - 1;
 }
 
+// Ends the process with Go's message and the task that wanted the thread:
+// the running task (a wake-up or spawn that starts an M, set_max_threads
+// from a task), the task whose blocking call needs a pool thread (suspended
+// in submit_blocking: its await chain is complete and printed), or the
+// pinned task whose M hands its P off as it parks (no task runs then).
 [[noreturn]] void thread_limit_exceeded(scheduler& s, int limit, int count) {
   char buf[256];
   std::snprintf(buf, sizeof buf,
@@ -78,7 +84,15 @@ int created(const scheduler& s) noexcept {
                 "%d sysmon)",
                 limit, count, s.nworkers.load(), s.nblocking.load(), s.nlocked.load(),
                 s.nsysmon.load());
-  die_with_tasks(buf, current_task(), nullptr);
+  const task_header* t = current_task();
+  if (t == nullptr && tl_m != nullptr) t = tl_m->lockedg;
+  const promise_base* chain = nullptr;
+  if (t != nullptr) {
+    const wait_reason r = reason_of(t->wait_word.load(std::memory_order_acquire));
+    if (r != wait_reason::running && r != wait_reason::none)  // suspended: resume is innermost
+      chain = promise_base::from_frame(t->resume.address());
+  }
+  die_with_tasks(buf, t, chain);
 }
 
 // The name of the function containing `addr` from the ELF symbol table of

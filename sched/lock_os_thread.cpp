@@ -22,6 +22,7 @@
 #include "sched/detail/idle.hpp"
 #include "sched/detail/runtime_hooks.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/trace_hooks.hpp"
 
 namespace goro::detail {
 namespace {
@@ -51,12 +52,15 @@ task_header* stoplockedm(scheduler& s, machine* m) {
   release_p(s, m);
   if (blocking_job* j = std::exchange(m->pending_job, nullptr)) {
     task_header* t = j->task;
-    j->run(j);  // holds no P: the other tasks run meanwhile
+    const uint64_t traced = trace_blocking_begin();
+    j->run(j);                                  // holds no P: the other tasks run meanwhile
+    trace_blocking_end(-m->id - 1, t, traced);  // its slice on this M's track (debug/trace.cpp)
     {
       std::lock_guard lk(s.lock);  // Go's exitsyscallfast: an idle P, if any
       if (!s.stopping.load(std::memory_order_relaxed)) {
         if (processor* p = pidleget(s)) {
           m->p = p;
+          trace_observe(t);  // a run slice, as for a task made ready
           return t;
         }
       }

@@ -23,8 +23,17 @@ void observed_transition_slow(machine* m, task_header* t, uint64_t ticks, bool s
     observe_next_run(t);  // its run slice (scheduler.cpp, execute)
     if (m->current)
       if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-        h->flow(m->p->id, t, spawn);  // spawn -> first run, or wake -> run arrow (debug/trace.cpp)
+        h->flow(m->p->id, t, spawn ? trace_flow::spawn : trace_flow::wake);  // debug/trace.cpp
   }
+}
+
+// While tracing: the arrow from a run that hands a blocking call off to the
+// call's slice on the thread that runs it (blocking_pool.cpp, lock_os_thread.cpp).
+void trace_handoff_slow(task_header* t) noexcept {
+  machine* m = tl_m;
+  if (m && m->p && m->current)
+    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
+      h->flow(m->p->id, t, trace_flow::handoff);
 }
 
 void ready(task_header* t) noexcept {

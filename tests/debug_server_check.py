@@ -306,7 +306,16 @@ def case_profiles(binary):
                 c.getresponse().read()
             c.close()
 
+        def fresh_connections():
+            # A connection each: its task is spawned by the accept loop, so
+            # the trace has spawn arrows (the keep-alive ones are woken by
+            # the poller, which draws none).
+            while not stop.is_set():
+                curl(s.port, "/healthz")
+                time.sleep(0.05)
+
         workers = [threading.Thread(target=post_orders) for _ in range(2)]
+        workers.append(threading.Thread(target=fresh_connections))
         for w in workers:
             w.start()
         try:
@@ -345,10 +354,16 @@ def case_profiles(binary):
         code, text = curl(s.debug_port, "/debug/pprof/goroutine?debug=2", TOKEN)
         check(code == 200 and re.search(r"^task \d+ \[io wait", text, re.M) and
               "serve_task" in text, text)
+        # The trace taken while orders were posted: well formed, with the
+        # connections' runs in it (it once came back with none).
+        r = subprocess.run([sys.executable, os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), "debug_trace_check.py"), f"{tmp}/trace.json",
+            "--min-tasks", "3"], capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, f"trace over HTTP: {r.stdout[-2000:]} {r.stderr[-500:]}")
         with open(f"{tmp}/trace.json") as f:
-            trace = json.load(f)
-        events = trace["traceEvents"] if isinstance(trace, dict) else trace
-        check(len(events) > 0, "empty trace")
+            runs = [e for e in json.load(f)["traceEvents"] if e.get("cat") == "task"]
+        check(any("connection::run" in e["name"] for e in runs),
+              f"no connection runs in the trace: {[e['name'] for e in runs][:5]}")
         for q, want in [("/debug/pprof/goroutine?debug=3", 'debug=\"3\": want an integer in [0, 2]'),
                         ("/debug/pprof/profile?seconds=0", 'seconds=\"0\": want an integer in [1, '),
                         ("/debug/pprof/trace?seconds=x", 'seconds=\"x\"'),

@@ -3,13 +3,18 @@
 // the fatal paths.
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "debug/task_dump.hpp"
 #include "goro.hpp"
@@ -312,6 +317,171 @@ TEST(TaskDump, StackOverrunPrintsTheOffendingChain) {
               "task stack exceeds 65536-byte limit(.|\n)*\n\ntask [0-9]+ \\[running\\]:\n"
               "\\{anonymous\\}::recurse\\(int\\)\n\t.*debug_task_dump_test.cpp:[0-9]+\n"
               "\\{anonymous\\}::recurse\\(int\\)\n(.|\n)*frames elided(.|\n)*created by ");
+}
+
+// set_max_threads overruns (sched/limits.cpp) print the task that wanted
+// the thread, as a stack overrun does: its await chain when it is suspended
+// (a blocking call that needs a pool thread; a pinned task whose M hands its
+// P off as it parks), its native stack when it runs.
+void sleep_until(const std::atomic<bool>* flag) {
+  while (!flag->load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+constexpr int kBlockingCallLine = __LINE__ + 2;
+goro::task<void> blocking_leaf(std::atomic<bool>* never) {
+  co_await goro::blocking([never] { goro::blocking_region([never] { sleep_until(never); }); });
+}
+
+constexpr int kLeafCallLine = __LINE__ + 2;
+goro::task<void> blocking_middle(std::atomic<bool>* never) {
+  co_await blocking_leaf(never);
+}
+
+void exceed_threads_in_a_chain() {
+  goro::set_max_threads(4);
+  goro::run(
+      []() -> goro::task<void> {
+        std::atomic<bool> never{false};
+        std::vector<goro::join_handle<void>> hs;
+        for (int i = 0; i < 16; ++i) hs.push_back(goro::spawn(blocking_middle(&never)));
+        for (auto& h : hs) co_await std::move(h);
+      }(),
+      procs(1));
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, ThreadLimitOverrunPrintsTheBlockingTasksChain) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string file = ".*debug_task_dump_test\\.cpp:";
+  EXPECT_EXIT(exceed_threads_in_a_chain(), testing::ExitedWithCode(2),
+              "goro: program exceeds 4-thread limit \\([^)]*\\)\n\ntask [0-9]+ \\[blocking\\]:\n"
+              "\\{anonymous\\}::blocking_leaf\\(std::atomic<bool>\\*\\)\n\t" +
+                  file + std::to_string(kBlockingCallLine) +
+                  "\n\\{anonymous\\}::blocking_middle\\(std::atomic<bool>\\*\\)\n\t" + file +
+                  std::to_string(kLeafCallLine) + "\ncreated by [^\n]*\n\t" + file);
+}
+
+// GORO_TRACEBACK, read from the environment by goro::run: `all` prints the
+// other tasks after the offending one, `none` no task, `crash` the dump and
+// then abort() (no core file here: RLIMIT_CORE is 0 in the child).
+void exceed_threads_with_traceback(const char* level) {
+  setenv("GORO_TRACEBACK", level, 1);
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  goro::set_max_threads(4);
+  goro::runtime_options o;
+  o.max_procs = 1;  // read_environment stays true
+  goro::run(
+      []() -> goro::task<void> {
+        std::atomic<bool> never{false};
+        goro::chan<int> ch;
+        std::vector<goro::join_handle<void>> hs;
+        for (int i = 0; i < 16; ++i) hs.push_back(goro::spawn(blocking_middle(&never)));
+        co_await outer_wait(ch);  // parks first: the blockers run once it has (one P)
+      }(),
+      o);
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, TracebackAllPrintsTheOtherTasksAfterTheOffendingOne) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_traceback("all"), testing::ExitedWithCode(2),
+              "program exceeds 4-thread limit [^\n]*\n\ntask [0-9]+ \\[blocking\\]:\n"
+              "\\{anonymous\\}::blocking_leaf(.|\n)*\n\ntask [0-9]+ \\[chan receive\\]:\n"
+              "\\{anonymous\\}::inner_wait\\(goro::chan<int>\\)\n\t[^\n]*\n"
+              "\\{anonymous\\}::outer_wait\\(goro::chan<int>\\)\n");
+}
+
+TEST(TaskDump, TracebackSingleIsTheDefaultAndPrintsOnlyTheOffendingTask) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_traceback("single"), testing::ExitedWithCode(2),
+              "program exceeds 4-thread limit [^\n]*\n\ntask [0-9]+ \\[blocking\\]:\n"
+              "\\{anonymous\\}::blocking_leaf[^\n]*\n\t[^\n]*\n"
+              "\\{anonymous\\}::blocking_middle[^\n]*\n\t[^\n]*\n"
+              "created by [^\n]*\n\t[^\n]*\n\n$");
+}
+
+TEST(TaskDump, TracebackNonePrintsOnlyTheMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_traceback("none"), testing::ExitedWithCode(2),
+              "^goro: program exceeds 4-thread limit \\([^)]*\\)\n\n$");
+}
+
+TEST(TaskDump, TracebackCrashAbortsAfterTheDump) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_traceback("crash"), testing::KilledBySignal(SIGABRT),
+              "program exceeds 4-thread limit [^\n]*\n\ntask [0-9]+ \\[blocking\\]:\n"
+              "\\{anonymous\\}::blocking_leaf(.|\n)*\\[chan receive\\]:\n");
+}
+
+constexpr int kPinnedWaitLine = __LINE__ + 3;
+goro::task<void> pinned_waiter(goro::chan<int> never) {
+  co_await goro::lock_os_thread();
+  co_await never.recv();
+}
+
+void exceed_threads_with_pinned_tasks() {
+  goro::set_max_threads(5);
+  goro::run(
+      []() -> goro::task<void> {
+        goro::chan<int> never;
+        std::vector<goro::join_handle<void>> hs;
+        for (int i = 0; i < 16; ++i) hs.push_back(goro::spawn(pinned_waiter(never)));
+        for (auto& h : hs) co_await std::move(h);
+      }(),
+      procs(1));  // one P: only the pinned Ms' hand-offs start threads, never a spawn
+  std::exit(0);   // not reached
+}
+
+TEST(TaskDump, ThreadLimitOverrunPrintsThePinnedTaskThatParked) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(exceed_threads_with_pinned_tasks(), testing::ExitedWithCode(2),
+              "goro: program exceeds 5-thread limit [^\n]*\n\ntask [0-9]+ \\[chan receive\\]:\n"
+              "\\{anonymous\\}::pinned_waiter\\(goro::chan<int>\\)\n\t"
+              ".*debug_task_dump_test\\.cpp:" +
+                  std::to_string(kPinnedWaitLine) + "\n(.|\n)*created by ");
+}
+
+void lower_threads_below_count() {
+  goro::run(
+      []() -> goro::task<void> {
+        co_await goro::blocking([] {});
+        goro::set_max_threads(1);
+      }(),
+      procs(1));
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, ThreadLimitLoweredByARunningTaskPrintsItsStack) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(lower_threads_below_count(), testing::ExitedWithCode(2),
+              "goro: program exceeds 1-thread limit [^\n]*\n\ntask [0-9]+ \\[running\\]:\n"
+              "(.|\n)*goro::set_max_threads(.|\n)*lower_threads_below_count(.|\n)*created by ");
+}
+
+// goro::fatal (a broken runtime invariant) prints the task that raised it,
+// as Go's throw prints the goroutine, then aborts.
+goro::task<void> fatal_inner() {
+  goro::fatal("invariant broken on purpose");
+  co_return;
+}
+
+goro::task<void> fatal_outer() {
+  co_await fatal_inner();
+}
+
+void raise_fatal_in_a_task() {
+  const rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  goro::run(fatal_outer(), procs(1));
+  std::exit(0);  // not reached
+}
+
+TEST(TaskDump, FatalErrorPrintsTheRunningTask) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(raise_fatal_in_a_task(), testing::KilledBySignal(SIGABRT),
+              "^goro: fatal error: invariant broken on purpose\n\ntask [0-9]+ \\[running\\]:\n"
+              "(.|\n)*goro::fatal(.|\n)*fatal_inner(.|\n)*created by ");
 }
 
 TEST(TaskDump, TracebackSettingIsValidated) {

@@ -1,15 +1,20 @@
 // The execution trace (debug/trace.hpp): a workload with spawns, channel
-// wake-ups and collections, traced, then checked by
+// wake-ups and collections, and one with blocking calls (on the pool and on
+// a pinned task's own thread) among collections, traced, then checked by
 // tests/debug_trace_check.py (nesting per track, monotonic timestamps,
-// both ends of every flow, valid JSON).
+// both ends of every flow bound to a run, an arrow into every run of the
+// tasks named, valid JSON).
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "debug/trace.hpp"
 #include "goro.hpp"
@@ -51,15 +56,53 @@ goro::task<void> workload() {
   co_await std::move(feeder);
   for (auto& h : hs) co_await std::move(h);
   // The leaves come from a task spawned while tracing, whose first run is
-  // therefore an observed slice. This task's runs are not all slices (its
-  // first began before start_trace, and one that collects may not stay on
-  // one P's track), and an arrow is drawn only from inside a slice: once in
-  // ~40 loaded runs no spawn arrow survived when this task spawned them.
+  // therefore an observed slice. This task's first run began before
+  // start_trace, so it is no slice, and an arrow is drawn only from inside
+  // a slice.
   co_await goro::spawn([]() -> goro::task<void> {
     std::vector<goro::join_handle<void>> leaves;
     for (int i = 0; i < 100; ++i)
       leaves.push_back(goro::spawn([]() -> goro::task<void> { co_return; }()));
     for (auto& h : leaves) co_await std::move(h);
+  }());
+}
+
+// Blocking work among collections: each call hands the task off to a
+// thread without a P (the pool's, or its own M when `pinned`), and while
+// one task collects, the other's run on the second P is stopped mid-run.
+// Every run and every call of these tasks must get its arrow: from the
+// spawn, from the wake-up by the other side of a channel, from the hand-off,
+// or from the end of the call.
+goro::task<void> goro_trace_blocker(goro::chan<int> in, goro::chan<int> out, bool pinned) {
+  if (pinned) co_await goro::lock_os_thread();
+  while (auto v = co_await in.recv()) {
+    co_await goro::blocking([] {
+      goro::blocking_region([] { std::this_thread::sleep_for(std::chrono::microseconds(200)); });
+    });
+    node* garbage = nullptr;
+    for (int i = 0; i < 2000; ++i) {
+      node* n = goro::gc_new<node>();
+      n->next = garbage;
+      garbage = n;
+    }
+    if (*v % 4 == 0) goro::gc();
+    co_await out.send(*v + 1);
+  }
+  if (pinned) goro::unlock_os_thread();
+}
+
+goro::task<void> blocking_workload() {
+  // Spawned from a run that is a slice, so the blockers' spawn arrows exist.
+  co_await goro::spawn([]() -> goro::task<void> {
+    goro::chan<int> in(0), out(0);
+    std::vector<goro::join_handle<void>> hs;
+    for (int i = 0; i < 3; ++i) hs.push_back(goro::spawn(goro_trace_blocker(in, out, i == 2)));
+    for (int i = 0; i < 60; i += 3) {
+      for (int k = 0; k < 3; ++k) co_await in.send(i + k);
+      for (int k = 0; k < 3; ++k) co_await out.recv();
+    }
+    in.close();
+    for (auto& h : hs) co_await std::move(h);
   }());
 }
 
@@ -114,6 +157,34 @@ TEST(Trace, ASmallRingStaysWellFormed) {
   const std::string path = testing::TempDir() + "goro_trace_small.json";
   std::ofstream(path) << json;
   EXPECT_EQ(check(path, ""), 0);
+}
+
+TEST(Trace, BlockingCallsHaveTracksAndEveryRunItsArrow) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "collections do not run under ThreadSanitizer";
+#endif
+  std::string json;
+  goro::run(
+      [](std::string* json) -> goro::task<void> {
+        goro::debug::start_trace();
+        co_await blocking_workload();
+        *json = goro::debug::stop_trace();
+      }(&json),
+      procs(2));
+  const std::string path = testing::TempDir() + "goro_trace_blocking.json";
+  std::ofstream(path) << json;
+  // Every run and blocking call of the blockers has an arrow in, and every
+  // blocking call an arrow out (to the run that follows it).
+  EXPECT_EQ(
+      check(path, "--expect-gc --arrows-into goro_trace_blocker --arrows-out-of 'blocking: '"), 0);
+  EXPECT_NE(json.find("\"name\":\"blocking thread 1\""), std::string::npos)
+      << "a track per blocking-pool thread";
+  EXPECT_NE(json.find("\"name\":\"locked M "), std::string::npos)
+      << "a track for the pinned task's own thread, which ran its calls";
+  EXPECT_NE(json.find("\"name\":\"blocking: {anonymous}::goro_trace_blocker("), std::string::npos)
+      << "blocking slices name the task";
+  EXPECT_NE(json.find("\"name\":\"handoff\""), std::string::npos);
+  EXPECT_NE(json.find("\"name\":\"return\""), std::string::npos);
 }
 
 TEST(Trace, RejectsMisuse) {

@@ -17,6 +17,7 @@ struct blocking_pool {
   struct worker {
     std::thread thread;
     bool exited = false;  // protected by blocking_pool::lock
+    int number = 0;  // 1 for the first thread the pool started (trace tracks); set before start
   };
 
   // --- protected by `lock` ---
