@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -112,9 +113,22 @@ void throw_kind(const char* op, error_kind k, const std::string& where, const ch
 
 namespace detail {
 
+// read and send through syscall(): glibc's read() and send() are
+// cancellation points, which wrap every call in enabling and disabling
+// asynchronous cancellation (1.7% of the HTTP server's CPU under wrk, more
+// than its whole poller); goro never cancels its threads.
+namespace {
+ssize_t plain_read(int fd, void* buf, std::size_t len) noexcept {
+  return ::syscall(SYS_read, fd, buf, len);
+}
+ssize_t plain_send(int fd, const void* buf, std::size_t len, int flags) noexcept {
+  return ::syscall(SYS_sendto, fd, buf, len, flags, nullptr, 0);
+}
+}  // namespace
+
 bool read_attempt(io_waiter* w) noexcept {
   for (;;) {
-    const ssize_t n = ::read(w->pd->fd, w->buf, w->len);  // read(): pipes too (signals)
+    const ssize_t n = plain_read(w->pd->fd, w->buf, w->len);  // read(): pipes too (signals)
     if (n >= 0) {
       w->result = n;
       w->err = 0;
@@ -148,7 +162,7 @@ bool wait_readable(io_waiter* w) noexcept {
 bool write_attempt(io_waiter* w) noexcept {
   for (;;) {
     // MSG_NOSIGNAL: a peer that reset gives EPIPE, not a SIGPIPE.
-    const ssize_t n = ::send(w->pd->fd, w->buf, w->len, MSG_NOSIGNAL);
+    const ssize_t n = plain_send(w->pd->fd, w->buf, w->len, MSG_NOSIGNAL);
     if (n >= 0) {
       w->result = n;
       w->err = 0;
