@@ -39,12 +39,19 @@ struct event {
   uint64_t a, b, c, d;  // run: start, end, task id, function; flow: tsc, -, task id, -
 };
 
-// Written only by the M that holds the P (the hook runs on it).
-struct ring {
+// Written only by the M that holds the P (the hook runs on it). A cache
+// line of its own: the rings are allocated together, and two Ps' counters
+// on one line made tracing skynet on 2 Ps 3.3x slower instead of 1.5x.
+struct alignas(64) ring {
   explicit ring(std::size_t cap) : ev(cap) {}
   std::vector<event> ev;
-  uint64_t n = 0;
-  void put(const event& e) noexcept { ev[n++ % ev.size()] = e; }
+  uint64_t n = 0;      // events put; the oldest kept is ev[n % size] once n > size
+  std::size_t at = 0;  // n % ev.size(), kept wrapped: no division per event
+  void put(const event& e) noexcept {
+    ev[at] = e;
+    if (++at == ev.size()) at = 0;
+    ++n;
+  }
 };
 
 struct counter_sample {
@@ -82,7 +89,11 @@ void on_run(int p, uint64_t id, const void* fn, uint64_t start, uint64_t end) no
 void on_flow(int p, const detail::task_header* t, bool spawn) noexcept {
   if (p < 0 || p >= kMaxP) return;
   if (ring* r = g_rings[p].load(std::memory_order_acquire))
-    r->put({spawn ? kSpawn : kWake, detail::trace_clock(), 0, t->id, 0});
+    // At the start of the waker's run slice (its clock read, reused: a read
+    // costs 45-50 ns here); a clock read only outside a traced run.
+    r->put({spawn ? kSpawn : kWake,
+            detail::tl_trace_run_start ? detail::tl_trace_run_start : detail::trace_clock(), 0,
+            t->id, 0});
 }
 
 constexpr detail::trace_hooks kHooks{&on_run, &on_flow};
