@@ -194,9 +194,11 @@ class chan {
     detail::task_header* self = detail::current_task();
     if (!self) [[unlikely]]
       no_task(s, why);
-    detail::suspend_as(self, h, why);
     w.task = self;
     w.elem = elem;
+    // Last use of `self`: it stays in the register current_task() returned
+    // it in (one move fewer per park).
+    detail::suspend_as(self, h, why);
     q.push_back(&w);
     s->lock.unlock();  // from here on we may be running elsewhere: touch nothing
     return true;

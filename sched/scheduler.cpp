@@ -208,6 +208,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       if (task_header* t = global_get(s, p, 1)) return t;
     }
     if (task_header* t = runq_get(s, p, inherit)) return t;
+    tl_trace_last_run.end = 0;  // the wait for work is no task's run slice (trace_hooks.hpp)
     if (s.global.size() > 0) {
       std::lock_guard lk(s.lock);
       if (task_header* t = global_get(s, p, 0)) return t;
@@ -281,11 +282,22 @@ void prefetch_task(const task_header* t) noexcept {
     block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
   t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
   if (dw & kTracingBit) {  // debug/trace.cpp
-    const uint64_t id = t->id, start = trace_clock();
+    // Back to back with the previous traced run on this P: it starts where
+    // that one ended (trace_hooks.hpp, tl_trace_last_run), 64 ticks (some
+    // 20-30 ns) later, so that the two slices stay apart on the trace's
+    // nanosecond grid and in a float ts + dur.
+    trace_last_run& last = tl_trace_last_run;
+    const uint64_t ticks = p->schedticks_total.load(std::memory_order_relaxed);
+    const bool follows = last.end != 0 && last.p == p && last.ticks + 1 == ticks;
+    const uint64_t id = t->id, start = follows ? last.end + 64 : trace_clock();
     const void* fn = *static_cast<void* const*>(t->self.address());  // the root's resume function
-    t->resume.resume();                                              // `t` may be gone after this
+    tl_trace_run_start = start;  // the time of the arrows this run draws (trace_hooks.hpp)
+    t->resume.resume();          // `t` may be gone after this
+    tl_trace_run_start = 0;
+    const uint64_t end = trace_clock();
+    last = {end, p, ticks};
     if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-      h->run(p->id, id, fn, start, trace_clock());
+      h->run(p->id, id, fn, start, end);
   } else {
     t->resume.resume();
   }
@@ -338,6 +350,7 @@ void worker_main(machine* m) {
         exit_locked_m(s, m);
         break;
       }
+      tl_trace_last_run.end = 0;  // waits for its task: no run slice (trace_hooks.hpp)
       if (!(t = stoplockedm(s, m))) break;
     } else {
       if (!(t = find_runnable(s, m, &inherit))) break;

@@ -10,40 +10,46 @@
 
 namespace goro::detail {
 
-// Layout: the coarse seconds in bits 8-31, the switches in bits 4-5, bits
-// 0-3 zero. Bits 0-3 are where a task's wait word (wait_reason.hpp) puts
-// its wait reason, so a parking task makes its wait word as `word |
-// reason` (one OR; the seconds need no shift, and the switches it carries
-// along are ignored by readers).
+// Layout: the coarse seconds in bits 8-30, the block-timing switch in bit
+// 31, the tracing switch in bit 5, bits 0-3 zero. Bits 0-3 are where a
+// task's wait word (wait_reason.hpp) puts its wait reason, so a parking task
+// makes its wait word as `word | reason`: one OR, whose result's sign is the
+// block-timing switch, so the park path tests it with no instruction of its
+// own (a `js` on the OR's flags). The seconds need no shift, and the
+// switches carried along are ignored by readers.
 inline constexpr uint32_t kCoarseSecondsShift = 8;
-inline constexpr uint32_t kCoarseSecondsMask = (uint32_t{1} << 24) - 1;  // wraps after 194 days
-inline constexpr uint32_t kBlockTimingBit = uint32_t{1} << 4;  // sched/detail/block_timing.hpp
-inline constexpr uint32_t kTracingBit = uint32_t{1} << 5;      // sched/detail/trace_hooks.hpp
-inline constexpr uint32_t kWaitReasonBits = 0xf;               // zero in the debug word
+inline constexpr uint32_t kCoarseSecondsMask = (uint32_t{1} << 23) - 1;  // wraps after 97 days
+inline constexpr uint32_t kBlockTimingBit = uint32_t{1} << 31;  // sched/detail/block_timing.hpp
+inline constexpr uint32_t kTracingBit = uint32_t{1} << 5;       // sched/detail/trace_hooks.hpp
+inline constexpr uint32_t kWaitReasonBits = 0xf;                // zero in the debug word
 
 inline constinit std::atomic<uint32_t> g_debug_word{0};
 
 /// Seconds since the runtime started, modulo 2^24 (sysmon's tick).
 inline uint32_t coarse_seconds() noexcept {
-  return g_debug_word.load(std::memory_order_relaxed) >> kCoarseSecondsShift;
+  return (g_debug_word.load(std::memory_order_relaxed) >> kCoarseSecondsShift) & kCoarseSecondsMask;
 }
 
 inline void set_coarse_seconds(uint32_t s) noexcept {
-  constexpr uint32_t kLow = (uint32_t{1} << kCoarseSecondsShift) - 1;
+  constexpr uint32_t kField = kCoarseSecondsMask << kCoarseSecondsShift;
   uint32_t w = g_debug_word.load(std::memory_order_relaxed);
   while (!g_debug_word.compare_exchange_weak(
-      w, (w & kLow) | ((s & kCoarseSecondsMask) << kCoarseSecondsShift),
+      w, (w & ~kField) | ((s & kCoarseSecondsMask) << kCoarseSecondsShift),
       std::memory_order_relaxed)) {
   }
 }
 
 /// Moves the coarse clock on by `d` seconds (sysmon, once a second, by the
-/// seconds that passed). An add, not a store of the time since start: a
-/// test that moved the clock on keeps its move, and the switches and the
-/// low bits are untouched (the seconds are the word's top bits, so the add
-/// wraps with them).
+/// seconds that passed). Relative to the word's current seconds, not a
+/// store of the time since start: a test that moved the clock on keeps its
+/// move. A compare-and-swap rather than an add, so the seconds wrap inside
+/// their field instead of carrying into the block-timing switch above it.
 inline void advance_coarse_seconds(uint32_t d) noexcept {
-  g_debug_word.fetch_add(d << kCoarseSecondsShift, std::memory_order_relaxed);
+  constexpr uint32_t kField = kCoarseSecondsMask << kCoarseSecondsShift;
+  uint32_t w = g_debug_word.load(std::memory_order_relaxed);
+  while (!g_debug_word.compare_exchange_weak(
+      w, (w & ~kField) | ((w + (d << kCoarseSecondsShift)) & kField), std::memory_order_relaxed)) {
+  }
 }
 
 inline void set_debug_bit(uint32_t bit, bool on) noexcept {

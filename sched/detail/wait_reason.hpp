@@ -9,8 +9,8 @@
 // (promise_base::await_transform, sched/task.hpp). The worker that resumes
 // the task marks it running (scheduler.cpp, execute). Cost per suspension:
 // one load of a read-mostly global (sched/detail/debug_word.hpp), an OR, a
-// store into the task header next to the resume handle, and a test; per
-// run, one store.
+// store into the task header next to the resume handle, and a branch on the
+// OR's sign (the block profile's switch); per run, one store.
 //
 // A reader on another thread (the dumper) loads wait_reason with acquire and
 // may then read the await chain, which is stable while the task stays
@@ -70,7 +70,7 @@ inline wait_reason reason_of(uint32_t wait_word) noexcept {
 /// The coarse second (debug_word.hpp) a wait began in; Go's waitsince is
 /// as coarse (set by the GC).
 inline uint32_t since_of(uint32_t wait_word) noexcept {
-  return wait_word >> kCoarseSecondsShift;
+  return (wait_word >> kCoarseSecondsShift) & kCoarseSecondsMask;
 }
 
 /// The suspension bookkeeping of a parking awaitable: where `t` continues,
@@ -82,7 +82,9 @@ inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason wh
   t->resume = h;
   const uint32_t w = g_debug_word.load(std::memory_order_relaxed) | static_cast<uint32_t>(why);
   t->wait_word.store(w, std::memory_order_release);
-  if (w & kBlockTimingBit) [[unlikely]]
+  // kBlockTimingBit is the sign bit: the test is a branch on the OR's flags.
+  static_assert(kBlockTimingBit == uint32_t{1} << 31);
+  if (static_cast<int32_t>(w) < 0) [[unlikely]]
     block_wait_begin(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
 }
 
