@@ -245,7 +245,7 @@ struct stream_sink final : sink {
 
 // ----------------------------------------------------------- formatting --
 
-// Seconds from the wait's start to the walk's, on the coarse clock that wraps at 2^24.
+// Seconds from the wait's start to the walk's, on the coarse clock that wraps at 2^23.
 uint32_t waited_s(const raw_task& rt) {
   return (rt.now_s - rt.since_s) & detail::kCoarseSecondsMask;
 }

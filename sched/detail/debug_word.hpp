@@ -25,7 +25,7 @@ inline constexpr uint32_t kWaitReasonBits = 0xf;                // zero in the d
 
 inline constinit std::atomic<uint32_t> g_debug_word{0};
 
-/// Seconds since the runtime started, modulo 2^24 (sysmon's tick).
+/// Seconds since the runtime started, modulo 2^23 (sysmon's tick).
 inline uint32_t coarse_seconds() noexcept {
   return (g_debug_word.load(std::memory_order_relaxed) >> kCoarseSecondsShift) & kCoarseSecondsMask;
 }
