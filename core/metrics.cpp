@@ -17,14 +17,24 @@ namespace {
 // One entry per metric, sorted by name (find() bisects; a test checks the
 // order). ids match core/metrics_catalog.hpp.
 constexpr description kCatalog[] = {
+    {"/cpu/classes/gc/mark/assist:cpu-seconds",
+     "CPU time allocating threads spent marking for concurrent cycles (GORO_GC_MODE=concurrent: "
+     "the collector's mark steps in allocation slow paths), as Go's mark assists. 0 in stw mode.",
+     kind::counter, value_kind::float64, true, false, source::heap,
+     id::cpu_classes_gc_mark_assist_cpu_seconds},
+    {"/cpu/classes/gc/mark/dedicated:cpu-seconds",
+     "CPU time the collecting thread spent marking concurrent cycles with the world running, and "
+     "finishing them, as Go's dedicated mark workers. 0 in stw mode.",
+     kind::counter, value_kind::float64, true, false, source::heap,
+     id::cpu_classes_gc_mark_dedicated_cpu_seconds},
     {"/cpu/classes/gc/pause:cpu-seconds",
-     "Estimated CPU time lost to stop-the-world collections: each pause times the CPUs the GC CPU "
-     "limiter assumes (GOMAXPROCS), as Go counts it. Every goro collection stops the world.",
+     "Estimated CPU time lost to stop-the-world pauses: each pause times the CPUs the GC CPU "
+     "limiter assumes (GOMAXPROCS), as Go counts it.",
      kind::counter, value_kind::float64, true, false, source::heap,
      id::cpu_classes_gc_pause_cpu_seconds},
     {"/cpu/classes/gc/total:cpu-seconds",
-     "Estimated CPU time spent on garbage collection; sum of /cpu/classes/gc (goro marks only "
-     "while the world is stopped, so this equals the pause class).",
+     "Estimated CPU time spent on garbage collection; sum of /cpu/classes/gc (in stw mode, "
+     "where goro marks only while the world is stopped, the pause class).",
      kind::counter, value_kind::float64, true, false, source::heap,
      id::cpu_classes_gc_total_cpu_seconds},
     {"/gc/cpu/process:cpu-seconds",
@@ -74,6 +84,17 @@ constexpr description kCatalog[] = {
     {"/gc/limiter/last-enabled:gc-cycle",
      "GC cycle in which the GC CPU limiter was last enabled; 0 if never.", kind::gauge,
      value_kind::uint64, false, false, source::heap, id::gc_limiter_last_enabled_gc_cycle},
+    {"/gc/mode/reason:reason",
+     "Why the collection mode is what it is: 0 default (stw), 1 GORO_GC_MODE=stw, 2 "
+     "GORO_GC_MODE=concurrent, and concurrent asked for but not possible, so stw: 3 goro built "
+     "with the packaged libgc, 4 userfaultfd() refused, 5 no asynchronous userfaultfd "
+     "write-protection (Linux before 6.7).",
+     kind::gauge, value_kind::uint64, false, false, source::heap, id::gc_mode_reason_reason},
+    {"/gc/mode:mode",
+     "How triggered collections run: 0 stop-the-world, 1 mostly-concurrent marking "
+     "(GORO_GC_MODE=concurrent on the patched libgc). Explicit, out-of-memory and "
+     "memory-returning collections always stop the world.",
+     kind::gauge, value_kind::uint64, false, false, source::heap, id::gc_mode_mode},
     {"/gc/pauses:seconds",
      "Distribution of stop-the-world pause latencies of collections, stopping the world to "
      "restarting it.",

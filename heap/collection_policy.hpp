@@ -92,6 +92,9 @@ struct collection_record {
   uint64_t roots_bytes = 0;           ///< frames + thread stacks (scanned as roots)
   bool concurrent = false;            ///< an incremental cycle (GORO_GC_MODE=concurrent):
                                       ///< pause_ns and mark_ns sum its stops
+  int64_t mark_cpu_ns = 0;            ///< concurrent: CPU of its marking with the world
+                                      ///< running, every thread's (assists included);
+                                      ///< part of cpu_ns
   heap_observation after;             ///< the heap sampled right after it
 };
 

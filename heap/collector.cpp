@@ -53,10 +53,13 @@
 // the collecting thread then marks with the world running
 // (GC_collect_a_little, one step per call under Boehm's allocation lock;
 // other threads' allocation slow paths take steps too) until Boehm's final
-// stop. The cycle's pause is the sum of its stops; its GC CPU is the
-// collecting thread's CPU plus every stop times the other GC procs. goro::gc,
-// out-of-memory and memory-returning collections stay full and
-// stop-the-world.
+// stop. The cycle's pause is the sum of its stops; its GC CPU is every stop
+// times the GC procs plus the CPU of the marking done with the world
+// running, by the collecting thread and by the allocating threads' assists
+// (the patched libgc clocks each mark step: heap/gc_mode.cpp's
+// concurrent_mark_cpu), which the pacer's limiter counts. goro::gc,
+// out-of-memory, memory-returning and heap-cap (make_room) collections stay
+// full and stop-the-world.
 //
 // Rejected: a pacer thread polling GC_get_bytes_since_gc (the probe's
 // section 2 did this): it costs a thread and a wake-up per poll, reacts a
@@ -83,6 +86,7 @@
 #include "heap/detail/driver_state.hpp"
 #include "heap/detail/frame_pool_stats.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/gc_mode.hpp"
 #include "heap/detail/gc_stress.hpp"
 #include "heap/finalizer_thread.hpp"
 #include "heap/gc_mode.hpp"
@@ -155,12 +159,6 @@ int64_t process_cpu_ns() noexcept {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-int64_t thread_cpu_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 // One incremental cycle of the concurrent mode, to its end.
 void run_concurrent_cycle() {
   const GC_word gc_no = GC_get_gc_no();
@@ -228,7 +226,7 @@ heap_observation fresh_observation() {
   return observation_from_samples();
 }
 
-void collect_locked(collection_reason why) {
+void collect_locked(collection_reason why, bool at_cap) {
   collection_record r;
   r.reason = why;
   r.start_ns = nanotime();
@@ -240,10 +238,12 @@ void collect_locked(collection_reason why) {
   const bool unmap = why == collection_reason::release || release_cycles_left > 0;
   if (release_cycles_left > 0) --release_cycles_left;
 
-  const bool concurrent =
-      !unmap && why == collection_reason::trigger && current_gc_mode() == gc_mode::concurrent;
+  // At the heap cap (make_room) the allocation that hit it waits for the
+  // collection either way: a concurrent cycle would only add its stops.
+  const bool concurrent = !unmap && !at_cap && why == collection_reason::trigger &&
+                          current_gc_mode() == gc_mode::concurrent;
   const detail::pause_totals p0 = detail::read_pause_totals();
-  const int64_t thread_cpu_before = concurrent ? thread_cpu_ns() : 0;
+  const mark_cpu mark_before = concurrent ? concurrent_mark_cpu() : mark_cpu{};
   tl_collecting = true;
   if (unmap) {
     GC_gcollect_and_unmap();
@@ -269,8 +269,8 @@ void collect_locked(collection_reason why) {
     r.heap_live_before += static_cast<uint64_t>(allocated_since_gc());  // since the cycle began
     r.pause_ns = p.total_pause_ns - p0.total_pause_ns;
     r.mark_ns = p.total_mark_ns - p0.total_mark_ns;
-    r.cpu_ns = std::max<int64_t>(thread_cpu_ns() - thread_cpu_before, 0) +
-               r.pause_ns * std::max(detail::gc_procs() - 1, 0);
+    r.mark_cpu_ns = std::max<int64_t>(concurrent_mark_cpu().total() - mark_before.total(), 0);
+    r.cpu_ns = r.mark_cpu_ns + r.pause_ns * detail::gc_procs();
   } else {
     r.pause_ns = p.last_pause_ns;
     r.mark_ns = p.last_mark_ns;

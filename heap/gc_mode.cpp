@@ -47,6 +47,12 @@ namespace {
 
 std::atomic<gc_mode> g_mode{gc_mode::stw};     // set once by choose_gc_mode
 std::atomic<const char*> g_reason{"default"};  // a static string
+std::atomic<gc_mode_why> g_why{gc_mode_why::default_mode};
+
+void set_reason(gc_mode_why why, const char* text) noexcept {
+  g_why.store(why, std::memory_order_relaxed);
+  g_reason.store(text, std::memory_order_relaxed);
+}
 
 #ifdef GORO_PATCHED_GC
 // The first stop of a concurrent cycle, and each timed attempt at the final
@@ -72,23 +78,20 @@ constexpr int kRate = 1600;
 // What the patch needs from the kernel: a userfaultfd with asynchronous
 // write-protection (and PAGEMAP_SCAN, which came with it in Linux 6.7 and
 // which the patch probes itself; a mismatch shows in GC_get_vdb_name).
-// Empty when available, else why not.
-const char* probe_kernel_write_tracking() {
+// gc_mode_why::asked_concurrent when available, else why not.
+gc_mode_why probe_kernel_write_tracking() {
   constexpr unsigned kUserModeOnly = 1;                   // UFFD_USER_MODE_ONLY
   constexpr uint64_t kWpUnpopulated = uint64_t{1} << 13;  // UFFD_FEATURE_WP_UNPOPULATED
   constexpr uint64_t kWpAsync = uint64_t{1} << 15;        // UFFD_FEATURE_WP_ASYNC
   int fd = static_cast<int>(syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | kUserModeOnly));
   if (fd < 0) fd = static_cast<int>(syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK));
-  if (fd < 0) return "concurrent asked for, but userfaultfd() is refused here; stw";
+  if (fd < 0) return gc_mode_why::uffd_refused;
   uffdio_api api{};
   api.api = UFFD_API;
   api.features = kWpAsync | kWpUnpopulated;
   const bool async_wp = ioctl(fd, UFFDIO_API, &api) == 0;
   close(fd);
-  if (!async_wp)
-    return "concurrent asked for, but the kernel lacks asynchronous userfaultfd write-protection "
-           "(Linux 6.7+); stw";
-  return "";
+  return async_wp ? gc_mode_why::asked_concurrent : gc_mode_why::uffd_no_async_wp;
 }
 #endif
 
@@ -106,21 +109,38 @@ const char* gc_mode_reason() noexcept {
   return g_reason.load(std::memory_order_relaxed);
 }
 
+gc_mode_why gc_mode_reason_code() noexcept {
+  return g_why.load(std::memory_order_relaxed);
+}
+
 namespace detail {
 
 void choose_gc_mode() {
   const auto want = settings::text("GORO_GC_MODE");  // validated at start-up
   if (!want || *want == "stw") {
-    g_reason.store(want ? "GORO_GC_MODE=stw" : "default");
+    if (want)
+      set_reason(gc_mode_why::asked_stw, "GORO_GC_MODE=stw");
+    else
+      set_reason(gc_mode_why::default_mode, "default");
     return;
   }
 #ifndef GORO_PATCHED_GC
-  g_reason.store(
+  set_reason(
+      gc_mode_why::packaged_libgc,
       "concurrent asked for, but goro is built with the packaged libgc (GORO_PATCHED_GC=OFF); stw");
 #else
-  if (const char* why = probe_kernel_write_tracking(); *why != '\0') {
-    g_reason.store(why);
-    return;
+  switch (probe_kernel_write_tracking()) {
+    case gc_mode_why::uffd_refused:
+      set_reason(gc_mode_why::uffd_refused,
+                 "concurrent asked for, but userfaultfd() is refused here; stw");
+      return;
+    case gc_mode_why::uffd_no_async_wp:
+      set_reason(gc_mode_why::uffd_no_async_wp,
+                 "concurrent asked for, but the kernel lacks asynchronous userfaultfd "
+                 "write-protection (Linux 6.7+); stw");
+      return;
+    default:
+      break;
   }
   GC_set_manual_vdb_allowed(0);  // never the barrier-less manual tracker
   GC_set_time_limit(kTimeLimitMs);
@@ -132,8 +152,18 @@ void choose_gc_mode() {
     fatal("heap: GORO_GC_MODE=concurrent: libgc chose the \"" + std::string(vdb) +
           "\" dirty-page tracker though userfaultfd probed usable");
   g_mode.store(gc_mode::concurrent);
-  g_reason.store("GORO_GC_MODE=concurrent (userfaultfd dirty pages)");
+  set_reason(gc_mode_why::asked_concurrent, "GORO_GC_MODE=concurrent (userfaultfd dirty pages)");
 #endif
+}
+
+mark_cpu concurrent_mark_cpu() noexcept {
+  mark_cpu m;
+#ifdef GORO_PATCHED_GC
+  if (current_gc_mode() != gc_mode::concurrent) return m;
+  m.assist_ns = static_cast<int64_t>(GC_get_incremental_mark_ns(1));
+  m.dedicated_ns = static_cast<int64_t>(GC_get_incremental_mark_ns(0));
+#endif
+  return m;
 }
 
 }  // namespace detail

@@ -22,4 +22,17 @@ gc_mode current_gc_mode() noexcept;
 /// kernel's userfaultfd refused...). A static string.
 const char* gc_mode_reason() noexcept;
 
+/// The same reason as a number: the /gc/mode/reason:reason metric. Values
+/// are never renumbered (dashboards keep them).
+enum class gc_mode_why : uint8_t {
+  default_mode = 0,      ///< GORO_GC_MODE unset: stw
+  asked_stw = 1,         ///< GORO_GC_MODE=stw
+  asked_concurrent = 2,  ///< GORO_GC_MODE=concurrent, granted
+  packaged_libgc = 3,    ///< concurrent asked for; goro built without the patched libgc
+  uffd_refused = 4,      ///< concurrent asked for; userfaultfd() refused here
+  uffd_no_async_wp = 5,  ///< concurrent asked for; no asynchronous write-protect (Linux < 6.7)
+};
+
+gc_mode_why gc_mode_reason_code() noexcept;
+
 }  // namespace goro::heap

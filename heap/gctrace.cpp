@@ -33,8 +33,13 @@
 //   state=...      the pressure state after it: normal, pressure or spiral
 //   mode=...       stw, or concurrent for an incremental cycle
 //                  (GORO_GC_MODE=concurrent, heap/gc_mode.cpp): its A+B+C
-//                  then sum the cycle's stops, and its cpu is the collecting
-//                  thread's CPU plus each stop times the other procs
+//                  then sum the cycle's stops, and its cpu is each stop
+//                  times the procs plus the CPU of the marking done with
+//                  the world running (the collecting thread's and the
+//                  allocating threads' assists). In a concurrent process
+//                  forced, oom and release collections say mode=stw: they
+//                  stop the world. Why the process runs in its mode:
+//                  /gc/mode/reason:reason (heap/gc_mode.hpp)
 
 #include "heap/gctrace.hpp"
 

@@ -23,6 +23,8 @@
 #include "core/metrics_catalog.hpp"
 #include "heap/detail/collection_events.hpp"
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/detail/gc_mode.hpp"
+#include "heap/gc_mode.hpp"
 #include "heap/heap_stats.hpp"
 #include "heap/memory_limit_default.hpp"
 
@@ -45,13 +47,24 @@ void read_heap_metrics(std::span<const metrics::detail::request> reqs) {
                          internal + s.thread_stack_bytes + other;
   const double procs = static_cast<double>(gc_procs());
   const double pause_cpu = static_cast<double>(s.total_pause_ns) * procs / 1e9;
+  const mark_cpu mark = concurrent_mark_cpu();
+  const double assist_cpu = static_cast<double>(mark.assist_ns) / 1e9;
+  const double dedicated_cpu = static_cast<double>(mark.dedicated_ns) / 1e9;
   const pacer_view v = read_pacer_view();
   for (const metrics::detail::request& r : reqs) {
     metrics::value& out = *r.out;
     switch (r.id) {
+      case id::cpu_classes_gc_mark_assist_cpu_seconds:
+        out.set_float64(assist_cpu);
+        break;
+      case id::cpu_classes_gc_mark_dedicated_cpu_seconds:
+        out.set_float64(dedicated_cpu);
+        break;
       case id::cpu_classes_gc_pause_cpu_seconds:
-      case id::cpu_classes_gc_total_cpu_seconds:
         out.set_float64(pause_cpu);
+        break;
+      case id::cpu_classes_gc_total_cpu_seconds:
+        out.set_float64(pause_cpu + assist_cpu + dedicated_cpu);
         break;
       case id::gc_cpu_process_cpu_seconds:
         out.set_float64(static_cast<double>(s.gc_cpu_ns) / 1e9);
@@ -94,6 +107,12 @@ void read_heap_metrics(std::span<const metrics::detail::request> reqs) {
         break;
       case id::gc_limiter_last_enabled_gc_cycle:
         out.set_uint64(s.gc_limiter_last_engaged_cycle);
+        break;
+      case id::gc_mode_mode:
+        out.set_uint64(current_gc_mode() == gc_mode::concurrent ? 1 : 0);
+        break;
+      case id::gc_mode_reason_reason:
+        out.set_uint64(static_cast<uint64_t>(gc_mode_reason_code()));
         break;
       case id::gc_pauses_seconds:
         g_pauses.read(out.set_histogram());

@@ -128,7 +128,7 @@ bool make_room(std::size_t request, bool must_grow) {
       }
     }
     if (collect_now) {
-      collect_locked(collection_reason::trigger);
+      collect_locked(collection_reason::trigger, /*at_cap=*/true);
       collected = true;
     }
   }

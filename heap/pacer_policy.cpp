@@ -13,7 +13,10 @@
 //   mutator CPU = process CPU - process CPU spent inside collections
 //   a collection = [start_ns, end_ns] of the driver's GC_gcollect call, whole
 //                (Boehm restarts the world just before returning); the
-//                limiter charges it at the mutator's rate (pacer/limiter.hpp)
+//                limiter charges it at the mutator's rate (pacer/limiter.hpp).
+//                A concurrent cycle: its stops (at that rate) and the
+//                CPU of its marking with the world running, assists
+//                included, spread over [start_ns, end_ns] (pacer.hpp)
 //   roots      = frames + thread stacks (what marking scans besides the heap)
 //
 // Deciding. trigger() runs the pacer's check. "collect" returns a trigger
@@ -126,7 +129,13 @@ void pacer_policy::collected(const collection_record& r) {
   c.live = r.live_after;
   c.roots = r.roots_bytes;
   c.memory_after = memory_sample_of(r.after);
-  c.gc_cpu_in_pause_ns = r.cpu_ns;
+  if (r.concurrent) {
+    c.stopped_ns = r.pause_ns;
+    c.gc_cpu_outside_pause_ns = r.mark_cpu_ns;
+    c.mutator_cpu_end_ns = r.after.mutator_cpu_ns();
+  } else {
+    c.gc_cpu_in_pause_ns = r.cpu_ns;
+  }
   c.forced = r.reason != collection_reason::trigger;
   const pacer::cycle_report rep = pacer_.end_cycle(c);
   publish();

@@ -106,6 +106,14 @@ void limiter::add_pause(int64_t start, int64_t end, double cpus) noexcept {
   add(start, end, end - start, kind::stopped);
 }
 
+void limiter::add_stops(int64_t from, int64_t to, int64_t stopped_ns, double cpus) noexcept {
+  if (stopped_ns <= 0) return;
+  if (to > from) stopped_ns = std::min(stopped_ns, to - from);
+  cpus = std::clamp(cpus, 0.0, static_cast<double>(procs_));
+  add(from, to, round_ns(cpus * static_cast<double>(stopped_ns)), kind::gc);
+  add(from, to, stopped_ns, kind::stopped);
+}
+
 cpu_totals limiter::sum(int64_t from, int64_t to, bool pessimistic) const noexcept {
   cpu_totals t;
   if (to <= from) return t;

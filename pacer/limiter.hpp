@@ -149,6 +149,11 @@ class limiter {
   /// The same, charged at `cpus` CPUs (0 < cpus <= procs) instead of procs:
   /// see pacer.hpp, "What a pause costs".
   void add_pause(int64_t start, int64_t end, double cpus) noexcept;
+  /// Stops totalling `stopped_ns` at moments inside [from, to) (a
+  /// mostly-concurrent cycle's first and final stops), charged at `cpus`
+  /// CPUs: both the GC CPU and the stopped time are spread over the
+  /// interval pro rata, as add_gc spreads its CPU.
+  void add_stops(int64_t from, int64_t to, int64_t stopped_ns, double cpus) noexcept;
 
   /// Whether a collection starting at `now` and pausing `predicted_pause_ns`
   /// fits (see the rule above). Always true when disabled.

@@ -178,20 +178,32 @@ cycle_report pacer::end_cycle(const cycle_sample& c) noexcept {
   // The charge rate (see "What a pause costs"): mutator rate since the last
   // collection (observed up to start_ns) against the pause's measured rate.
   const double procs = limiter_.procs();
+  const bool concurrent = c.stopped_ns >= 0;
   double cpus = procs;
-  if (c.gc_cpu_in_pause_ns >= 0 && end > c.start_ns) {
-    last_pause_cpus_ =
-        static_cast<double>(c.gc_cpu_in_pause_ns) / static_cast<double>(end - c.start_ns);
+  int64_t stopped = end - c.start_ns;
+  if (concurrent) {
+    // Its stops are charged as a pause is, the marking between them as
+    // measured (see "A mostly-concurrent cycle" above).
+    if (last_pause_cpus_ < 0) last_pause_cpus_ = procs;  // the first: Go's rule
     cpus = pause_charge_cpus(c.start_ns);
+    stopped = std::min(c.stopped_ns, stopped);
+    limiter_.add_stops(c.start_ns, end, stopped, cpus);
+    observe_cpu(end, c.mutator_cpu_end_ns);
+  } else {
+    if (c.gc_cpu_in_pause_ns >= 0 && end > c.start_ns) {
+      last_pause_cpus_ =
+          static_cast<double>(c.gc_cpu_in_pause_ns) / static_cast<double>(end - c.start_ns);
+      cpus = pause_charge_cpus(c.start_ns);
+    }
+    limiter_.add_pause(c.start_ns, end, cpus);
   }
-  limiter_.add_pause(c.start_ns, end, cpus);
   limiter_.add_gc(c.start_ns, end, c.gc_cpu_outside_pause_ns);
   cpu_time_ = std::max(cpu_time_, end);
   last_end_ns_ = end;
 
   cycle_report r;
   r.cycle = ++cycles_;
-  r.pause_ns = end - c.start_ns;
+  r.pause_ns = stopped;
   r.heap_before = c.heap_before;
   r.live = c.live;
   r.limited = limited_;
@@ -222,14 +234,20 @@ cycle_report pacer::end_cycle(const cycle_sample& c) noexcept {
   // an 800 ms pause once 16 MiB were live and made the limiter refuse for a
   // second (tests/heap_pacer_e2e_test). Scanned bytes below heap_minimum
   // count as heap_minimum.
-  // Only the work scales with the heap; the stall (wall time the pause
-  // spent without a CPU) is kept as it was ("Pause prediction").
+  // Only the work scales with the heap; the stall (wall time a stop spent
+  // without a CPU) is kept as it was ("Pause prediction"). A concurrent
+  // cycle's work: its stops plus its marking over procs (see above).
   const uint64_t scanned = std::max(c.live + c.roots, heap_minimum);
-  if (r.pause_ns > 0) {
-    const int64_t work =
-        c.gc_cpu_in_pause_ns >= 0 ? std::min(r.pause_ns, c.gc_cpu_in_pause_ns) : r.pause_ns;
+  const int64_t stop_work = !concurrent && c.gc_cpu_in_pause_ns >= 0
+                                ? std::min(r.pause_ns, c.gc_cpu_in_pause_ns)
+                                : r.pause_ns;
+  const double work_ns =
+      static_cast<double>(stop_work) +
+      (concurrent ? static_cast<double>(std::max<int64_t>(c.gc_cpu_outside_pause_ns, 0)) / procs
+                  : 0.0);
+  if (work_ns > 0 || r.pause_ns > 0) {
     pause_samples_[static_cast<size_t>(pause_samples_next_)] = {
-        static_cast<double>(work) / static_cast<double>(scanned), scanned, r.pause_ns - work};
+        work_ns / static_cast<double>(scanned), scanned, r.pause_ns - stop_work};
     pause_samples_next_ = (pause_samples_next_ + 1) % static_cast<int>(pause_samples_.size());
   }
 

@@ -65,6 +65,22 @@
 //    free.
 //    c.gc_cpu_outside_pause_ns adds GC work done with the world running
 //    (eager reclaim, unmapping), if the driver measures it.
+//  * A mostly-concurrent cycle (c.stopped_ns >= 0) stops the world only
+//    briefly inside [start_ns, end_ns): its stops are charged as a pause
+//    is (the mutator's rate; the first cycle Go's procs × pause), its
+//    marking with the world running (assists and the collecting thread,
+//    in gc_cpu_outside_pause_ns) as measured, both spread over the cycle,
+//    and the mutator CPU of the cycle (mutator_cpu_end_ns) lands in the
+//    cycle's own bins. For admission its "pause" is its stops plus its
+//    marking over procs: the charge predicted for it is then the stops at
+//    the mutator's rate and the marking at the share of the CPUs the
+//    mutator would have used, as a pause on CPUs the mutator leaves idle
+//    costs it nothing; and the wall-time rule errs long. (Charging the
+//    stops procs × pause and predicting the whole GC CPU made the limiter
+//    refuse limit-driven cycles of a paced program on the loaded 2-vCPU
+//    VM, whose ten timed final-stop attempts cost 5-8 ms of stopping and
+//    restarting each: tests/heap_memlimit_test's cgroup case then ran past
+//    its hard limit, 229-402 MB of 192.)
 //  * Settings (set_gc_percent, set_memory_limit, set_procs) may change at any
 //    time; the goal and trigger are recomputed from them at every check, so a
 //    change takes effect at the next check, not the next cycle. non_heap is
@@ -187,6 +203,11 @@ struct cycle_sample {
   int64_t gc_cpu_outside_pause_ns = 0;  ///< GC CPU spent with the world running
   int64_t gc_cpu_in_pause_ns = -1;      ///< process CPU during the pause; -1: unknown
   int64_t mutator_cpu_ns = -1;          ///< cumulative mutator CPU at start_ns; -1: unknown
+  int64_t stopped_ns = -1;              ///< a mostly-concurrent cycle: the world was stopped
+                                        ///< this long in all inside [start_ns, end_ns);
+                                        ///< -1: stopped throughout (stop-the-world)
+  int64_t mutator_cpu_end_ns = -1;      ///< concurrent: cumulative mutator CPU at end_ns
+                                        ///< (the mutator ran through it); -1: unknown
   uint64_t heap_before = 0;             ///< heap_alloc when the world stopped
   uint64_t live = 0;                    ///< bytes marked live
   uint64_t roots = 0;                   ///< root bytes scanned (frames, stacks, registered roots)
@@ -202,7 +223,7 @@ struct cycle_report {
   uint64_t trigger = no_goal;          ///< the trigger it crossed
   uint64_t heap_before = 0;            ///< heap when the world stopped
   uint64_t live = 0;                   ///< live after
-  int64_t pause_ns = 0;                ///< end - start
+  int64_t pause_ns = 0;                ///< end - start; a concurrent cycle's stops
   double gc_share = 0;                 ///< GC CPU / non-idle CPU since the previous collection
   bool limited = false;                ///< the limiter deferred it at least once
   heap_goal next_goal;                 ///< the goal for the next cycle (memory_after)

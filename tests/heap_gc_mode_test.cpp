@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -16,11 +18,14 @@
 #include <thread>
 #include <vector>
 
+#include "core/metrics.hpp"
+#include "heap/collector.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/gc.hpp"
 #include "heap/gc_mode.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/heap_stats.hpp"
+#include "heap/pacer_policy.hpp"
 #include "heap/thread_attachment.hpp"
 #include "tests/heap_test_support.hpp"
 
@@ -85,6 +90,63 @@ TEST_F(HeapGcMode, DefaultIsStopTheWorld) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// One metric's uint64 value (the catalog: core/metrics.cpp).
+uint64_t metric_u64(std::string_view name) {
+  goro::metrics::sample s{name, {}};
+  goro::metrics::read({&s, 1});
+  return s.value.uint64();
+}
+
+double metric_f64(std::string_view name) {
+  goro::metrics::sample s{name, {}};
+  goro::metrics::read({&s, 1});
+  return s.value.float64();
+}
+
+// The metrics say which mode runs and why (/gc/mode/reason:reason's
+// numbers are gc_mode_why's).
+int mode_metrics_are(uint64_t mode, goro::heap::gc_mode_why why) {
+  if (metric_u64("/gc/mode:mode") != mode) return 30;
+  if (metric_u64("/gc/mode/reason:reason") != static_cast<uint64_t>(why)) return 31;
+  if (goro::heap::gc_mode_reason_code() != why) return 32;
+  return 0;
+}
+
+TEST_F(HeapGcMode, MetricsSayWhichModeRunsAndWhy) {
+  using goro::heap::gc_mode_why;
+  EXPECT_EXIT(
+      {
+        unsetenv("GORO_GC_MODE");
+        goro::heap::init();
+        std::exit(mode_metrics_are(0, gc_mode_why::default_mode));
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "stw", 1);
+        goro::heap::init();
+        std::exit(mode_metrics_are(0, gc_mode_why::asked_stw));
+      },
+      ::testing::ExitedWithCode(0), "");
+  if (!kPatched) {
+    EXPECT_EXIT(
+        {
+          setenv("GORO_GC_MODE", "concurrent", 1);
+          goro::heap::init();
+          std::exit(mode_metrics_are(0, gc_mode_why::packaged_libgc));
+        },
+        ::testing::ExitedWithCode(0), "");
+  } else if (concurrent_possible()) {
+    EXPECT_EXIT(
+        {
+          setenv("GORO_GC_MODE", "concurrent", 1);
+          goro::heap::init();
+          std::exit(mode_metrics_are(1, gc_mode_why::asked_concurrent));
+        },
+        ::testing::ExitedWithCode(0), "");
+  }
+}
+
 TEST_F(HeapGcMode, MalformedModeStopsStartUp) {
   EXPECT_EXIT(
       {
@@ -127,6 +189,96 @@ struct node {
   uint64_t id;
   uint64_t check;
 };
+
+// The pacer's own policy, watched: what each collection added to the GC CPU
+// limiter's figure. Called under the driver's policy lock, as the policy.
+class watched_pacer final : public goro::heap::collection_policy {
+ public:
+  uint64_t trigger(const goro::heap::heap_observation& o) override { return inner_.trigger(o); }
+  void collected(const goro::heap::collection_record& r) override {
+    const goro::pacer::limiter& l = inner_.model().gc_limiter();
+    const int64_t before = l.total_gc_ns();
+    inner_.collected(r);
+    if (!r.concurrent) return;
+    // Every thread's marking with the world running (patch 0003's clock)
+    // and the stops, charged at no more than procs (pacer/pacer.hpp).
+    const int64_t added = l.total_gc_ns() - before;
+    if (added < r.mark_cpu_ns || added > r.mark_cpu_ns + r.pause_ns * l.procs() + 1)
+      mismatches.fetch_add(1);
+    concurrent_cycles.fetch_add(1);
+    mark_cpu_ns.fetch_add(r.mark_cpu_ns);
+  }
+  uint64_t retained_heap(const goro::heap::heap_observation& o, uint64_t t) override {
+    return inner_.retained_heap(o, t);
+  }
+  uint64_t heap_room(const goro::heap::heap_observation& o) override { return inner_.heap_room(o); }
+  bool collect_when_full(const goro::heap::heap_observation& o) override {
+    return inner_.collect_when_full(o);
+  }
+
+  std::atomic<int> mismatches{0};
+  std::atomic<int> concurrent_cycles{0};
+  std::atomic<int64_t> mark_cpu_ns{0};
+
+ private:
+  goro::heap::pacer_policy inner_;
+};
+
+// A concurrent cycle's marking, by the collecting thread and by another
+// allocating thread's assists, is GC CPU for the limiter and the metrics.
+int limiter_counts_concurrent_marking() {
+  auto* watch = new watched_pacer;
+  goro::heap::set_collection_policy(std::unique_ptr<goro::heap::collection_policy>(watch));
+  // 16 MiB of linked live objects: each cycle has marking to do.
+  node* live = nullptr;
+  for (int i = 0; i < (16 << 20) / 32; ++i) {
+    node* n = goro::gc_new<node>();
+    n->next = live;
+    live = n;
+  }
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    goro::heap::thread_attachment attach;
+    while (!stop.load(std::memory_order_relaxed)) goro::test::allocate_garbage(1 << 20);
+  });
+  // Until the other thread has assisted at least once (it allocates while
+  // this one runs the cycles it triggers), within bounds.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int rounds = 0;
+  while ((metric_f64("/cpu/classes/gc/mark/assist:cpu-seconds") <= 0 ||
+          watch->concurrent_cycles.load() < 5) &&
+         std::chrono::steady_clock::now() < deadline) {
+    goro::test::allocate_garbage(4 << 20);
+    ++rounds;
+  }
+  stop = true;
+  churn.join();
+  if (live == nullptr) return 40;
+  if (watch->concurrent_cycles.load() < 5) return 41;
+  if (metric_f64("/cpu/classes/gc/mark/assist:cpu-seconds") <= 0) return 42;
+  if (watch->mismatches.load() != 0) return 43;
+  // The records' marking is the metrics' (the same clock), and the total
+  // class adds it to the pauses.
+  const double marking = metric_f64("/cpu/classes/gc/mark/assist:cpu-seconds") +
+                         metric_f64("/cpu/classes/gc/mark/dedicated:cpu-seconds");
+  if (std::abs(marking - static_cast<double>(watch->mark_cpu_ns.load()) / 1e9) > 1e-6) return 44;
+  if (watch->mark_cpu_ns.load() <= 0) return 45;
+  const double total = metric_f64("/cpu/classes/gc/total:cpu-seconds");
+  const double pause = metric_f64("/cpu/classes/gc/pause:cpu-seconds");
+  if (std::abs(total - pause - marking) > 1e-6) return 46;
+  return 0;
+}
+
+TEST_F(HeapGcMode, TheLimiterCountsConcurrentMarkingAsGcCpu) {
+  if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "concurrent", 1);
+        goro::heap::init();
+        std::exit(limiter_counts_concurrent_marking());
+      },
+      ::testing::ExitedWithCode(0), "");
+}
 
 constexpr uint64_t kCheck = 0x9e3779b97f4a7c15ull;
 

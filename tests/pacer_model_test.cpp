@@ -373,6 +373,47 @@ TEST(PacerModel, APauseIsChargedAtTheMutatorsRateOrTheMeasuredOne) {
   EXPECT_NEAR(p.pause_charge_cpus(2200 * ms), 2.0, 1e-9);
 }
 
+// pacer.hpp, "A mostly-concurrent cycle": its stops are charged as a
+// pause (the first procs x their sum) and its marking with the world
+// running as measured, both spread over the cycle; the mutator CPU of the
+// cycle lands in the cycle's bins; the pause the limiter predicts next is
+// the stops plus the marking over procs.
+TEST(PacerModel, AConcurrentCyclesMarkingIsGcCpu) {
+  pacer p(2);
+  cycle_sample c;
+  c.start_ns = 0;
+  c.end_ns = 400 * ms;
+  c.mutator_cpu_ns = 0;
+  c.stopped_ns = 10 * ms;                // first and final stops
+  c.gc_cpu_outside_pause_ns = 300 * ms;  // assists and the collecting thread
+  c.mutator_cpu_end_ns = 400 * ms;       // the tasks ran on the other half
+  c.live = 64 * MiB;
+  c.memory_after = {64 * MiB, 0, 0};
+  const cycle_report r = p.end_cycle(c);
+  const limiter& l = p.gc_limiter();
+  EXPECT_EQ(l.total_gc_ns(), 2 * 10 * ms + 300 * ms);
+  EXPECT_EQ(l.total_mutator_ns(), 400 * ms);
+  const cpu_totals t = l.totals(0, 400 * ms);
+  EXPECT_EQ(t.gc_ns, 320 * ms);
+  EXPECT_EQ(t.mutator_ns, 400 * ms);
+  EXPECT_EQ(t.stopped_ns, 10 * ms);                     // not the whole cycle
+  EXPECT_EQ(l.totals(0, 200 * ms).stopped_ns, 5 * ms);  // spread pro rata
+  EXPECT_EQ(r.pause_ns, 10 * ms);
+  EXPECT_NEAR(r.gc_share, 320.0 / 720.0, 1e-9);
+  // The same live heap predicts the stops plus the marking over procs.
+  EXPECT_EQ(p.predicted_pause_ns(64 * MiB), 160 * ms);
+  // The next cycle's stops are charged at the mutator's rate since the
+  // last: 0.5 CPUs over the second after it.
+  c.start_ns = 1400 * ms;
+  c.end_ns = 1500 * ms;
+  c.mutator_cpu_ns = 900 * ms;  // 500 ms more over [400, 1400)
+  c.stopped_ns = 20 * ms;
+  c.gc_cpu_outside_pause_ns = 50 * ms;
+  c.mutator_cpu_end_ns = 950 * ms;
+  p.end_cycle(c);
+  EXPECT_EQ(l.total_gc_ns(), 320 * ms + 10 * ms + 50 * ms);
+}
+
 // The classifier's fill is measured against the limit goal without the
 // overage term (pressure.hpp): free heap pages still mapped push the goal
 // down for a cycle or two, and that alone must not read as a full heap.

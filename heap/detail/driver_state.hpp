@@ -88,8 +88,10 @@ void apply_cap_locked(const heap_observation& o);
 /// (frames) included (heap/marked_bytes.cpp). Takes Boehm's allocation
 /// lock; O(objects). Call right after the collection.
 uint64_t marked_bytes();
-/// Runs one collection; caller holds collect_mu.
-void collect_locked(collection_reason why);
+/// Runs one collection; caller holds collect_mu. `at_cap`: an allocation
+/// waits on it at the heap cap (make_room), so it stops the world even in
+/// the concurrent mode.
+void collect_locked(collection_reason why, bool at_cap = false);
 /// More heap is mapped than the cap allows: relief collections
 /// (heap/memory_limit.cpp). Takes the locks itself.
 void relieve_over_room();

@@ -275,7 +275,9 @@ TEST(UffdVdbFallback, InRefusingChild) {
 // --- The collector depends on the report ----------------------------------
 
 constexpr int kOld = 64;
-constexpr std::size_t kOldBytes = 2 * kPage;
+constexpr std::size_t kOldBytes = 4 * kPage;  // large objects, several pages each
+constexpr std::size_t kFirstPageSlot = 7;
+constexpr std::size_t kLastPageSlot = 3 * kPage / sizeof(void*) + 7;
 void** g_old[kOld];  // static roots: the old objects stay reachable
 bool g_drop_old_pages = false;
 int g_pagemap_fd = -1;
@@ -323,13 +325,13 @@ void* new_white_object() {
   }
 }
 
-__attribute__((noinline)) void store_young_into_old(std::vector<void*>& links) {
+__attribute__((noinline)) void store_young_into_old(std::vector<void*>& links, std::size_t slot) {
   for (int i = 0; i < kOld; ++i) {
     void* young = new_white_object();
     std::memset(young, 0x5a, 64);
     links[i] = young;
     ASSERT_EQ(GC_general_register_disappearing_link(&links[i], young), GC_SUCCESS);
-    g_old[i][7] = young;  // the only reference: in an old, marked object
+    g_old[i][slot] = young;  // the only reference: in an old, marked object
   }
 }
 
@@ -347,19 +349,19 @@ void run_one_collection() {
 
 // How many young objects a minor collection freed though an old object
 // still points to each.
-int lost_young_objects(bool drop) {
+int lost_young_objects(bool drop, std::size_t slot = kFirstPageSlot) {
   std::vector<void*> links(kOld);  // malloc memory: not scanned by the GC
   GC_gcollect();                   // full: the old objects are marked
-  store_young_into_old(links);
+  store_young_into_old(links, slot);
   clear_stack();
   g_drop_old_pages = drop;
   run_one_collection();
   g_drop_old_pages = false;
   int lost = 0;
   for (int i = 0; i < kOld; ++i) {
-    if (links[i] == nullptr && g_old[i][7] != nullptr) ++lost;
+    if (links[i] == nullptr && g_old[i][slot] != nullptr) ++lost;
     if (links[i] != nullptr) GC_unregister_disappearing_link(&links[i]);
-    g_old[i][7] = nullptr;
+    g_old[i][slot] = nullptr;
   }
   return lost;
 }
@@ -378,6 +380,13 @@ TEST(UffdVdbCollector, MinorCollectionKeepsYoungObjectsOnlyIfTheOldPageIsReporte
   EXPECT_GE(lost_young_objects(true), kOld * 9 / 10)
       << "a page dropped from the dirty report went unnoticed";
   EXPECT_EQ(lost_young_objects(false), 0);
+  // Patch 0004 rescans only the written pages of a marked large object:
+  // a pointer stored in its last page alone must be found there.
+  EXPECT_EQ(lost_young_objects(false, kLastPageSlot), 0)
+      << "a pointer in a written page of a large object was missed";
+  EXPECT_GE(lost_young_objects(true, kLastPageSlot), kOld * 9 / 10)
+      << "a dropped page of a large object went unnoticed";
+  EXPECT_EQ(lost_young_objects(false, kLastPageSlot), 0);
 
   GC_set_on_collection_event(nullptr);
   close(g_pagemap_fd);
