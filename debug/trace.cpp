@@ -103,10 +103,12 @@ void on_flow(int p, const detail::task_header* t, detail::trace_flow kind) noexc
                     : kind == detail::trace_flow::wake ? kWake
                                                        : kHandoff;
   if (ring* r = g_rings[p].load(std::memory_order_acquire))
-    // At the start of the waker's run slice (its clock read, reused: a read
-    // costs 45-50 ns here); a clock read only outside a traced run.
-    r->put({k, 0, detail::tl_trace_run_start ? detail::tl_trace_run_start : detail::trace_clock(),
-            0, t->id, 0});
+    // Its own clock read: the arrows are matched to the target's runs by
+    // time (stop_trace), and an arrow dated at the start of the waker's run
+    // could precede the woken task's previous run when the waker ran long
+    // (a collection inside it): that run took the arrow and the woken run
+    // had none (Trace.BlockingCallsHaveTracksAndEveryRunItsArrow, 14 of 15).
+    r->put({k, 0, detail::trace_clock(), 0, t->id, 0});
 }
 
 void on_blocking(int thread, uint64_t id, const void* fn, uint64_t start, uint64_t end) noexcept {

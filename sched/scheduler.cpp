@@ -199,9 +199,21 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
     // Our own due timers first: the tasks they wake join our queue.
     if (const int64_t w = p->timers.when0.load(std::memory_order_acquire); w != 0) {
       const int64_t now = nanotime();
-      if (w <= now) run_timers(s, p, p, now);
+      if (w <= now) {
+        // Its wake-ups are drawn from now, after the last run's end: the
+        // next run must not start at that end (trace_hooks.hpp).
+        tl_trace_last_run.end = 0;
+        run_timers(s, p, p, now);
+      }
     }
-    if (p->schedtick == 0) netpoll_check(s, p);  // sched/netpoll.cpp: a busy P polls too
+    if (p->schedtick == 0) {
+      // The poller's and the global queue's tasks were made ready by no run
+      // of this P, possibly after the last one ended (a blocking call's
+      // return arrow starts when the call ended): the next run reads the
+      // clock (trace_hooks.hpp).
+      tl_trace_last_run.end = 0;
+      netpoll_check(s, p);  // sched/netpoll.cpp: a busy P polls too
+    }
     // Fairness: every Nth schedule, the global queue first.
     if (p->schedtick == 0 && s.global.size() > 0) {
       std::lock_guard lk(s.lock);
@@ -291,9 +303,7 @@ void prefetch_task(const task_header* t) noexcept {
     const bool follows = last.end != 0 && last.p == p && last.ticks + 1 == ticks;
     const uint64_t id = t->id, start = follows ? last.end + 64 : trace_clock();
     const void* fn = *static_cast<void* const*>(t->self.address());  // the root's resume function
-    tl_trace_run_start = start;  // the time of the arrows this run draws (trace_hooks.hpp)
-    t->resume.resume();          // `t` may be gone after this
-    tl_trace_run_start = 0;
+    t->resume.resume();                                              // `t` may be gone after this
     const uint64_t end = trace_clock();
     last = {end, p, ticks};
     if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))

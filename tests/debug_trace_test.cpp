@@ -112,6 +112,24 @@ int check(const std::string& path, const std::string& args) {
   return std::system(cmd.c_str());
 }
 
+// Traces `work()` (a task<void>) on 2 Ps with rings of `events_per_p`,
+// writes the trace to TempDir()/`file` and returns it; the test checks it.
+template <class Work>
+std::string traced(Work work, const std::string& file, std::string* path,
+                   std::size_t events_per_p = 1 << 16) {
+  std::string json;
+  goro::run(
+      [](Work work, std::size_t n, std::string* json) -> goro::task<void> {
+        goro::debug::start_trace(n);
+        co_await work();
+        *json = goro::debug::stop_trace();
+      }(work, events_per_p, &json),
+      procs(2));
+  *path = testing::TempDir() + file;
+  std::ofstream(*path) << json;
+  return json;
+}
+
 TEST(Trace, WorkloadTraceIsWellFormed) {
 #if defined(__SANITIZE_THREAD__)
   // The workload collects (goro::gc and allocation), and TSan defers
@@ -146,16 +164,8 @@ TEST(Trace, ASmallRingStaysWellFormed) {
   // Boehm's stop-the-world signals ("Signals delivery fails constantly").
   GTEST_SKIP() << "collections do not run under ThreadSanitizer";
 #endif
-  std::string json;
-  goro::run(
-      [](std::string* json) -> goro::task<void> {
-        goro::debug::start_trace(1024);
-        co_await workload();
-        *json = goro::debug::stop_trace();
-      }(&json),
-      procs(2));
-  const std::string path = testing::TempDir() + "goro_trace_small.json";
-  std::ofstream(path) << json;
+  std::string path;
+  traced(workload, "goro_trace_small.json", &path, 1024);
   EXPECT_EQ(check(path, ""), 0);
 }
 
@@ -163,16 +173,8 @@ TEST(Trace, BlockingCallsHaveTracksAndEveryRunItsArrow) {
 #if defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "collections do not run under ThreadSanitizer";
 #endif
-  std::string json;
-  goro::run(
-      [](std::string* json) -> goro::task<void> {
-        goro::debug::start_trace();
-        co_await blocking_workload();
-        *json = goro::debug::stop_trace();
-      }(&json),
-      procs(2));
-  const std::string path = testing::TempDir() + "goro_trace_blocking.json";
-  std::ofstream(path) << json;
+  std::string path;
+  const std::string json = traced(blocking_workload, "goro_trace_blocking.json", &path);
   // Every run and blocking call of the blockers has an arrow in, and every
   // blocking call an arrow out (to the run that follows it).
   EXPECT_EQ(

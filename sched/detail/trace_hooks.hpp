@@ -100,18 +100,14 @@ inline void trace_blocking_end(int thread, const task_header* t, uint64_t start)
       h->blocking(thread, t->id, trace_root_fn(t), start, trace_clock());
 }
 
-/// The TSC at which the traced run now on this thread began (0 outside
-/// one): the time a spawn or wake-up arrow starts at (debug/trace.cpp,
-/// on_flow), so an arrow costs no clock read of its own. A clock read is
-/// the tracer's main cost: 45-50 ns on the 2-vCPU VM this was measured on,
-/// where a skynet task costs ~260 ns; the arrow still starts inside the
-/// waker's slice, which is all a trace viewer draws it from.
-inline thread_local uint64_t tl_trace_run_start = 0;
-
 /// The end of the last traced run on this thread, and the P and schedule
 /// count it ran at: the next run starts there when it is the next one the
-/// same P executes with no wait for work between (find_runnable clears it
-/// when its P's own queue is empty), one clock read per run instead of two.
+/// same P executes with no wait for work between, one clock read per run
+/// instead of two. find_runnable clears it when its P's own queue is empty
+/// and before the P runs timers, polls or takes from the global queue: a
+/// task made ready there or by a thread without a P (a blocking call's
+/// return) may have become ready after that end, and its run must not
+/// start before the arrow into it.
 struct trace_last_run {
   uint64_t end = 0;
   const void* p = nullptr;
