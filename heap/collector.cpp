@@ -151,14 +151,6 @@ void sample_gc_heap() noexcept {
                           std::memory_order_relaxed);
 }
 
-// CPU time of the whole process (every thread), ns. A syscall-free vDSO read
-// on current kernels; asked once per recheck and twice per collection.
-int64_t process_cpu_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 // One incremental cycle of the concurrent mode, to its end.
 void run_concurrent_cycle() {
   const GC_word gc_no = GC_get_gc_no();
@@ -198,7 +190,7 @@ heap_observation observation_from_samples() noexcept {
   o.collections = p.collections;
   o.last_pause_ns = p.last_pause_ns;
   o.total_pause_ns = p.total_pause_ns;
-  o.process_cpu_ns = process_cpu_ns();
+  o.process_cpu_ns = process_cputime();
   o.gc_cpu_ns = g_driver.gc_cpu.load(std::memory_order_relaxed);
   return o;
 }
@@ -231,7 +223,7 @@ void collect_locked(collection_reason why, bool at_cap) {
   r.reason = why;
   r.start_ns = nanotime();
   r.heap_live_before = heap_estimate();
-  r.process_cpu_before_ns = process_cpu_ns();
+  r.process_cpu_before_ns = process_cputime();
   r.gc_cpu_before_ns = g_driver.gc_cpu.load(std::memory_order_relaxed);
   g_driver.allocated_at_gc.store(g_driver.allocated_total.load(std::memory_order_relaxed),
                                  std::memory_order_relaxed);
@@ -274,7 +266,7 @@ void collect_locked(collection_reason why, bool at_cap) {
   } else {
     r.pause_ns = p.last_pause_ns;
     r.mark_ns = p.last_mark_ns;
-    r.cpu_ns = std::max<int64_t>(process_cpu_ns() - r.process_cpu_before_ns, 0);
+    r.cpu_ns = std::max<int64_t>(process_cputime() - r.process_cpu_before_ns, 0);
   }
   g_driver.gc_cpu.fetch_add(r.cpu_ns, std::memory_order_relaxed);
   r.stop_ns = p.last_stop_ns;

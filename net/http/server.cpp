@@ -9,10 +9,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/clock.hpp"
 #include "net/detail/net_metrics.hpp"
 #include "net/http/request_parser.hpp"
 #include "net/http/wire.hpp"
-#include "sched/detail/netpoll.hpp"
 #include "sched/join_handle.hpp"
 #include "sched/select.hpp"
 #include "sched/semaphore.hpp"
@@ -108,10 +108,10 @@ int64_t ns(std::chrono::nanoseconds d) noexcept {
 
 // The clock of the per-request deadline bookkeeping (request_start, the
 // read and write deadlines): the coarse clock, three reads per request at
-// 14 ns instead of 60 (sched/detail/netpoll.hpp). Up to one tick early
+// 14 ns instead of 60 (core/clock.hpp). Up to one tick early
 // (1-10 ms) on top of the eighth a deadline may move by.
 int64_t deadline_now() noexcept {
-  return goro::detail::coarse_nanotime();
+  return goro::coarse_nanotime();
 }
 
 goro::clock::time_point at(int64_t nanotime) noexcept {

@@ -37,8 +37,6 @@
 // Go's injectglist does: the first runs on the polling M's P, the rest go
 // to its run queue (or the global queue) and idle Ps are woken for them.
 
-#include <time.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -162,18 +160,6 @@ void io_complete(io_waiter* w, ready_batch* batch) noexcept;
 /// (recorded as kReady when nobody waits); otherwise a deadline, close or
 /// cancellation, which only takes a waiter.
 io_waiter* netpoll_unblock(poll_desc* pd, int mode, bool ioready) noexcept;
-
-/// CLOCK_MONOTONIC_COARSE in nanotime()'s units: the same clock as of the
-/// last tick (up to one tick, 1-10 ms, behind), read from the vDSO without
-/// the clock source: 14 ns against nanotime()'s 60 on this project's VM.
-/// For the network's bookkeeping times that tolerate a tick (when the
-/// poller last polled; the HTTP server's deadlines, which move only by an
-/// eighth of their timeout), read a few times per request.
-inline int64_t coarse_nanotime() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // ------------------------------------------------ scheduler hooks --
 
