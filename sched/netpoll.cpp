@@ -40,7 +40,7 @@ struct poller : heap::internal_object {
   std::atomic<int64_t> poll_until{0};
   /// A break was written and not yet read (Go's netpollWakeSig).
   std::atomic<bool> break_pending{false};
-  /// coarse_nanotime of the last poll (Go's sched.lastpoll), for netpoll_check.
+  /// coarse_nanotime() of the last poll (Go's sched.lastpoll), for netpoll_check.
   std::atomic<int64_t> last_poll{0};
 };
 
@@ -149,18 +149,6 @@ park_result try_park(io_waiter* w) noexcept {
   }
 }
 
-// Whether a P other than `p` has queued work, or the global queue has: what
-// find_runnable would take after netpoll_find, before it gives `p` back.
-bool steal_candidates(scheduler& s, const processor* p) noexcept {
-  if (s.global.size(std::memory_order_seq_cst) > 0) return true;
-  const uint32_t procs = s.gomaxprocs.load(std::memory_order_acquire);
-  for (uint32_t i = 0; i < procs; ++i) {
-    const processor* q = s.all_p[i].load(std::memory_order_acquire);
-    if (q != p && has_local_work(q)) return true;
-  }
-  return false;
-}
-
 // Takes every event epoll has, completing the waiters they concern.
 int poll_events(poller* p, int timeout_ms, ready_batch* batch, bool* broke) noexcept {
   epoll_event evs[kMaxEvents];
@@ -170,7 +158,7 @@ int poll_events(poller* p, int timeout_ms, ready_batch* batch, bool* broke) noex
   } else {
     heap::blocking_region([&] { n = ::epoll_wait(p->epfd, evs, kMaxEvents, timeout_ms); });
   }
-  p->last_poll.store(coarse_nanotime(), std::memory_order_relaxed);
+  p->last_poll.store(goro::coarse_nanotime(), std::memory_order_relaxed);
   if (n < 0) {
     if (errno != EINTR) fatal("netpoll: epoll_wait failed");
     return 0;  // a collector's stop signal: the caller looks again
@@ -454,7 +442,10 @@ task_header* netpoll_find(scheduler& s, processor* p) noexcept {
   // pending: polling here too would be a second epoll_wait for the same
   // events. Under wrk (http-hello, 64 connections) this poll found nothing
   // in every call, 0.12 calls per request (README, the network rows).
-  if (!steal_candidates(s, p)) return nullptr;
+  // (`p`'s own queues are empty here: find_runnable found nothing in them.)
+  if (s.global.size(std::memory_order_seq_cst) == 0 &&
+      !any_local_work(s, s.gomaxprocs.load(std::memory_order_acquire)))
+    return nullptr;
   ready_batch b;
   poll_events(np, 0, &b, nullptr);
   return inject(s, p, b);
@@ -495,7 +486,7 @@ void netpoll_check(scheduler& s, processor* p) noexcept {
   if (!np || np->waiters.load(std::memory_order_relaxed) <= 0 ||
       np->polling.load(std::memory_order_relaxed))
     return;
-  const int64_t now = coarse_nanotime();
+  const int64_t now = goro::coarse_nanotime();
   int64_t last = np->last_poll.load(std::memory_order_relaxed);
   if (now - last < kPollInterval ||
       !np->last_poll.compare_exchange_strong(last, now, std::memory_order_relaxed))

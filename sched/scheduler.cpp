@@ -176,13 +176,6 @@ task_header* steal_work(scheduler& s, processor* p) {
 
 // ------------------------------------------------------------- find work --
 
-bool any_local_work(scheduler& s, uint32_t procs) {
-  for (uint32_t i = 0; i < procs; ++i) {
-    if (has_local_work(s.all_p[i].load(std::memory_order_acquire))) return true;
-  }
-  return false;
-}
-
 task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
   *inherit = false;
   for (;;) {
@@ -302,8 +295,8 @@ void prefetch_task(const task_header* t) noexcept {
     const uint64_t ticks = p->schedticks_total.load(std::memory_order_relaxed);
     const bool follows = last.end != 0 && last.p == p && last.ticks + 1 == ticks;
     const uint64_t id = t->id, start = follows ? last.end + 64 : trace_clock();
-    const void* fn = *static_cast<void* const*>(t->self.address());  // the root's resume function
-    t->resume.resume();                                              // `t` may be gone after this
+    const void* fn = trace_root_fn(t);
+    t->resume.resume();  // `t` may be gone after this
     const uint64_t end = trace_clock();
     last = {end, p, ticks};
     if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))

@@ -138,4 +138,11 @@ inline bool has_local_work(const processor* p) noexcept {
          p->runnext.load(std::memory_order_acquire) != nullptr;
 }
 
+/// Whether any of the first `procs` Ps has anything in its local queues.
+inline bool any_local_work(scheduler& s, uint32_t procs) noexcept {
+  for (uint32_t i = 0; i < procs; ++i)
+    if (has_local_work(s.all_p[i].load(std::memory_order_acquire))) return true;
+  return false;
+}
+
 }  // namespace goro::detail
