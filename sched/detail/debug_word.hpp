@@ -30,26 +30,31 @@ inline uint32_t coarse_seconds() noexcept {
   return (g_debug_word.load(std::memory_order_relaxed) >> kCoarseSecondsShift) & kCoarseSecondsMask;
 }
 
-inline void set_coarse_seconds(uint32_t s) noexcept {
+/// Replaces the coarse seconds with `f(seconds)`, leaving the switches as
+/// they are: a compare-and-swap, so that the seconds wrap inside their field
+/// instead of carrying into the block-timing switch above it.
+template <class F>
+inline void update_coarse_seconds(F f) noexcept {
   constexpr uint32_t kField = kCoarseSecondsMask << kCoarseSecondsShift;
   uint32_t w = g_debug_word.load(std::memory_order_relaxed);
   while (!g_debug_word.compare_exchange_weak(
-      w, (w & ~kField) | ((s & kCoarseSecondsMask) << kCoarseSecondsShift),
+      w,
+      (w & ~kField) | ((f((w >> kCoarseSecondsShift) & kCoarseSecondsMask) & kCoarseSecondsMask)
+                       << kCoarseSecondsShift),
       std::memory_order_relaxed)) {
   }
+}
+
+inline void set_coarse_seconds(uint32_t s) noexcept {
+  update_coarse_seconds([s](uint32_t) { return s; });
 }
 
 /// Moves the coarse clock on by `d` seconds (sysmon, once a second, by the
 /// seconds that passed). Relative to the word's current seconds, not a
 /// store of the time since start: a test that moved the clock on keeps its
-/// move. A compare-and-swap rather than an add, so the seconds wrap inside
-/// their field instead of carrying into the block-timing switch above it.
+/// move.
 inline void advance_coarse_seconds(uint32_t d) noexcept {
-  constexpr uint32_t kField = kCoarseSecondsMask << kCoarseSecondsShift;
-  uint32_t w = g_debug_word.load(std::memory_order_relaxed);
-  while (!g_debug_word.compare_exchange_weak(
-      w, (w & ~kField) | ((w + (d << kCoarseSecondsShift)) & kField), std::memory_order_relaxed)) {
-  }
+  update_coarse_seconds([d](uint32_t s) { return s + d; });
 }
 
 inline void set_debug_bit(uint32_t bit, bool on) noexcept {
