@@ -45,13 +45,11 @@
 namespace goro::heap {
 namespace {
 
-std::atomic<gc_mode> g_mode{gc_mode::stw};     // set once by choose_gc_mode
-std::atomic<const char*> g_reason{"default"};  // a static string
+std::atomic<gc_mode> g_mode{gc_mode::stw};  // set once by choose_gc_mode
 std::atomic<gc_mode_why> g_why{gc_mode_why::default_mode};
 
-void set_reason(gc_mode_why why, const char* text) noexcept {
+void set_reason(gc_mode_why why) noexcept {
   g_why.store(why, std::memory_order_relaxed);
-  g_reason.store(text, std::memory_order_relaxed);
 }
 
 #ifdef GORO_PATCHED_GC
@@ -106,7 +104,23 @@ gc_mode current_gc_mode() noexcept {
 }
 
 const char* gc_mode_reason() noexcept {
-  return g_reason.load(std::memory_order_relaxed);
+  switch (g_why.load(std::memory_order_relaxed)) {
+    case gc_mode_why::default_mode:
+      return "default";
+    case gc_mode_why::asked_stw:
+      return "GORO_GC_MODE=stw";
+    case gc_mode_why::asked_concurrent:
+      return "GORO_GC_MODE=concurrent (userfaultfd dirty pages)";
+    case gc_mode_why::packaged_libgc:
+      return "concurrent asked for, but goro is built with the packaged libgc "
+             "(GORO_PATCHED_GC=OFF); stw";
+    case gc_mode_why::uffd_refused:
+      return "concurrent asked for, but userfaultfd() is refused here; stw";
+    case gc_mode_why::uffd_no_async_wp:
+      return "concurrent asked for, but the kernel lacks asynchronous userfaultfd "
+             "write-protection (Linux 6.7+); stw";
+  }
+  return "?";
 }
 
 gc_mode_why gc_mode_reason_code() noexcept {
@@ -118,29 +132,15 @@ namespace detail {
 void choose_gc_mode() {
   const auto want = settings::text("GORO_GC_MODE");  // validated at start-up
   if (!want || *want == "stw") {
-    if (want)
-      set_reason(gc_mode_why::asked_stw, "GORO_GC_MODE=stw");
-    else
-      set_reason(gc_mode_why::default_mode, "default");
+    set_reason(want ? gc_mode_why::asked_stw : gc_mode_why::default_mode);
     return;
   }
 #ifndef GORO_PATCHED_GC
-  set_reason(
-      gc_mode_why::packaged_libgc,
-      "concurrent asked for, but goro is built with the packaged libgc (GORO_PATCHED_GC=OFF); stw");
+  set_reason(gc_mode_why::packaged_libgc);
 #else
-  switch (probe_kernel_write_tracking()) {
-    case gc_mode_why::uffd_refused:
-      set_reason(gc_mode_why::uffd_refused,
-                 "concurrent asked for, but userfaultfd() is refused here; stw");
-      return;
-    case gc_mode_why::uffd_no_async_wp:
-      set_reason(gc_mode_why::uffd_no_async_wp,
-                 "concurrent asked for, but the kernel lacks asynchronous userfaultfd "
-                 "write-protection (Linux 6.7+); stw");
-      return;
-    default:
-      break;
+  if (const gc_mode_why why = probe_kernel_write_tracking(); why != gc_mode_why::asked_concurrent) {
+    set_reason(why);
+    return;
   }
   GC_set_manual_vdb_allowed(0);  // never the barrier-less manual tracker
   GC_set_time_limit(kTimeLimitMs);
@@ -152,7 +152,7 @@ void choose_gc_mode() {
     fatal("heap: GORO_GC_MODE=concurrent: libgc chose the \"" + std::string(vdb) +
           "\" dirty-page tracker though userfaultfd probed usable");
   g_mode.store(gc_mode::concurrent);
-  set_reason(gc_mode_why::asked_concurrent, "GORO_GC_MODE=concurrent (userfaultfd dirty pages)");
+  set_reason(gc_mode_why::asked_concurrent);
 #endif
 }
 
