@@ -48,23 +48,25 @@
 // heap/memory_limit.cpp, whose opening comment explains them.
 //
 // Concurrent mode (GORO_GC_MODE=concurrent, heap/gc_mode.cpp): a triggered
-// collection is one of Boehm's incremental cycles instead of GC_gcollect.
+// collection is one of Boehm's incremental cycles instead of GC_gcollect,
+// and it runs on the background marker (heap/mark_worker.cpp): the
+// allocating thread that reaches the trigger wakes it and goes on.
 // GC_start_incremental_collection makes the first, time-limited stop;
-// the collecting thread then marks with the world running
-// (GC_collect_a_little, one step per call under Boehm's allocation lock;
-// other threads' allocation slow paths take steps too) until Boehm's final
-// stop. The cycle's pause is the sum of its stops; its GC CPU is every stop
-// times the GC procs plus the CPU of the marking done with the world
-// running, by the collecting thread and by the allocating threads' assists
-// (the patched libgc clocks each mark step: heap/gc_mode.cpp's
-// concurrent_mark_cpu), which the pacer's limiter counts. goro::gc,
-// out-of-memory, memory-returning and heap-cap (make_room) collections stay
-// full and stop-the-world.
+// the marker then marks with the world running (short steps under Boehm's
+// allocation lock; other threads' allocation slow paths take steps too,
+// the assists) until Boehm's final stop. The cycle's pause is the sum of
+// its stops; its GC CPU is every stop times the GC procs plus the CPU of
+// the marking done with the world running, by the marker and by the
+// allocating threads' assists (the patched libgc clocks each mark step:
+// heap/gc_mode.cpp's concurrent_mark_cpu), which the pacer's limiter
+// counts. goro::gc, out-of-memory, memory-returning and heap-cap
+// (make_room) collections stay full and stop-the-world.
 //
 // Rejected: a pacer thread polling GC_get_bytes_since_gc (the probe's
 // section 2 did this): it costs a thread and a wake-up per poll, reacts a
 // poll period late, and that getter is unsynchronised. Collecting on the
-// allocating thread is what Go does when a goroutine is asked to assist.
+// allocating thread is what Go does when a goroutine is asked to assist;
+// the concurrent mode's marker thread is woken by that thread, never polls.
 
 #include "heap/collector.hpp"
 
@@ -75,7 +77,6 @@
 #include <atomic>
 #include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include "core/clock.hpp"
 #include "core/fatal.hpp"
@@ -88,6 +89,7 @@
 #include "heap/detail/gc_knobs.hpp"
 #include "heap/detail/gc_mode.hpp"
 #include "heap/detail/gc_stress.hpp"
+#include "heap/detail/mark_worker.hpp"
 #include "heap/finalizer_thread.hpp"
 #include "heap/gc_mode.hpp"
 #include "heap/gc_settings.hpp"
@@ -149,18 +151,6 @@ void sample_gc_heap() noexcept {
                               ? st.obtained_from_os_bytes - st.heapsize_full
                               : 0,
                           std::memory_order_relaxed);
-}
-
-// One incremental cycle of the concurrent mode, to its end.
-void run_concurrent_cycle() {
-  const GC_word gc_no = GC_get_gc_no();
-  GC_start_incremental_collection();
-  // Each step holds Boehm's allocation lock; yielding between steps lets the
-  // threads waiting for it (allocation refills) in, or this loop would keep
-  // the lock nearly all the time (measured: the garbage workload's wall time
-  // 6x that of stop-the-world on the loaded 2-core VM without it).
-  while (GC_collect_a_little() != 0) std::this_thread::yield();
-  if (GC_get_gc_no() == gc_no) fatal("collector: an incremental cycle ended without a collection");
 }
 
 }  // namespace
@@ -240,7 +230,7 @@ void collect_locked(collection_reason why, bool at_cap) {
   if (unmap) {
     GC_gcollect_and_unmap();
   } else if (concurrent) {
-    run_concurrent_cycle();
+    mark_concurrent_cycle();  // heap/mark_worker.cpp
     detail::count_collection();
   } else {
     GC_gcollect();
@@ -332,10 +322,20 @@ void recheck() {
 // pacer's limiter may defer, or a collection that just finished may have
 // moved the trigger), then collect if it still says so. The gctrace line and
 // pressure callbacks go out after the locks are released.
-void collect_if_due() {
+// In the concurrent mode the marker thread does this instead
+// (collect_in_background), and the allocating thread only wakes it.
+void collect_if_due(bool wait_for_collection = false) {
+  if (!wait_for_collection && current_gc_mode() == gc_mode::concurrent) {
+    wake_mark_worker();
+    return;
+  }
   {
-    std::unique_lock lk(collect_mu, std::try_to_lock);
-    if (!lk.owns_lock()) return;  // a collection is running: keep allocating
+    std::unique_lock lk(collect_mu, std::defer_lock);
+    if (wait_for_collection) {
+      lk.lock();
+    } else if (!lk.try_lock()) {
+      return;  // a collection is running: keep allocating
+    }
     if (heap_estimate() < g_driver.trigger.load(std::memory_order_relaxed)) return;
     {
       std::lock_guard plk(policy_mu);
@@ -368,6 +368,10 @@ void flush_and_check() {
 }
 
 }  // namespace
+
+void collect_in_background() {
+  collect_if_due(/*wait_for_collection=*/true);
+}
 
 void settings_changed() {
   init();

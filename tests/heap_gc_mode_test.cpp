@@ -21,6 +21,7 @@
 #include "core/metrics.hpp"
 #include "heap/collector.hpp"
 #include "heap/collector_init.hpp"
+#include "heap/detail/mark_worker.hpp"
 #include "heap/gc.hpp"
 #include "heap/gc_mode.hpp"
 #include "heap/gc_new.hpp"
@@ -276,6 +277,78 @@ TEST_F(HeapGcMode, TheLimiterCountsConcurrentMarkingAsGcCpu) {
         setenv("GORO_GC_MODE", "concurrent", 1);
         goro::heap::init();
         std::exit(limiter_counts_concurrent_marking());
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// A triggered concurrent cycle runs on the background marker
+// (heap/mark_worker.cpp): the allocation that reached the trigger returns
+// while the cycle marks, and the cycle then finishes with no thread
+// allocating (so no assists), its marking counted as dedicated GC CPU by
+// the metrics and by the pacer's limiter. Before the marker, the allocating
+// thread ran the whole cycle itself and never saw one marking.
+int background_marker_finishes_a_cycle_alone() {
+  using goro::heap::detail::read_mark_worker_state;
+  auto* watch = new watched_pacer;
+  goro::heap::set_collection_policy(std::unique_ptr<goro::heap::collection_policy>(watch));
+  // 32 MiB of linked live objects: each cycle has marking to do.
+  constexpr int kLive = (32 << 20) / 32;
+  node* live = nullptr;
+  for (int i = 0; i < kLive; ++i) {
+    node* n = goro::gc_new<node>();
+    n->id = static_cast<uint64_t>(i);
+    n->check = n->id ^ 0x5a5a5a5aull;
+    n->next = live;
+    live = n;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  // Allocate until this thread, outside the collector, sees a cycle marking.
+  // The dedicated figure is read first: the marker takes at least one more
+  // step (the one that ends the cycle) after a read that precedes "marking".
+  double dedicated_before = 0;
+  int cycles_before = 0;
+  uint64_t marked_before = 0;
+  bool seen = false;
+  while (!seen && std::chrono::steady_clock::now() < deadline) {
+    cycles_before = watch->concurrent_cycles.load();
+    dedicated_before = metric_f64("/cpu/classes/gc/mark/dedicated:cpu-seconds");
+    const auto st = read_mark_worker_state();
+    seen = st.marking;
+    marked_before = st.cycles;
+    if (!seen) goro::test::allocate_garbage(64 << 10);
+  }
+  if (!seen) return 50;
+  // No allocation from here on: the marker finishes the cycle alone, and
+  // the driver records it (the policy's collected()).
+  while ((read_mark_worker_state().cycles == marked_before ||
+          watch->concurrent_cycles.load() == cycles_before) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  if (read_mark_worker_state().cycles == marked_before) return 51;
+  if (watch->concurrent_cycles.load() == cycles_before) return 52;
+  if (metric_f64("/cpu/classes/gc/mark/dedicated:cpu-seconds") <= dedicated_before) return 53;
+  if (watch->mismatches.load() != 0) return 54;
+  const double marking = metric_f64("/cpu/classes/gc/mark/assist:cpu-seconds") +
+                         metric_f64("/cpu/classes/gc/mark/dedicated:cpu-seconds");
+  if (std::abs(marking - static_cast<double>(watch->mark_cpu_ns.load()) / 1e9) > 1e-6) return 55;
+  const double total = metric_f64("/cpu/classes/gc/total:cpu-seconds");
+  const double pause = metric_f64("/cpu/classes/gc/pause:cpu-seconds");
+  if (std::abs(total - pause - marking) > 1e-6) return 56;
+  // The live list survived the cycles intact.
+  int n = 0;
+  for (node* p = live; p != nullptr; p = p->next, ++n)
+    if (p->id != static_cast<uint64_t>(kLive - 1 - n) || p->check != (p->id ^ 0x5a5a5a5aull))
+      return 57;
+  return n == kLive ? 0 : 58;
+}
+
+TEST_F(HeapGcMode, TheBackgroundMarkerFinishesACycleWithNoTaskAllocating) {
+  if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "concurrent", 1);
+        goro::heap::init();
+        std::exit(background_marker_finishes_a_cycle_alone());
       },
       ::testing::ExitedWithCode(0), "");
 }

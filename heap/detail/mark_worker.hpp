@@ -1,0 +1,33 @@
+#pragma once
+// The background marker of the concurrent mode (heap/mark_worker.cpp). Not
+// public API.
+
+#include <cstdint>
+
+namespace goro::heap::detail {
+
+/// Asks the background marker to run the triggered collection (starting
+/// the marker thread on first use). Returns at once; the marker re-checks
+/// the trigger and the policy itself. Called by allocating threads whose
+/// heap estimate reached the trigger in the concurrent mode.
+void wake_mark_worker();
+
+/// One concurrent cycle, from its first stop to its end: the caller holds
+/// collect_mu (collector.cpp's collect_locked). On the marker thread this
+/// is Go's dedicated mark worker; on another thread (an explicit
+/// collection asked for in the concurrent mode) the caller marks itself.
+void mark_concurrent_cycle();
+
+/// For tests: cycles marked by mark_concurrent_cycle so far, and whether
+/// one is between its first stop and its last mark step now.
+struct mark_worker_state {
+  uint64_t cycles = 0;
+  bool marking = false;
+};
+mark_worker_state read_mark_worker_state() noexcept;
+
+/// The marker thread's body: collect_if_due for the marker, which waits
+/// for collect_mu instead of giving up when it is held (collector.cpp).
+void collect_in_background();
+
+}  // namespace goro::heap::detail

@@ -1,0 +1,105 @@
+// The background marker: Go's dedicated mark worker for the concurrent mode.
+//
+// Before it, the allocating thread whose allocation crossed the trigger ran
+// the whole concurrent cycle: it took the first stop, then looped over
+// GC_collect_a_little until the final stop, and the task on it (and every
+// task queued on its P) waited for the whole cycle, tens to hundreds of
+// milliseconds: a pause for that P in all but name. Now that thread only
+// wakes this one and goes on allocating (heap/collector.cpp's
+// collect_if_due), as a Go goroutine that starts a cycle does.
+//
+// The marker thread is attached to the collector and sleeps in a blocking
+// region (a stop neither signals nor waits for it) until woken. It then
+// re-checks the trigger and the policy (the limiter may defer) under
+// collect_mu, and runs the collection through collect_locked, so the
+// accounting, the gctrace line and the pressure callbacks are the same as
+// for any collection. A concurrent cycle's marking is done here in short
+// steps (kStepUnits); each holds Boehm's allocation lock, and the yield
+// between two steps lets the allocating threads waiting on that lock (free
+// list refills) in. The allocating threads still do GC_rate units of
+// marking at each refill while a cycle runs (Boehm's assists,
+// heap/gc_mode.cpp), so a marker that gets little CPU on a loaded machine
+// does not let the heap run past its goal. The stops (the first one, the
+// timed final attempts and the last one, with Boehm's parallel markers) are
+// taken by whichever thread's step reaches them, usually this one.
+//
+// GC CPU: the marker's steps are those asked for through
+// GC_collect_a_little_units, clocked per step by the patched libgc (patch
+// 0003) as "dedicated" marking: /cpu/classes/gc/mark/dedicated and the
+// pacer's limiter (collection_record::mark_cpu_ns) count them.
+//
+// Not done: marking on idle Ps (Go's idle mark workers). On the 2-core
+// machines goro is measured on there is rarely an idle P while a cycle
+// runs, and one thread that yields between short steps already takes what
+// the scheduler leaves.
+//
+// The thread starts on the first wake-up and lives until the process exits
+// (detached, like the finalizer thread: it holds nothing to tear down).
+
+#include "heap/detail/mark_worker.hpp"
+
+#include <gc.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "core/fatal.hpp"
+#include "core/futex.hpp"
+#include "heap/blocking_region.hpp"
+#include "heap/thread_attachment.hpp"
+
+namespace goro::heap::detail {
+namespace {
+
+// Units of marking per step of the marker (Boehm's unit: GC_mark_some,
+// roughly the marking from one page; patch 0005). The allocation lock is
+// held for one step, so this bounds what an allocating thread waits for at
+// a refill while the marker runs. GC_collect_a_little's own step is GC_rate
+// units (1600 here, heap/gc_mode.cpp: several milliseconds). 64 units is
+// ~256 KiB scanned, a few hundred microseconds on this machine, against
+// ~1 us for the lock, two thread-clock reads and a yield per step.
+// Picked from those numbers, not tuned.
+constexpr int kStepUnits = 64;
+
+parker g_wake;
+std::atomic<uint64_t> g_cycles{0};
+std::atomic<bool> g_marking{false};
+
+[[noreturn]] void worker_loop() {
+  thread_attachment attach;
+  for (;;) {
+    blocking_region([] { g_wake.wait(); });
+    collect_in_background();
+  }
+}
+
+}  // namespace
+
+void wake_mark_worker() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::thread(worker_loop).detach(); });
+  g_wake.post();
+}
+
+void mark_concurrent_cycle() {
+  const GC_word gc_no = GC_get_gc_no();
+  g_marking.store(true, std::memory_order_relaxed);
+  GC_start_incremental_collection();
+#ifdef GORO_PATCHED_GC
+  while (GC_collect_a_little_units(kStepUnits) != 0) std::this_thread::yield();
+#else
+  // The packaged libgc never runs the concurrent mode (heap/gc_mode.cpp);
+  // this keeps the file building against it.
+  while (GC_collect_a_little() != 0) std::this_thread::yield();
+#endif
+  g_marking.store(false, std::memory_order_relaxed);
+  g_cycles.fetch_add(1, std::memory_order_relaxed);
+  if (GC_get_gc_no() == gc_no) fatal("collector: an incremental cycle ended without a collection");
+}
+
+mark_worker_state read_mark_worker_state() noexcept {
+  return {g_cycles.load(std::memory_order_relaxed), g_marking.load(std::memory_order_relaxed)};
+}
+
+}  // namespace goro::heap::detail
