@@ -71,6 +71,7 @@
 #include "heap/collector.hpp"
 
 #include <gc.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <algorithm>
@@ -379,8 +380,28 @@ void settings_changed() {
   retrigger_now();
 }
 
+namespace {
+// fork() copies the forking thread only: a driver lock held by another
+// thread (the background marker holds collect_mu for a whole cycle) would
+// stay locked in the child, and its collections would wait for it forever.
+// So a fork waits for the collection in progress and takes both locks
+// across the fork. Registered after Boehm's own fork handlers (GC_INIT
+// registers them), so these run first in the parent before the fork,
+// while Boehm's allocation lock, which a collection needs, is still free.
+void lock_driver_for_fork() {
+  collect_mu.lock();
+  policy_mu.lock();
+}
+void unlock_driver_after_fork() {
+  policy_mu.unlock();
+  collect_mu.unlock();
+}
+}  // namespace
+
 void start_driver() {
   // Called once from init(), after Boehm is set up.
+  if (pthread_atfork(lock_driver_for_fork, unlock_driver_after_fork, unlock_driver_after_fork) != 0)
+    fatal("collector: pthread_atfork failed");
   retrigger_now();
 }
 

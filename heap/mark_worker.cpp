@@ -33,12 +33,14 @@
 // runs, and one thread that yields between short steps already takes what
 // the scheduler leaves.
 //
-// The thread starts on the first wake-up and lives until the process exits
-// (detached, like the finalizer thread: it holds nothing to tear down).
+// The thread starts on the first wake-up (in a forked child, on the child's
+// first) and lives until the process exits (detached, like the finalizer
+// thread: it holds nothing to tear down).
 
 #include "heap/detail/mark_worker.hpp"
 
 #include <gc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -65,6 +67,7 @@ constexpr int kStepUnits = 64;
 parker g_wake;
 std::atomic<uint64_t> g_cycles{0};
 std::atomic<bool> g_marking{false};
+std::atomic<uint64_t> g_gc_no_at_start{0};
 
 [[noreturn]] void worker_loop() {
   thread_attachment attach;
@@ -77,13 +80,25 @@ std::atomic<bool> g_marking{false};
 }  // namespace
 
 void wake_mark_worker() {
-  static std::once_flag once;
-  std::call_once(once, [] { std::thread(worker_loop).detach(); });
+  // Started in this process? A child forked after the marker started has
+  // no marker thread (fork copies only the calling thread): it starts its
+  // own, or its heap would grow without a collection.
+  static std::mutex start_mu;
+  static std::atomic<pid_t> started_in{0};
+  const pid_t self = getpid();
+  if (started_in.load(std::memory_order_acquire) != self) {
+    std::lock_guard lk(start_mu);
+    if (started_in.load(std::memory_order_relaxed) != self) {
+      std::thread(worker_loop).detach();
+      started_in.store(self, std::memory_order_release);
+    }
+  }
   g_wake.post();
 }
 
 void mark_concurrent_cycle() {
   const GC_word gc_no = GC_get_gc_no();
+  g_gc_no_at_start.store(gc_no, std::memory_order_relaxed);
   g_marking.store(true, std::memory_order_relaxed);
   GC_start_incremental_collection();
 #ifdef GORO_PATCHED_GC
@@ -99,7 +114,8 @@ void mark_concurrent_cycle() {
 }
 
 mark_worker_state read_mark_worker_state() noexcept {
-  return {g_cycles.load(std::memory_order_relaxed), g_marking.load(std::memory_order_relaxed)};
+  return {g_cycles.load(std::memory_order_relaxed), g_marking.load(std::memory_order_relaxed),
+          g_gc_no_at_start.load(std::memory_order_relaxed)};
 }
 
 }  // namespace goro::heap::detail

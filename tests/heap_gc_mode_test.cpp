@@ -3,6 +3,7 @@
 // object while the heap is rewired between and during its cycles. Each case
 // runs in a death-test child that sets the variable before the heap starts.
 
+#include <gc.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -302,9 +303,11 @@ int background_marker_finishes_a_cycle_alone() {
     live = n;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  // Allocate until this thread, outside the collector, sees a cycle marking.
-  // The dedicated figure is read first: the marker takes at least one more
-  // step (the one that ends the cycle) after a read that precedes "marking".
+  // Allocate until this thread, outside the collector, sees a cycle whose
+  // marking has not finished (Boehm's collection number not yet past the
+  // cycle's: an assist in this thread's allocations may have finished it).
+  // The dedicated figure is read first: with no allocation after it, the
+  // step that finishes the marking is the marker's, counted after that read.
   double dedicated_before = 0;
   int cycles_before = 0;
   uint64_t marked_before = 0;
@@ -313,7 +316,7 @@ int background_marker_finishes_a_cycle_alone() {
     cycles_before = watch->concurrent_cycles.load();
     dedicated_before = metric_f64("/cpu/classes/gc/mark/dedicated:cpu-seconds");
     const auto st = read_mark_worker_state();
-    seen = st.marking;
+    seen = st.marking && GC_get_gc_no() == st.gc_no_at_start;
     marked_before = st.cycles;
     if (!seen) goro::test::allocate_garbage(64 << 10);
   }
@@ -349,6 +352,49 @@ TEST_F(HeapGcMode, TheBackgroundMarkerFinishesACycleWithNoTaskAllocating) {
         setenv("GORO_GC_MODE", "concurrent", 1);
         goro::heap::init();
         std::exit(background_marker_finishes_a_cycle_alone());
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// A child forked after the background marker started has no marker thread
+// (fork copies the calling thread only): it starts its own, so its
+// triggered cycles still run. Before, the child's wake-ups went to no one
+// and its heap grew without a collection, or, forked while the marker held
+// the driver's lock, its collections waited for that lock forever (the
+// fork now waits for the cycle in progress; the marker is often in one
+// here: another thread keeps allocating).
+int forked_child_collects() {
+  using goro::heap::detail::read_mark_worker_state;
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    goro::heap::thread_attachment attach;
+    while (!stop.load(std::memory_order_relaxed)) goro::test::allocate_garbage(1 << 20);
+  });
+  goro::test::allocate_garbage(64 << 20);  // cycles ran: the marker started
+  if (read_mark_worker_state().cycles == 0) return 60;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const uint64_t before = goro::read_heap_stats().collections;
+    // At most 512 MiB: without a marker the child would never collect.
+    for (int mib = 0; mib < 512 && goro::read_heap_stats().collections - before < 3; ++mib)
+      goro::test::allocate_garbage(1 << 20);
+    _exit(goro::read_heap_stats().collections - before >= 3 ? 0 : 61);
+  }
+  stop = true;
+  churn.join();
+  if (pid < 0) return 62;
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return 63;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 64;
+}
+
+TEST_F(HeapGcMode, AForkedChildStartsItsOwnBackgroundMarker) {
+  if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "concurrent", 1);
+        goro::heap::init();
+        std::exit(forked_child_collects());
       },
       ::testing::ExitedWithCode(0), "");
 }

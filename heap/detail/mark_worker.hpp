@@ -18,11 +18,14 @@ void wake_mark_worker();
 /// collection asked for in the concurrent mode) the caller marks itself.
 void mark_concurrent_cycle();
 
-/// For tests: cycles marked by mark_concurrent_cycle so far, and whether
-/// one is between its first stop and its last mark step now.
+/// For tests: cycles marked by mark_concurrent_cycle so far, whether one
+/// is between its first stop and its last mark step now, and Boehm's
+/// collection number (GC_get_gc_no) when it began: the number goes up when
+/// its marking has finished, whichever thread's step finished it.
 struct mark_worker_state {
   uint64_t cycles = 0;
   bool marking = false;
+  uint64_t gc_no_at_start = 0;
 };
 mark_worker_state read_mark_worker_state() noexcept;
 
