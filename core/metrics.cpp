@@ -23,8 +23,8 @@ constexpr description kCatalog[] = {
      kind::counter, value_kind::float64, true, false, source::heap,
      id::cpu_classes_gc_mark_assist_cpu_seconds},
     {"/cpu/classes/gc/mark/dedicated:cpu-seconds",
-     "CPU time the collecting thread spent marking concurrent cycles with the world running, and "
-     "finishing them, as Go's dedicated mark workers. 0 in stw mode.",
+     "CPU time the background marker thread spent marking concurrent cycles with the world "
+     "running, and finishing them, as Go's dedicated mark workers. 0 in stw mode.",
      kind::counter, value_kind::float64, true, false, source::heap,
      id::cpu_classes_gc_mark_dedicated_cpu_seconds},
     {"/cpu/classes/gc/pause:cpu-seconds",

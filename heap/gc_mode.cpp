@@ -7,13 +7,14 @@
 // GORO_PATCHED_GC): Boehm's incremental mode with the userfaultfd dirty-page
 // tracking of third_party/bdwgc/patches/0001. A collection is one short stop
 // (roots and the pages written since the last one, bounded by the time limit
-// below), marking with the world running on the collecting thread (Boehm's
-// GC_collect_a_little steps, which hold its allocation lock one step at a
-// time), and a final stop that rescans the roots and the pages written
-// meanwhile. Most collections are partial (Boehm's generational mode: objects
-// marked by an earlier collection stay marked); every GC_full_freq-th one is
-// full. The kernel is the write barrier, so coroutine frames and system calls
-// writing into the heap need nothing.
+// below), marking with the world running on the background marker thread
+// (heap/mark_worker.cpp: Boehm's incremental steps, which hold its
+// allocation lock one step at a time), and a final stop that rescans the
+// roots and the pages written meanwhile. Most collections are partial
+// (Boehm's generational mode: objects marked by an earlier collection stay
+// marked); every GC_full_freq-th one is full. The kernel is the write
+// barrier, so coroutine frames and system calls writing into the heap need
+// nothing.
 //
 // Asked for and not possible (the packaged libgc; a kernel before 6.7 or
 // userfaultfd refused, probed here exactly as the patch probes it), the mode

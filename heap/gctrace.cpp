@@ -35,7 +35,7 @@
 //                  (GORO_GC_MODE=concurrent, heap/gc_mode.cpp): its A+B+C
 //                  then sum the cycle's stops, and its cpu is each stop
 //                  times the procs plus the CPU of the marking done with
-//                  the world running (the collecting thread's and the
+//                  the world running (the background marker's and the
 //                  allocating threads' assists). In a concurrent process
 //                  forced, oom and release collections say mode=stw: they
 //                  stop the world. Why the process runs in its mode:

@@ -43,6 +43,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -69,11 +71,18 @@ std::atomic<uint64_t> g_cycles{0};
 std::atomic<bool> g_marking{false};
 std::atomic<uint64_t> g_gc_no_at_start{0};
 
+// Wake-ups asked for, and the count of them the marker had seen when it
+// last finished handling one (wait_for_mark_worker).
+std::atomic<uint64_t> g_wakes{0};
+std::atomic<uint64_t> g_wakes_handled{0};
+
 [[noreturn]] void worker_loop() {
   thread_attachment attach;
   for (;;) {
     blocking_region([] { g_wake.wait(); });
+    const uint64_t wakes = g_wakes.load(std::memory_order_acquire);
     collect_in_background();
+    g_wakes_handled.store(wakes, std::memory_order_release);
   }
 }
 
@@ -93,7 +102,18 @@ void wake_mark_worker() {
       started_in.store(self, std::memory_order_release);
     }
   }
+  g_wakes.fetch_add(1, std::memory_order_acq_rel);
   g_wake.post();
+}
+
+bool wait_for_mark_worker(int64_t timeout_ns) {
+  const uint64_t want = g_wakes.load(std::memory_order_acquire);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns);
+  while (g_wakes_handled.load(std::memory_order_acquire) < want) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
 }
 
 void mark_concurrent_cycle() {

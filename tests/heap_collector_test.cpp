@@ -57,6 +57,7 @@ TEST(HeapCollector, AllocationPastTheTriggerRunsCollectionsThePolicyIsToldAbout)
   auto previous = goro::heap::set_collection_policy(std::move(owned));
   const uint64_t before = goro::read_heap_stats().collections;
   allocate_garbage(128 * kMiB);
+  goro::test::wait_for_triggered_collections();
   const uint64_t collections = goro::read_heap_stats().collections - before;
   auto mine = goro::heap::set_collection_policy(std::move(previous));
   EXPECT_EQ(mine.get(), p);

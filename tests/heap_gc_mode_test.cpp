@@ -361,15 +361,11 @@ TEST_F(HeapGcMode, TheBackgroundMarkerFinishesACycleWithNoTaskAllocating) {
 // triggered cycles still run. Before, the child's wake-ups went to no one
 // and its heap grew without a collection, or, forked while the marker held
 // the driver's lock, its collections waited for that lock forever (the
-// fork now waits for the cycle in progress; the marker is often in one
-// here: another thread keeps allocating).
+// fork now waits for the cycle in progress, which the allocation just
+// before it may have started). No other thread allocates at the fork: the
+// heap profiler's sampling lock is not fork-safe.
 int forked_child_collects() {
   using goro::heap::detail::read_mark_worker_state;
-  std::atomic<bool> stop{false};
-  std::thread churn([&] {
-    goro::heap::thread_attachment attach;
-    while (!stop.load(std::memory_order_relaxed)) goro::test::allocate_garbage(1 << 20);
-  });
   goro::test::allocate_garbage(64 << 20);  // cycles ran: the marker started
   if (read_mark_worker_state().cycles == 0) return 60;
   const pid_t pid = fork();
@@ -380,8 +376,6 @@ int forked_child_collects() {
       goro::test::allocate_garbage(1 << 20);
     _exit(goro::read_heap_stats().collections - before >= 3 ? 0 : 61);
   }
-  stop = true;
-  churn.join();
   if (pid < 0) return 62;
   int status = 0;
   if (waitpid(pid, &status, 0) != pid) return 63;

@@ -66,6 +66,7 @@ TEST(HeapPacerSettings, RaisingGcPercentTakesEffectAtTheNextCheck) {
   // The setter recomputed the trigger, so the next flush (32 KiB) collects:
   // not the next cycle, which with collection off would never come.
   allocate_garbage(128 << 10);
+  goro::test::wait_for_triggered_collections();
   EXPECT_GT(goro::read_heap_stats().collections, before);
 }
 
@@ -77,6 +78,7 @@ TEST(HeapPacerSettings, LoweringGcPercentTakesEffectAtTheNextCheck) {
   const uint64_t before = goro::read_heap_stats().collections;
   EXPECT_EQ(goro::set_gc_percent(10), 1000);  // goal now live + 10%, floor 0.4 MiB
   allocate_garbage(128 << 10);
+  goro::test::wait_for_triggered_collections();
   EXPECT_GT(goro::read_heap_stats().collections, before);
 }
 
@@ -92,6 +94,7 @@ TEST(HeapPacerSettings, LoweringTheLimitTakesEffectAtTheNextCheck) {
   const uint64_t now = s.heap_mapped_bytes + s.process_malloc_bytes + s.thread_stack_bytes;
   goro::set_memory_limit(static_cast<int64_t>(now + 2 * kMiB));
   allocate_garbage(2 * kMiB);
+  goro::test::wait_for_triggered_collections();
   EXPECT_GT(goro::read_heap_stats().collections, before);
 }
 

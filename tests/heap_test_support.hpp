@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "heap/collector.hpp"
+#include "heap/detail/mark_worker.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/heap_stats.hpp"
 #include "heap/pacer_policy.hpp"
@@ -62,6 +63,15 @@ __attribute__((noinline)) inline void allocate_garbage(uint64_t bytes) {
     blob* b = goro::gc_new<blob>();
     b->words[0] = done;
   }
+}
+
+/// In the concurrent mode (GORO_GC_MODE=concurrent) a triggered collection
+/// runs on the background marker and ends after the allocation that
+/// triggered it has returned: waits for the collections triggered so far
+/// (at most a minute). Returns at once in the stw mode, where the
+/// allocating thread collected before returning.
+inline void wait_for_triggered_collections() {
+  goro::heap::detail::wait_for_mark_worker(int64_t{60} * 1000 * 1000 * 1000);
 }
 
 /// The peak of read_heap_stats().managed_bytes(), from the test thread

@@ -29,6 +29,14 @@ struct mark_worker_state {
 };
 mark_worker_state read_mark_worker_state() noexcept;
 
+/// Waits until the marker has handled every wake-up asked for before the
+/// call (run the collection, or found that none was due), at most
+/// `timeout_ns`; true if it has. At once when none was asked for (the stw
+/// mode). For tests that check a triggered collection right after the
+/// allocation that triggered it, which in the concurrent mode returns
+/// before the collection ends.
+bool wait_for_mark_worker(int64_t timeout_ns);
+
 /// The marker thread's body: collect_if_due for the marker, which waits
 /// for collect_mu instead of giving up when it is held (collector.cpp).
 void collect_in_background();
