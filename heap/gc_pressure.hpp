@@ -8,8 +8,9 @@
 // Callbacks run on the thread that ran the collection, right after it, with
 // no runtime lock held: they may allocate, subscribe, unsubscribe and call
 // the setters in heap/gc_settings.hpp. That thread may be a worker in the
-// middle of a task's allocation, so a callback should be short (set a flag,
-// signal a channel) and must not block.
+// middle of a task's allocation (or, in the concurrent mode, the background
+// marker, whose next cycle waits for it), so a callback should be short
+// (set a flag, signal a channel) and must not block.
 //
 // A callback and what it captures are visible to the collector (see
 // gc_pressure_callback): capturing a GC pointer keeps its object alive.
