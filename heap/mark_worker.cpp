@@ -67,6 +67,8 @@ namespace {
 constexpr int kStepUnits = 64;
 
 parker g_wake;
+// Set on the marker thread: its steps are short (kStepUnits).
+constinit thread_local bool tl_is_marker = false;
 std::atomic<uint64_t> g_cycles{0};
 std::atomic<bool> g_marking{false};
 std::atomic<uint64_t> g_gc_no_at_start{0};
@@ -78,6 +80,7 @@ std::atomic<uint64_t> g_wakes_handled{0};
 
 [[noreturn]] void worker_loop() {
   thread_attachment attach;
+  tl_is_marker = true;
   for (;;) {
     blocking_region([] { g_wake.wait(); });
     const uint64_t wakes = g_wakes.load(std::memory_order_acquire);
@@ -122,7 +125,11 @@ void mark_concurrent_cycle() {
   g_marking.store(true, std::memory_order_relaxed);
   GC_start_incremental_collection();
 #ifdef GORO_PATCHED_GC
-  while (GC_collect_a_little_units(kStepUnits) != 0) std::this_thread::yield();
+  // A thread that asked for the collection and waits for it (goro::heap::
+  // collect, GORO_DEBUG=gcstress) takes GC_rate's steps, as before the
+  // marker: short steps only stretch its wait.
+  const int units = tl_is_marker ? kStepUnits : 0;
+  while (GC_collect_a_little_units(units) != 0) std::this_thread::yield();
 #else
   // The packaged libgc never runs the concurrent mode (heap/gc_mode.cpp);
   // this keeps the file building against it.
