@@ -73,7 +73,9 @@ TEST(HeapCollector, AllocationPastTheTriggerRunsCollectionsThePolicyIsToldAbout)
     EXPECT_GT(r.pause_ns, 0);
     EXPECT_LE(r.mark_ns, r.pause_ns);
     EXPECT_LE(r.start_ns + r.pause_ns, r.end_ns);
-    EXPECT_LT(r.live_after, 8 * kMiB);
+    // A concurrent cycle (GORO_GC_MODE=concurrent) also keeps what this
+    // thread allocated while the background marker marked (1-2 MiB here).
+    EXPECT_LT(r.live_after, (r.concurrent ? 16 : 8) * kMiB);
   }
   // Asked after every collection and at rechecks in between (every 1 MiB).
   EXPECT_GT(p->asks, static_cast<int>(collections) * 4);
