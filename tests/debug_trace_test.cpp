@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -187,6 +188,46 @@ TEST(Trace, BlockingCallsHaveTracksAndEveryRunItsArrow) {
       << "blocking slices name the task";
   EXPECT_NE(json.find("\"name\":\"handoff\""), std::string::npos);
   EXPECT_NE(json.find("\"name\":\"return\""), std::string::npos);
+}
+
+// Stops the trace from inside its own run, while a task spins on the
+// other P: both runs were going on at the stop and end there.
+goro::task<void> goro_trace_stopper(std::atomic<int>* spinning, std::string* json) {
+  while (spinning->load() == 0) std::this_thread::yield();  // the spinner runs
+  *json = goro::debug::stop_trace();
+  spinning->store(2);
+  co_return;
+}
+
+goro::task<void> goro_trace_spinner(std::atomic<int>* spinning) {
+  spinning->store(1);
+  while (spinning->load() != 2) std::this_thread::yield();  // holds its P past the stop
+  co_return;
+}
+
+TEST(Trace, RunsGoingOnAtTheStopEndThere) {
+  std::string json;
+  std::atomic<int> spinning{0};
+  goro::run(
+      [](std::atomic<int>* spinning, std::string* json) -> goro::task<void> {
+        goro::debug::start_trace();
+        // From a run that is a slice (this one began before the trace), so
+        // the spawn arrows exist.
+        co_await goro::spawn([](std::atomic<int>* spinning, std::string* json) -> goro::task<void> {
+          auto spinner = goro::spawn(goro_trace_spinner(spinning));
+          co_await goro::spawn(goro_trace_stopper(spinning, json));
+          co_await std::move(spinner);
+        }(spinning, json));
+      }(&spinning, &json),
+      procs(2));
+  const std::string path = testing::TempDir() + "goro_trace_stop.json";
+  std::ofstream(path) << json;
+  EXPECT_EQ(check(path, "--arrows-into goro_trace_stopper --arrows-into goro_trace_spinner"), 0)
+      << "both runs are slices, each with its spawn arrow";
+  // Both end at the stop: the last slices of the trace.
+  EXPECT_NE(json.find("goro_trace_stopper("), std::string::npos)
+      << "the run that stopped the trace";
+  EXPECT_NE(json.find("goro_trace_spinner("), std::string::npos) << "the run on the other P";
 }
 
 TEST(Trace, RejectsMisuse) {
