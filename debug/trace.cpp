@@ -395,6 +395,9 @@ std::string stop_trace() {
   std::vector<source> sources;
   int nprocs = 0;
   const uint64_t kRunMask = 0xffffffff;  // trace_record::cause_run's bits
+  // A cause's P (trace_cause_p) and the trace it was made in.
+  const int kPMask = (1 << detail::kTracePBits) - 1;
+  const unsigned epoch_bits = detail::g_trace_epoch.load(std::memory_order_relaxed) & 31;
   for (int p = 0; p < kMaxP; ++p) {
     const detail::trace_ring* r = detail::g_trace_rings[p].load(std::memory_order_acquire);
     if (r == nullptr) continue;
@@ -436,8 +439,9 @@ std::string stop_trace() {
            name_of(reinterpret_cast<uint64_t>(e.fn)) + " (task " + std::to_string(e.task) + ")",
            "task", e.task});
       targets.push_back({ts, tid, e.task});
-      if (e.cause == detail::trace_flow::spawn || e.cause == detail::trace_flow::wake)
-        causes.push_back({ts, tid, e.cause_p - 1, e.cause_run,
+      if ((e.cause == detail::trace_flow::spawn || e.cause == detail::trace_flow::wake) &&
+          static_cast<unsigned>(e.cause_p >> detail::kTracePBits) == epoch_bits)
+        causes.push_back({ts, tid, (e.cause_p & kPMask) - 1, e.cause_run,
                           e.cause == detail::trace_flow::spawn ? "spawn" : "wake"});
     }
   }
@@ -464,7 +468,8 @@ std::string stop_trace() {
                                   "blocking: " + name_of(reinterpret_cast<uint64_t>(e.fn)) +
                                       " (task " + std::to_string(e.task) + ")",
                                   "blocking", e.task});
-      if (e.cause_p != 0) causes.push_back({s, tid, e.cause_p - 1, e.cause_run, "handoff"});
+      if (e.cause_p != 0 && static_cast<unsigned>(e.cause_p >> detail::kTracePBits) == epoch_bits)
+        causes.push_back({s, tid, (e.cause_p & kPMask) - 1, e.cause_run, "handoff"});
       // The task is made ready after the call: the arrow to its next run
       // leaves from the call's last tick.
       sources.push_back({std::max(s, en - kTick), tid, e.task});

@@ -310,7 +310,7 @@ void prefetch_task(const task_header* t) noexcept {
       rec->cause = static_cast<trace_flow>(t->trace_cause_kind);
       rec->start = start;
       rec->end.store(0, std::memory_order_release);
-      last.current = (static_cast<uint64_t>(p->id) + 1) << 32 |
+      last.current = static_cast<uint64_t>(trace_cause_p(p->id, epoch)) << 32 |
                      static_cast<uint32_t>(r->n.load(std::memory_order_relaxed));
     }
     t->trace_cause_kind = 0;

@@ -230,6 +230,40 @@ TEST(Trace, RunsGoingOnAtTheStopEndThere) {
   EXPECT_NE(json.find("goro_trace_spinner("), std::string::npos) << "the run on the other P";
 }
 
+// Runs traced in the first trace and goes on into the second, where it
+// spawns leaves: it is no run of the second trace (it began before), so
+// the leaves have no spawn arrow, and the run it was in the first trace
+// (its P's ring index 0, the index the second trace gives its first run)
+// does not lend them one.
+goro::task<void> goro_trace_restarter(std::string* first, std::string* second) {
+  *first = goro::debug::stop_trace();
+  goro::debug::start_trace();
+  std::vector<goro::join_handle<void>> leaves;
+  for (int i = 0; i < 10; ++i)
+    leaves.push_back(goro::spawn([]() -> goro::task<void> { co_return; }()));
+  for (auto& h : leaves) co_await std::move(h);
+  *second = goro::debug::stop_trace();
+}
+
+TEST(Trace, ASecondTraceTakesNoArrowsFromTheFirst) {
+  std::string first, second;
+  goro::run(
+      [](std::string* first, std::string* second) -> goro::task<void> {
+        goro::debug::start_trace();
+        co_await goro::spawn(goro_trace_restarter(first, second));
+      }(&first, &second),
+      procs(1));
+  EXPECT_NE(first.find("goro_trace_restarter("), std::string::npos)
+      << "its run in the first trace, ended at the stop";
+  const std::string path = testing::TempDir() + "goro_trace_second.json";
+  std::ofstream(path) << second;
+  EXPECT_EQ(check(path, ""), 0);
+  EXPECT_EQ(second.find("\"name\":\"spawn\""), std::string::npos)
+      << "no spawn arrow: the spawning run is not in the second trace";
+  EXPECT_NE(second.find("\"name\":\"wake\""), std::string::npos)
+      << "the leaves' ends wake the restarter: arrows from runs of this trace";
+}
+
 TEST(Trace, RejectsMisuse) {
   EXPECT_THROW(goro::debug::start_trace(10), std::invalid_argument);
   EXPECT_THROW(goro::debug::stop_trace(), std::logic_error);

@@ -42,13 +42,24 @@ struct trace_record {
   uint64_t task;       // id
   const void* fn;      // the root coroutine's resume function: names the slice
   uint32_t cause_run;  // the run that caused this one: its index in its P's ring (low bits) ...
-  uint16_t cause_p;    // ... and that P + 1; 0 for none
+  uint16_t cause_p;    // ... and its P and trace (trace_cause_p); 0 for none
   trace_flow cause;    // spawn or wake; none without a cause
 };
 static_assert(sizeof(trace_record) == 40);
 
 /// The most Ps a trace records (a P with a higher id has no ring).
 inline constexpr int kMaxTraceP = 1024;
+
+/// How a cause names the P of its run: P + 1 in the low 11 bits, and above
+/// them the low 5 bits of the trace's epoch (g_trace_epoch), so that a
+/// cause left in a task by an earlier trace (a run that went on past a
+/// stop and a start, a wake-up whose task ran only after the stop) names no
+/// run of a later one.
+inline constexpr int kTracePBits = 11;
+static_assert(kMaxTraceP < (1 << kTracePBits));
+inline uint16_t trace_cause_p(int p, uint32_t epoch) noexcept {
+  return static_cast<uint16_t>((p + 1) | (epoch & 31) << kTracePBits);
+}
 
 /// A P's records, oldest overwritten first: runs n - cap .. n - 1 are in
 /// ev[(index) % cap]. Owned by debug/trace.cpp (allocated by start_trace);
@@ -153,9 +164,10 @@ struct trace_last_run {
   uint64_t end = 0;
   const void* p = nullptr;
   uint64_t ticks = 0;
-  /// The run going on on this thread, if traced: (its P's id + 1) << 32 |
-  /// its index in the P's ring (low 32 bits); else 0. What a spawn, wake-up
-  /// or hand-off made in it records as its cause (trace_set_cause).
+  /// The run going on on this thread, if traced: trace_cause_p of its P
+  /// and trace << 32 | its index in the P's ring (low 32 bits); else 0.
+  /// What a spawn, wake-up or hand-off made in it records as its cause
+  /// (trace_set_cause).
   uint64_t current = 0;
 };
 inline thread_local trace_last_run tl_trace_last_run;
