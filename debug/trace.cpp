@@ -329,8 +329,10 @@ std::string stop_trace() {
   sample_counters();
   const int64_t ns1 = nanotime();
   const uint64_t tsc1 = detail::trace_clock();
-  // A run that started before the flag went down ends within its task's
-  // time slice; give hooks in flight a moment to finish their store.
+  // A run that started before the flag went down and ends soon after
+  // completes its record; give it a moment. A run still going when the
+  // rings are read is read as it is (its record's end still 0) and ends
+  // at tsc1, as does one that ended after tsc1.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   g_running.store(false);
 
