@@ -30,31 +30,44 @@
 namespace goro::debug {
 namespace {
 
-constexpr int kMaxP = 1024;
+constexpr int kMaxP = detail::kMaxTraceP;
 
-enum : uint8_t { kRun = 1, kSpawn, kWake, kHandoff, kBlocking };
-
-struct event {
-  uint8_t kind;
-  int32_t thread;       // blocking: trace_hooks::blocking's thread number
-  uint64_t a, b, c, d;  // run, blocking: start, end, task id, function; flow: tsc, -, task id, -
+// A blocking call, as the blocking ring holds it: thread is
+// trace_hooks::blocking's thread number; cause_p and cause_run name the run
+// on a P that handed the call off (trace_record's fields), cause_p 0 none.
+struct blocking_event {
+  int32_t thread;
+  uint16_t cause_p;
+  uint32_t cause_run;
+  uint64_t start, end, task;
+  const void* fn;
 };
 
-// Written only by the M that holds the P (the hook runs on it); the
-// blocking ring under g_blocking_lock. A cache line of its own: the rings
-// are allocated together, and two Ps' counters on one line made tracing
-// skynet on 2 Ps 3.3x slower instead of 1.5x.
-struct alignas(64) ring {
-  explicit ring(std::size_t cap) : ev(cap) {}
-  std::vector<event> ev;
+// Blocking calls run on threads without a P (the pool's, pinned Ms): one
+// ring for all of them, under g_blocking_lock (a call is a system call or
+// more; the lock is not what it costs).
+struct blocking_ring {
+  explicit blocking_ring(std::size_t cap) : ev(cap) {}
+  std::vector<blocking_event> ev;
   uint64_t n = 0;      // events put; the oldest kept is ev[n % size] once n > size
-  std::size_t at = 0;  // n % ev.size(), kept wrapped: no division per event
-  void put(const event& e) noexcept {
+  std::size_t at = 0;  // n % ev.size()
+  void put(const blocking_event& e) noexcept {
     ev[at] = e;
     if (++at == ev.size()) at = 0;
     ++n;
   }
 };
+
+// The Ps' rings (sched/detail/trace_hooks.hpp, trace_ring), published in
+// detail::g_trace_rings; protected by g_control. Kept from one trace to the
+// next and reused when the size is the same: a run that began in the
+// earlier trace may still hold a pointer into them (it writes nothing once
+// the epoch moved).
+struct p_ring {
+  std::unique_ptr<detail::trace_ring> ring;
+  std::unique_ptr<detail::trace_record[]> ev;
+};
+p_ring g_p_rings[kMaxP];
 
 struct counter_sample {
   int64_t ns;
@@ -74,13 +87,9 @@ struct pause {
 
 std::mutex g_control;  // start/stop
 std::atomic<bool> g_running{false};
-std::atomic<ring*> g_rings[kMaxP];
-// Blocking calls run on threads without a P (the pool's, pinned Ms): one
-// ring for all of them, locked (a call is a system call or more; the lock
-// is not what it costs).
 std::mutex g_blocking_lock;
-ring* g_blocking_ring = nullptr;  // protected by g_blocking_lock
-std::mutex g_global_lock;         // pauses and counters
+blocking_ring* g_blocking_ring = nullptr;  // protected by g_blocking_lock
+std::mutex g_global_lock;                  // pauses and counters
 std::vector<pause> g_pauses;
 std::vector<counter_sample> g_counters;
 constexpr std::size_t kMaxGlobal = 1 << 16;
@@ -91,33 +100,21 @@ std::mutex g_sampler_lock;
 std::condition_variable g_sampler_cv;
 bool g_sampler_stop = false;
 
-void on_run(int p, uint64_t id, const void* fn, uint64_t start, uint64_t end) noexcept {
-  if (p < 0 || p >= kMaxP) return;
-  if (ring* r = g_rings[p].load(std::memory_order_acquire))
-    r->put({kRun, 0, start, end, id, reinterpret_cast<uint64_t>(fn)});
-}
-
-void on_flow(int p, const detail::task_header* t, detail::trace_flow kind) noexcept {
-  if (p < 0 || p >= kMaxP) return;
-  const uint8_t k = kind == detail::trace_flow::spawn  ? kSpawn
-                    : kind == detail::trace_flow::wake ? kWake
-                                                       : kHandoff;
-  if (ring* r = g_rings[p].load(std::memory_order_acquire))
-    // Its own clock read: the arrows are matched to the target's runs by
-    // time (stop_trace), and an arrow dated at the start of the waker's run
-    // could precede the woken task's previous run when the waker ran long
-    // (a collection inside it): that run took the arrow and the woken run
-    // had none (Trace.BlockingCallsHaveTracksAndEveryRunItsArrow, 14 of 15).
-    r->put({k, 0, detail::trace_clock(), 0, t->id, 0});
-}
-
-void on_blocking(int thread, uint64_t id, const void* fn, uint64_t start, uint64_t end) noexcept {
+void on_blocking(int thread, detail::task_header* t, uint64_t start, uint64_t end) noexcept {
+  const bool handoff = t->trace_cause_kind == static_cast<uint8_t>(detail::trace_flow::handoff);
+  const blocking_event e{thread,
+                         handoff ? t->trace_cause_p : uint16_t{0},
+                         t->trace_cause_run,
+                         start,
+                         end,
+                         t->id,
+                         detail::trace_root_fn(t)};
+  t->trace_cause_kind = 0;  // used: the task's next run has a cause of its own
   std::lock_guard lk(g_blocking_lock);
-  if (g_blocking_ring)
-    g_blocking_ring->put({kBlocking, thread, start, end, id, reinterpret_cast<uint64_t>(fn)});
+  if (g_blocking_ring) g_blocking_ring->put(e);
 }
 
-constexpr detail::trace_hooks kHooks{&on_run, &on_flow, &on_blocking};
+constexpr detail::trace_hooks kHooks{&on_blocking};
 
 void on_pause(int64_t begin, int64_t end) noexcept {
   const uint64_t now = detail::trace_clock();
@@ -261,18 +258,40 @@ void start_trace(std::size_t events_per_p) {
                                 "): want at least 1024 events per P");
   std::lock_guard lk(g_control);
   if (g_running.load()) throw std::logic_error("goro::debug::start_trace: already tracing");
-  for (auto& r : g_rings) {
-    ring* old = r.exchange(nullptr);
-    delete old;
-  }
+  // A run still going from an earlier trace writes nothing from here on
+  // (scheduler.cpp, execute_observed), so the rings can be reset.
+  detail::g_trace_epoch.fetch_add(1, std::memory_order_relaxed);
+  for (auto& r : detail::g_trace_rings) r.store(nullptr, std::memory_order_relaxed);
   // Rings for every P there may be: the CPUs, at least 8 (GORO_MAXPROCS
   // or set_max_procs may add Ps later; a P without a ring is not traced).
   const int n = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) * 2, 8, kMaxP);
-  for (int i = 0; i < n; ++i) g_rings[i].store(new ring(events_per_p), std::memory_order_release);
+  for (int i = 0; i < kMaxP; ++i) {
+    p_ring& pr = g_p_rings[i];
+    if (i >= n) {
+      pr = {};
+      continue;
+    }
+    if (!pr.ring || pr.ring->cap != events_per_p) {
+      pr.ring = std::make_unique<detail::trace_ring>();
+      pr.ev.reset(new detail::trace_record[events_per_p]());
+      pr.ring->ev = pr.ev.get();
+      pr.ring->cap = events_per_p;
+    } else {
+      // Zero as new: stop_trace tells a run still going by its record's
+      // start and end.
+      for (std::size_t k = 0; k < events_per_p; ++k) {
+        pr.ev[k].start = 0;
+        pr.ev[k].end.store(0, std::memory_order_relaxed);
+      }
+    }
+    pr.ring->n.store(0, std::memory_order_relaxed);
+    pr.ring->at = 0;
+    detail::g_trace_rings[i].store(pr.ring.get(), std::memory_order_release);
+  }
   {
     std::lock_guard g(g_blocking_lock);
     delete g_blocking_ring;
-    g_blocking_ring = new ring(events_per_p);
+    g_blocking_ring = new blocking_ring(events_per_p);
   }
   {
     std::lock_guard g(g_global_lock);
@@ -310,8 +329,10 @@ std::string stop_trace() {
   sample_counters();
   const int64_t ns1 = nanotime();
   const uint64_t tsc1 = detail::trace_clock();
-  // A run that started before the flag went down ends within its task's
-  // time slice; give hooks in flight a moment to finish their store.
+  // A run that started before the flag went down and ends soon after
+  // completes its record; give it a moment. A run still going when the
+  // rings are read is read as it is (its record's end still 0) and ends
+  // at tsc1, as does one that ended after tsc1.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   g_running.store(false);
 
@@ -339,66 +360,121 @@ std::string stop_trace() {
     return names.emplace(fn, n.empty() ? std::string("task") : n).first->second;
   };
 
-  // Arrows go from an event (a spawn, a wake-up or a hand-off inside a run,
-  // or a blocking call's end) to the next slice of the task it concerns
-  // that starts at or after it: a run, or for a hand-off a blocking call.
-  enum class target_kind : uint8_t { run, blocking };
+  // Arrows: a run that spawned or woke a task, or handed its blocking call
+  // off, is named in the task's next run (or the call's slice) by its P and
+  // ring index (trace_hooks.hpp, trace_set_cause): `caused` joins the two.
+  // A blocking call's end is matched by time instead, to the next run of
+  // its task that starts at or after it (`sources`, `targets`).
+  struct run_times {
+    double start, end;
+    bool kept;  // false: started after the stop
+  };
+  struct p_runs {
+    uint64_t first = 0;           // ring index of runs[0]
+    std::vector<run_times> runs;  // ring indices first, first + 1, ...
+  };
+  struct caused {
+    double ts;  // the target slice's start
+    int tid;    // and track
+    int p;      // the causing run's P
+    uint32_t run;
+    const char* name;
+  };
   struct target {
     double ts;
     int tid;
     uint64_t task;
-    target_kind kind;
   };
   struct source {
     double ts;
     int tid;
     uint64_t task;
-    target_kind wants;
-    const char* name;
-    bool on_p;  // made inside a run on a P's track (else: at a blocking call's end)
   };
   std::map<int, track> tracks;  // tid -> its slices
+  std::vector<p_runs> by_p(kMaxP);
+  std::vector<caused> causes;
   std::vector<target> targets;
   std::vector<source> sources;
   int nprocs = 0;
+  const uint64_t kRunMask = 0xffffffff;  // trace_record::cause_run's bits
+  // A cause's P (trace_cause_p) and the trace it was made in.
+  const int kPMask = (1 << detail::kTracePBits) - 1;
+  const unsigned epoch_bits = detail::g_trace_epoch.load(std::memory_order_relaxed) & 31;
   for (int p = 0; p < kMaxP; ++p) {
-    ring* r = g_rings[p].load();
+    const detail::trace_ring* r = detail::g_trace_rings[p].load(std::memory_order_acquire);
     if (r == nullptr) continue;
-    if (r->n == 0) continue;
+    const uint64_t cap = r->cap;
+    uint64_t n = r->n.load(std::memory_order_acquire);
+    // The record after the last complete one: a run still going at the
+    // stop (end 0), one that ended since (its start follows the last
+    // one's; an older record there started before it), or neither.
+    const detail::trace_record& next = r->ev[n % cap];
+    const uint64_t next_end = next.end.load(std::memory_order_acquire);
+    bool open = false;
+    if (next.start != 0 && next_end == 0)
+      open = true;
+    else if (next.start != 0 && (n == 0 || next.start >= r->ev[(n - 1) % cap].start))
+      ++n;
+    const uint64_t total = n + (open ? 1 : 0);
+    if (total == 0) continue;
     nprocs = p + 1;
     const int tid = kPTid + p;
-    const uint64_t cap = r->ev.size(), first = r->n > cap ? r->n - cap : 0;
     auto& tr = tracks[tid];
-    for (uint64_t i = first; i < r->n; ++i) {
-      const event& e = r->ev[i % cap];
-      const double ts = us_of_tsc(e.a);
-      if (e.kind == kRun) {
-        tr.runs.push_back({ts, std::max(us_of_tsc(e.b), ts),
-                           name_of(e.d) + " (task " + std::to_string(e.c) + ")", "task", e.c});
-        targets.push_back({ts, tid, e.c, target_kind::run});
-      } else if (e.kind == kSpawn || e.kind == kWake) {
-        sources.push_back(
-            {ts, tid, e.c, target_kind::run, e.kind == kSpawn ? "spawn" : "wake", true});
-      } else if (e.kind == kHandoff) {
-        sources.push_back({ts, tid, e.c, target_kind::blocking, "handoff", true});
+    p_runs& pr = by_p[static_cast<std::size_t>(p)];
+    pr.first = total > cap ? total - cap : 0;
+    for (uint64_t i = pr.first; i < total; ++i) {
+      const detail::trace_record& e = r->ev[i % cap];
+      // Runs that began after the stop (their P read the switch just
+      // before it went down) are left out; those going on at the stop end
+      // there.
+      if (static_cast<int64_t>(e.start - tsc1) >= 0) {
+        pr.runs.push_back({0, 0, false});
+        continue;
       }
+      const uint64_t end_tsc = i == n ? tsc1 : e.end.load(std::memory_order_acquire);
+      const double ts = us_of_tsc(e.start);
+      const double end = std::max(
+          static_cast<int64_t>(end_tsc - tsc1) > 0 ? us_of_tsc(tsc1) : us_of_tsc(end_tsc), ts);
+      pr.runs.push_back({ts, end, true});
+      tr.runs.push_back(
+          {ts, end,
+           name_of(reinterpret_cast<uint64_t>(e.fn)) + " (task " + std::to_string(e.task) + ")",
+           "task", e.task});
+      targets.push_back({ts, tid, e.task});
+      if ((e.cause == detail::trace_flow::spawn || e.cause == detail::trace_flow::wake) &&
+          static_cast<unsigned>(e.cause_p >> detail::kTracePBits) == epoch_bits)
+        causes.push_back({ts, tid, (e.cause_p & kPMask) - 1, e.cause_run,
+                          e.cause == detail::trace_flow::spawn ? "spawn" : "wake"});
     }
   }
+  // The run that ring index `run` (its low bits) of P `p` names, if kept.
+  auto run_of = [&](int p, uint32_t run) -> const run_times* {
+    if (p < 0 || p >= kMaxP) return nullptr;
+    const p_runs& pr = by_p[static_cast<std::size_t>(p)];
+    if (pr.runs.empty()) return nullptr;
+    const uint64_t last = pr.first + pr.runs.size() - 1;
+    const uint64_t i = last - ((last - run) & kRunMask);  // the latest index with those bits
+    if (i < pr.first || i > last) return nullptr;
+    const run_times& rt = pr.runs[i - pr.first];
+    return rt.kept ? &rt : nullptr;
+  };
   {
     std::lock_guard g(g_blocking_lock);
-    const ring& r = *g_blocking_ring;
+    const blocking_ring& r = *g_blocking_ring;
     const uint64_t cap = r.ev.size(), first = r.n > cap ? r.n - cap : 0;
     for (uint64_t i = first; i < r.n; ++i) {
-      const event& e = r.ev[i % cap];
+      const blocking_event& e = r.ev[i % cap];
       const int tid = tid_of_thread(e.thread);
-      const double s = us_of_tsc(e.a), en = std::max(us_of_tsc(e.b), s);
-      tracks[tid].runs.push_back(
-          {s, en, "blocking: " + name_of(e.d) + " (task " + std::to_string(e.c) + ")", "blocking",
-           e.c});
-      targets.push_back({s, tid, e.c, target_kind::blocking});
+      const double s = us_of_tsc(e.start), en = std::max(us_of_tsc(e.end), s);
+      tracks[tid].runs.push_back({s, en,
+                                  "blocking: " + name_of(reinterpret_cast<uint64_t>(e.fn)) +
+                                      " (task " + std::to_string(e.task) + ")",
+                                  "blocking", e.task});
+      if (e.cause_p != 0 && static_cast<unsigned>(e.cause_p >> detail::kTracePBits) == epoch_bits)
+        causes.push_back({s, tid, (e.cause_p & kPMask) - 1, e.cause_run, "handoff"});
       // The task is made ready after the call: the arrow to its next run
       // leaves from the call's last tick.
-      sources.push_back({std::max(s, en - kTick), tid, e.c, target_kind::run, "return", false});
+      sources.push_back({std::max(s, en - kTick), tid, e.task});
     }
   }
   for (auto& [tid, tr] : tracks)
@@ -425,27 +501,38 @@ std::string stop_trace() {
     }
   }
 
+  std::map<int, std::vector<flow_point>> flow_points;  // tid -> points
+  uint64_t next_flow = 1;
+  auto add_flow = [&](int from_tid, double from, int to_tid, double to, const char* name) {
+    const uint64_t id = next_flow++;
+    flow_points[from_tid].push_back({from, id, true, name});
+    flow_points[to_tid].push_back({to, id, false, name});
+  };
+  // From inside the causing run, no later than the slice it leads to: the
+  // spawn or wake-up happened in the run and before that slice began.
+  for (const caused& c : causes) {
+    const run_times* w = run_of(c.p, c.run);
+    if (w == nullptr || w->start > c.ts) continue;  // dropped, or not the run it names
+    const double ts =
+        source_ts(tracks[kPTid + c.p], std::min(c.ts, std::max(w->start, w->end - kTick)));
+    if (std::isnan(ts)) continue;
+    add_flow(kPTid + c.p, ts, c.tid, c.ts, c.name);
+  }
   std::sort(targets.begin(), targets.end(),
             [](const target& a, const target& b) { return a.ts < b.ts; });
   std::sort(sources.begin(), sources.end(),
             [](const source& a, const source& b) { return a.ts < b.ts; });
-  std::map<std::pair<uint64_t, target_kind>, source> pending;
-  std::map<int, std::vector<flow_point>> flow_points;  // tid -> points
-  uint64_t next_flow = 1;
+  std::map<uint64_t, source> pending;  // task -> its latest call's end not yet matched
   std::size_t si = 0;
   for (const target& t : targets) {
     while (si < sources.size() && sources[si].ts <= t.ts) {
-      pending[{sources[si].task, sources[si].wants}] = sources[si];
+      pending[sources[si].task] = sources[si];
       ++si;
     }
-    auto it = pending.find({t.task, t.kind});
+    auto it = pending.find(t.task);
     if (it == pending.end()) continue;
-    source f = it->second;
+    add_flow(it->second.tid, it->second.ts, t.tid, t.ts, "return");
     pending.erase(it);
-    if (f.on_p && std::isnan(f.ts = source_ts(tracks[f.tid], f.ts))) continue;
-    const uint64_t id = next_flow++;
-    flow_points[f.tid].push_back({f.ts, id, true, f.name});
-    flow_points[t.tid].push_back({t.ts, id, false, f.name});
   }
 
   // Slices on one track must nest: sort by start (longest first) and clip

@@ -12,15 +12,20 @@
 // counters for the heap (managed bytes, goal, limit, live), the pressure
 // state and the GC CPU limiter, sampled every 10 ms.
 //
-// Recording: each P appends fixed-size events to its own ring (written only
-// by the M holding the P, no lock), TSC timestamps; blocking calls go to a
-// locked ring, the counter samples and pauses to locked lists. A full ring
-// overwrites its oldest events, so memory is bounded (events_per_p x 40
-// bytes per P, and once more for the blocking calls) and a long trace keeps
-// its most recent part. An arrow is drawn only when both of its slices are
-// in the trace: not from a run that began before tracing started. Off, the
-// scheduler pays nothing beyond the latency sample's tests
-// (sched/detail/trace_hooks.hpp) and a blocking call one relaxed load.
+// Recording: each run on a P writes one fixed-size record (40 bytes) into
+// its P's ring (written only by the M holding the P, no lock, no call), a
+// TSC read at its end; a spawn, wake-up or hand-off writes no event and
+// reads no clock, but names the run it was made in to the task it readies,
+// whose next run (or blocking slice) records that name: arrows join runs
+// by identity, not by time. Blocking calls go to a locked ring, the
+// counter samples and pauses to locked lists. A full ring overwrites its
+// oldest records, so memory is bounded (events_per_p x 40 bytes per P, and
+// once more for the blocking calls) and a long trace keeps its most recent
+// part. An arrow is drawn only when both of its slices are in the trace:
+// not from a run that began before tracing started. A run still going when
+// the trace stops ends at the stop. Off, the scheduler pays nothing beyond
+// the latency sample's tests (sched/detail/trace_hooks.hpp) and a blocking
+// call one relaxed load.
 //
 // GORO_TRACE=FILE traces the whole program: started before main and
 // written to FILE at exit.

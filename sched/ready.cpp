@@ -17,23 +17,19 @@ namespace goro::detail {
 
 // One transition in kLatencySamplePeriod, or every one while tracing
 // (g_observe_mask, sched/detail/sched_stats.hpp): ready's and spawn's.
-void observed_transition_slow(machine* m, task_header* t, uint64_t ticks, bool spawn) noexcept {
+void observed_transition_slow(task_header* t, uint64_t ticks, bool spawn) noexcept {
   stamp_runnable(t, ticks);
   if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
     observe_next_run(t);  // its run slice (scheduler.cpp, execute)
-    if (m->current)
-      if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-        h->flow(m->p->id, t, spawn ? trace_flow::spawn : trace_flow::wake);  // debug/trace.cpp
+    // The arrow from the run going on here, if traced (debug/trace.cpp).
+    trace_set_cause(t, spawn ? trace_flow::spawn : trace_flow::wake);
   }
 }
 
 // While tracing: the arrow from a run that hands a blocking call off to the
 // call's slice on the thread that runs it (blocking_pool.cpp, lock_os_thread.cpp).
 void trace_handoff_slow(task_header* t) noexcept {
-  machine* m = tl_m;
-  if (m && m->p && m->current)
-    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-      h->flow(m->p->id, t, trace_flow::handoff);
+  trace_set_cause(t, trace_flow::handoff);
 }
 
 void ready(task_header* t) noexcept {
@@ -43,7 +39,7 @@ void ready(task_header* t) noexcept {
   if (m && m->p) {
     const uint64_t ticks = m->p->schedticks_total.load(std::memory_order_relaxed);
     if (observed_transition(ticks)) [[unlikely]]
-      observed_transition_slow(m, t, ticks, false);
+      observed_transition_slow(t, ticks, false);
     notify = runq_put(s, m->p, t, true);
   } else {
     trace_observe(t);

@@ -294,13 +294,36 @@ void prefetch_task(const task_header* t) noexcept {
     trace_last_run& last = tl_trace_last_run;
     const uint64_t ticks = p->schedticks_total.load(std::memory_order_relaxed);
     const bool follows = last.end != 0 && last.p == p && last.ticks + 1 == ticks;
-    const uint64_t id = t->id, start = follows ? last.end + 64 : trace_clock();
-    const void* fn = trace_root_fn(t);
+    const uint64_t start = follows ? last.end + 64 : trace_clock();
+    // The record is written before the run, its end after it: stop_trace
+    // finds a run still going at the stop (end 0) and closes it there.
+    const uint32_t epoch = g_trace_epoch.load(std::memory_order_relaxed);
+    trace_ring* const r =
+        p->id < kMaxTraceP ? g_trace_rings[p->id].load(std::memory_order_acquire) : nullptr;
+    trace_record* rec = nullptr;
+    if (r != nullptr) {
+      rec = &r->ev[r->at];
+      rec->task = t->id;
+      rec->fn = trace_root_fn(t);
+      rec->cause_run = t->trace_cause_run;
+      rec->cause_p = t->trace_cause_p;
+      rec->cause = static_cast<trace_flow>(t->trace_cause_kind);
+      rec->start = start;
+      rec->end.store(0, std::memory_order_release);
+      last.current = static_cast<uint64_t>(trace_cause_p(p->id, epoch)) << 32 |
+                     static_cast<uint32_t>(r->n.load(std::memory_order_relaxed));
+    }
+    t->trace_cause_kind = 0;
     t->resume.resume();  // `t` may be gone after this
     const uint64_t end = trace_clock();
-    last = {end, p, ticks};
-    if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-      h->run(p->id, id, fn, start, end);
+    last = {end, p, ticks, 0};
+    // Not when a later trace started during the run: its rings may reuse
+    // this one's memory.
+    if (rec != nullptr && g_trace_epoch.load(std::memory_order_relaxed) == epoch) {
+      rec->end.store(end, std::memory_order_release);
+      if (++r->at == r->cap) r->at = 0;
+      r->n.store(r->n.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
   } else {
     t->resume.resume();
   }

@@ -95,7 +95,7 @@ void spawn_root(task_header* t, std::source_location site) {
   if (p) {
     const uint64_t ticks = p->schedticks_total.load(std::memory_order_relaxed);
     if (observed_transition(ticks)) [[unlikely]]
-      observed_transition_slow(m, t, ticks, true);
+      observed_transition_slow(t, ticks, true);
     if (runq_put_spawned(*s, p, t)) wake_for_published(*s);
   } else {
     s->spawned_without_p.fetch_add(1, std::memory_order_relaxed);

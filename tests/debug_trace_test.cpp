@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -187,6 +188,80 @@ TEST(Trace, BlockingCallsHaveTracksAndEveryRunItsArrow) {
       << "blocking slices name the task";
   EXPECT_NE(json.find("\"name\":\"handoff\""), std::string::npos);
   EXPECT_NE(json.find("\"name\":\"return\""), std::string::npos);
+}
+
+// Stops the trace from inside its own run, while a task spins on the
+// other P: both runs were going on at the stop and end there.
+goro::task<void> goro_trace_stopper(std::atomic<int>* spinning, std::string* json) {
+  while (spinning->load() == 0) std::this_thread::yield();  // the spinner runs
+  *json = goro::debug::stop_trace();
+  spinning->store(2);
+  co_return;
+}
+
+goro::task<void> goro_trace_spinner(std::atomic<int>* spinning) {
+  spinning->store(1);
+  while (spinning->load() != 2) std::this_thread::yield();  // holds its P past the stop
+  co_return;
+}
+
+TEST(Trace, RunsGoingOnAtTheStopEndThere) {
+  std::string json;
+  std::atomic<int> spinning{0};
+  goro::run(
+      [](std::atomic<int>* spinning, std::string* json) -> goro::task<void> {
+        goro::debug::start_trace();
+        // From a run that is a slice (this one began before the trace), so
+        // the spawn arrows exist.
+        co_await goro::spawn([](std::atomic<int>* spinning, std::string* json) -> goro::task<void> {
+          auto spinner = goro::spawn(goro_trace_spinner(spinning));
+          co_await goro::spawn(goro_trace_stopper(spinning, json));
+          co_await std::move(spinner);
+        }(spinning, json));
+      }(&spinning, &json),
+      procs(2));
+  const std::string path = testing::TempDir() + "goro_trace_stop.json";
+  std::ofstream(path) << json;
+  EXPECT_EQ(check(path, "--arrows-into goro_trace_stopper --arrows-into goro_trace_spinner"), 0)
+      << "both runs are slices, each with its spawn arrow";
+  // Both end at the stop: the last slices of the trace.
+  EXPECT_NE(json.find("goro_trace_stopper("), std::string::npos)
+      << "the run that stopped the trace";
+  EXPECT_NE(json.find("goro_trace_spinner("), std::string::npos) << "the run on the other P";
+}
+
+// Runs traced in the first trace and goes on into the second, where it
+// spawns leaves: it is no run of the second trace (it began before), so
+// the leaves have no spawn arrow, and the run it was in the first trace
+// (its P's ring index 0, the index the second trace gives its first run)
+// does not lend them one.
+goro::task<void> goro_trace_restarter(std::string* first, std::string* second) {
+  *first = goro::debug::stop_trace();
+  goro::debug::start_trace();
+  std::vector<goro::join_handle<void>> leaves;
+  for (int i = 0; i < 10; ++i)
+    leaves.push_back(goro::spawn([]() -> goro::task<void> { co_return; }()));
+  for (auto& h : leaves) co_await std::move(h);
+  *second = goro::debug::stop_trace();
+}
+
+TEST(Trace, ASecondTraceTakesNoArrowsFromTheFirst) {
+  std::string first, second;
+  goro::run(
+      [](std::string* first, std::string* second) -> goro::task<void> {
+        goro::debug::start_trace();
+        co_await goro::spawn(goro_trace_restarter(first, second));
+      }(&first, &second),
+      procs(1));
+  EXPECT_NE(first.find("goro_trace_restarter("), std::string::npos)
+      << "its run in the first trace, ended at the stop";
+  const std::string path = testing::TempDir() + "goro_trace_second.json";
+  std::ofstream(path) << second;
+  EXPECT_EQ(check(path, ""), 0);
+  EXPECT_EQ(second.find("\"name\":\"spawn\""), std::string::npos)
+      << "no spawn arrow: the spawning run is not in the second trace";
+  EXPECT_NE(second.find("\"name\":\"wake\""), std::string::npos)
+      << "the leaves' ends wake the restarter: arrows from runs of this trace";
 }
 
 TEST(Trace, RejectsMisuse) {

@@ -64,6 +64,16 @@ struct task_header {
   /// parks and by the M that runs it (running); read by task dumps and the block profile.
   std::atomic<uint32_t> wait_word{0};
   bool is_root = false;
+  /// While tracing: the traced run that last spawned, woke or handed off
+  /// the task (trace_set_cause, sched/detail/trace_hooks.hpp), a
+  /// trace_flow, the run's P + 1 and its index in that P's ring. Written by
+  /// that run's M before the task is made runnable (a hand-off: by the task
+  /// itself, before the call is queued); read and cleared by the M that
+  /// runs it next (a hand-off: by the thread that runs the call). In the
+  /// padding after is_root: the header does not grow.
+  uint8_t trace_cause_kind = 0;
+  uint16_t trace_cause_p = 0;
+  uint32_t trace_cause_run = 0;
   /// The exception a task body ended with, if any.
   std::exception_ptr exception;
   /// The sync primitive queue node this task is parked on (mutex, rw_mutex,
@@ -73,5 +83,6 @@ struct task_header {
   /// (sched/detail/wait_queue.hpp).
   sync_waiter* parked = nullptr;
 };
+static_assert(sizeof(task_header) == 104, "task_header: the trace cause fills is_root's padding");
 
 }  // namespace goro::detail

@@ -4,11 +4,16 @@
 // runs, spawns and wake-ups pay anyway (g_observe_mask and kObserveRun in
 // sched_stats.hpp; execute_observed in scheduler.cpp tests kTracingBit of
 // the debug word, sched/detail/debug_word.hpp, only on that branch). On:
-// every transition takes that branch, a TSC read before and after each run
-// and a call per event into the tracer, which appends to a ring owned by
-// the P. A blocking call (goro::blocking) is timed on the thread that runs
-// it, holding no P, when tracing is on as it starts: one debug-word load
-// per call while off.
+// every transition takes that branch, and each run writes one record
+// straight into its P's ring (trace_ring): no call, no lock, no fence, one
+// TSC read at its end (its start is the previous run's end when it follows
+// that run on the same P, tl_trace_last_run). A spawn or a wake-up writes
+// no event and reads no clock: it names the run that made it in the task
+// it readies (task_header::trace_cause_*, trace_set_cause), and the task's
+// next run record carries that name, so the arrow joins two records by
+// identity (the run's index in its P's ring), not by time. A blocking call
+// (goro::blocking) is timed on the thread that runs it, holding no P, when
+// tracing is on as it starts: one debug-word load per call while off.
 
 #include <x86intrin.h>
 
@@ -21,33 +26,80 @@
 
 namespace goro::detail {
 
-/// What a flow event on a P records: the running task spawned `t`, woke
-/// it, or (`handoff`: t is the running task itself) handed a blocking call
-/// off to a thread without a P.
-enum class trace_flow : uint8_t { spawn, wake, handoff };
+/// Why a task runs (or, handoff, why a blocking call starts), as its
+/// task_header::trace_cause_kind records it: the traced run named beside it
+/// spawned it, woke it or (the task's own run) handed its blocking call off.
+enum class trace_flow : uint8_t { none, spawn, wake, handoff };
+
+/// One run of a task on a P, as its P's ring holds it: 40 bytes, written by
+/// the M holding the P (scheduler.cpp, execute_observed), read by
+/// stop_trace once tracing is off.
+struct trace_record {
+  uint64_t start;  // TSC
+  /// TSC at the run's end; 0 while it runs (stop_trace closes a run still
+  /// going at the stop there). Stored after the other fields, with release.
+  std::atomic<uint64_t> end;
+  uint64_t task;       // id
+  const void* fn;      // the root coroutine's resume function: names the slice
+  uint32_t cause_run;  // the run that caused this one: its index in its P's ring (low bits) ...
+  uint16_t cause_p;    // ... and its P and trace (trace_cause_p); 0 for none
+  trace_flow cause;    // spawn or wake; none without a cause
+};
+static_assert(sizeof(trace_record) == 40);
+
+/// The most Ps a trace records (a P with a higher id has no ring).
+inline constexpr int kMaxTraceP = 1024;
+
+/// How a cause names the P of its run: P + 1 in the low 11 bits, and above
+/// them the low 5 bits of the trace's epoch (g_trace_epoch), so that a
+/// cause left in a task by an earlier trace (a run that went on past a
+/// stop and a start, a wake-up whose task ran only after the stop) names no
+/// run of a later one.
+inline constexpr int kTracePBits = 11;
+static_assert(kMaxTraceP < (1 << kTracePBits));
+inline uint16_t trace_cause_p(int p, uint32_t epoch) noexcept {
+  return static_cast<uint16_t>((p + 1) | (epoch & 31) << kTracePBits);
+}
+
+/// A P's records, oldest overwritten first: runs n - cap .. n - 1 are in
+/// ev[(index) % cap]. Owned by debug/trace.cpp (allocated by start_trace);
+/// written only by the M that holds the P. A cache line of its own: two
+/// Ps' counters on one line made tracing skynet on 2 Ps 3.3x slower
+/// instead of 1.5x.
+struct alignas(64) trace_ring {
+  trace_record* ev = nullptr;
+  uint64_t cap = 0;
+  /// Runs completed. The owner's M stores it (release, a plain store on
+  /// x86) after the record's end; stop_trace reads it.
+  std::atomic<uint64_t> n{0};
+  uint64_t at = 0;  // n % cap, kept wrapped: no division per run
+};
+
+/// Each P's ring while tracing (index: the P's id), else null. Set by
+/// start_trace before the tracing bit goes up.
+inline constinit std::atomic<trace_ring*> g_trace_rings[kMaxTraceP]{};
+/// Moved by every start_trace: a run that began in an earlier trace does
+/// not complete its record in the rings of a later one (which may reuse
+/// the earlier trace's memory).
+inline constinit std::atomic<uint32_t> g_trace_epoch{0};
 
 struct trace_hooks {
-  /// Task `id`, whose root coroutine's resume function is `fn`, ran on P
-  /// `p` from TSC `start` to `end` (called by the P's M; the task may be
-  /// gone by then, so it is not passed).
-  void (*run)(int p, uint64_t id, const void* fn, uint64_t start, uint64_t end) noexcept;
-  /// The task running on P `p` spawned, woke or handed off `t`.
-  void (*flow)(int p, const task_header* t, trace_flow kind) noexcept;
-  /// A blocking call of task `id` (root resume function `fn`) ran from TSC
-  /// `start` to `end` on `thread`, which held no P: blocking-pool thread
-  /// number `thread` (from 1), or for a task pinned by lock_os_thread its
-  /// own M, id -thread-1. Called before the task is made ready again.
-  void (*blocking)(int thread, uint64_t id, const void* fn, uint64_t start, uint64_t end) noexcept;
+  /// Task `t`'s blocking call ran from TSC `start` to `end` on `thread`,
+  /// which held no P: blocking-pool thread number `thread` (from 1), or for
+  /// a task pinned by lock_os_thread its own M, id -thread-1. Called before
+  /// the task is made ready again (`t` is suspended; the callee reads and
+  /// clears its hand-off cause).
+  void (*blocking)(int thread, task_header* t, uint64_t start, uint64_t end) noexcept;
 };
 
 inline constinit std::atomic<const trace_hooks*> g_trace_hooks{nullptr};
 
-struct machine;
-/// The observed path of a runnable transition made on `m`'s P (ready or,
-/// with `spawn`, spawn; observed_transition(ticks) chose it): the latency
-/// stamp, and while tracing the task's run slice and its arrow (ready.cpp).
-[[gnu::noinline, gnu::cold]] void observed_transition_slow(machine* m, task_header* t,
-                                                           uint64_t ticks, bool spawn) noexcept;
+/// The observed path of a runnable transition made on a thread holding a P
+/// (ready or, with `spawn`, spawn; observed_transition(ticks) chose it):
+/// the latency stamp, and while tracing the task's run slice and the cause
+/// its arrow is drawn from (ready.cpp).
+[[gnu::noinline, gnu::cold]] void observed_transition_slow(task_header* t, uint64_t ticks,
+                                                           bool spawn) noexcept;
 
 /// Turns the scheduler's trace events on or off (debug/trace.cpp, with
 /// g_trace_hooks set): the switch in the debug word for runs, and every
@@ -94,10 +146,10 @@ inline uint64_t trace_blocking_begin() noexcept {
 /// Reports the call trace_blocking_begin timed as a slice on `thread`'s
 /// track (trace_hooks::blocking). `t` is still suspended: call it before
 /// making `t` ready.
-inline void trace_blocking_end(int thread, const task_header* t, uint64_t start) noexcept {
+inline void trace_blocking_end(int thread, task_header* t, uint64_t start) noexcept {
   if (start != 0) [[unlikely]]
     if (const trace_hooks* h = g_trace_hooks.load(std::memory_order_acquire))
-      h->blocking(thread, t->id, trace_root_fn(t), start, trace_clock());
+      h->blocking(thread, t, start, trace_clock());
 }
 
 /// The end of the last traced run on this thread, and the P and schedule
@@ -112,7 +164,24 @@ struct trace_last_run {
   uint64_t end = 0;
   const void* p = nullptr;
   uint64_t ticks = 0;
+  /// The run going on on this thread, if traced: trace_cause_p of its P
+  /// and trace << 32 | its index in the P's ring (low 32 bits); else 0.
+  /// What a spawn, wake-up or hand-off made in it records as its cause
+  /// (trace_set_cause).
+  uint64_t current = 0;
 };
 inline thread_local trace_last_run tl_trace_last_run;
+
+/// While tracing, on a thread holding a P: the run going on there (if
+/// traced) spawned, woke or handed off `t`, which is not running (or, for
+/// a hand-off, is that run's task); `t`'s next run (or blocking slice)
+/// draws its arrow from that run. A later cause replaces an earlier one
+/// not yet used, and a transition made outside a traced run clears it.
+inline void trace_set_cause(task_header* t, trace_flow kind) noexcept {
+  const uint64_t run = tl_trace_last_run.current;
+  t->trace_cause_kind = static_cast<uint8_t>(run != 0 ? kind : trace_flow::none);
+  t->trace_cause_p = static_cast<uint16_t>(run >> 32);
+  t->trace_cause_run = static_cast<uint32_t>(run);
+}
 
 }  // namespace goro::detail
