@@ -232,10 +232,12 @@ goro::task<void> park_join(park_sites* p) {
 }
 goro::task<void> park_blocking(park_sites* p) {
   co_await goro::yield();
-  p->line.at("park_blocking") = __LINE__ + 1;
-  co_await goro::blocking([p] {
+  auto wait = [p] {
     while (!p->release_blocking.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  });
+  };
+  // One line: GCC gives a co_await the line its operand ends on.
+  p->line.at("park_blocking") = __LINE__ + 1;
+  co_await goro::blocking(wait);
 }
 
 // An awaitable from outside goro that wraps a goro one: it records its own
@@ -306,14 +308,17 @@ TEST(TaskDump, EveryParkingAwaitableRecordsItsCoAwaitLine) {
     if (r.frames.empty()) continue;
     const std::string& fn = r.frames[0].function;
     for (const auto& [name, state] : want_state) {
-      if (fn != "{anonymous}::" + name + "({anonymous}::park_sites*)") continue;
+      if (fn != "{anonymous}::" + name + "(park_sites*)") continue;
       seen.insert(name);
       EXPECT_EQ(r.state, state) << name;
       EXPECT_EQ(r.frames[0].file, here()) << name;
       EXPECT_EQ(r.frames[0].line, static_cast<uint32_t>(line[name])) << name;
     }
   }
-  EXPECT_EQ(seen.size(), want_state.size());
+  std::string listed;
+  for (const auto& r : rs)
+    listed += r.state + ": " + (r.frames.empty() ? "-" : r.frames[0].function) + "\n";
+  EXPECT_EQ(seen.size(), want_state.size()) << listed;
 }
 
 // `go tool pprof` reads the proto form: -traces lists each chain with its
