@@ -97,14 +97,15 @@ class promise_base : public task_header {
 
 /// Records `site`, where the coroutine behind `h` co_awaits, in its
 /// promise when it is a goro task's (any other coroutine has no field for
-/// it). Every goro awaitable's await_suspend calls it first, with its own
-/// defaulted std::source_location parameter: GCC and Clang fill that in at
-/// the compiler-made call with the co_await expression's location. When
+/// it). Every goro awaitable's await_suspend calls it before the task can
+/// park (first thing; a channel operation just before it parks), with its
+/// own defaulted std::source_location parameter: GCC and Clang fill that in
+/// at the compiler-made call with the co_await expression's location. When
 /// inlined, a `lea` and a store into the awaiting frame, on the suspending
 /// path only. Awaitables from outside goro leave the field as it was: a
 /// dump shows such a wait as the task running (they do not set its wait
-/// reason), or, wrapping a goro awaitable behind a type-erased handle, the
-/// coroutine's earlier co_await site (the function is right).
+/// reason), or, wrapping a goro awaitable behind a type-erased handle, an
+/// earlier co_await site of the coroutine (the function is right) or none.
 template <class P>
 inline void record_await_site(std::coroutine_handle<P> h, std::source_location site) noexcept {
   if constexpr (std::is_base_of_v<promise_base, P>) h.promise().await_site_ = site;
