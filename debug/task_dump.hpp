@@ -5,9 +5,10 @@
 // (runtime.Stack(all), /debug/pprof/goroutine?debug=2) and its grouped form
 // (?debug=1).
 //
-// How the chain is known. Every co_await in a goro::task passes through the
-// promise's await_transform, whose std::source_location default argument
-// records the await site (one pointer store per await); a suspended task's
+// How the chain is known. Every goro awaitable's await_suspend takes a
+// defaulted std::source_location, which the compiler fills in with the
+// co_await's location, and stores it into the awaiting task's promise (one
+// pointer store per suspending await, record_await_site); a suspended task's
 // innermost coroutine is its resume handle, and each promise links to its
 // awaiter (promise_base::parent_). So a dump reads file, line and function
 // names the compiler wrote into the binary: no unwinding and no debug

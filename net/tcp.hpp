@@ -88,9 +88,11 @@ class [[nodiscard]] read_awaiter : private io_op {
     w_.len = buf.size();
   }
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h,
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h,
                      std::source_location site = std::source_location::current()) {
-    return park(h, site);
+    goro::detail::record_await_site(h, site);
+    return park(h);
   }
   std::size_t await_resume() {
     if (w_.pd) w_.pd->read_drained.store(false, std::memory_order_relaxed);
@@ -119,9 +121,11 @@ class [[nodiscard]] write_awaiter : private io_op {
     w_.len = buf.size();
   }
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h,
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h,
                      std::source_location site = std::source_location::current()) {
-    return park(h, site);
+    goro::detail::record_await_site(h, site);
+    return park(h);
   }
   std::size_t await_resume() {
     finish("write");
@@ -150,9 +154,11 @@ class [[nodiscard]] accept_awaiter : private io_op {
   ~accept_awaiter();
   accept_awaiter(const accept_awaiter&) = delete;
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h,
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h,
                      std::source_location site = std::source_location::current()) {
-    return park(h, site);
+    goro::detail::record_await_site(h, site);
+    return park(h);
   }
   tcp_stream await_resume();
 
@@ -166,9 +172,11 @@ class [[nodiscard]] connect_awaiter : private io_op {
   connect_awaiter(poll_desc* pd, const goro::context* ctx) noexcept
       : io_op(pd, goro::detail::kWrite, connect_attempt, ctx) {}
   bool await_ready() noexcept { return start(); }
-  bool await_suspend(std::coroutine_handle<> h,
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h,
                      std::source_location site = std::source_location::current()) {
-    return park(h, site);
+    goro::detail::record_await_site(h, site);
+    return park(h);
   }
   void await_resume() { finish("connect"); }
 };

@@ -80,7 +80,10 @@ class [[nodiscard]] blocking_awaiter : private detail::blocking_job {
   blocking_awaiter(const blocking_awaiter&) = delete;
 
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> h,
+                     std::source_location site = std::source_location::current()) {
+    detail::record_await_site(h, site);
     detail::task_header* t = detail::current_task();
     if (t == nullptr) throw std::logic_error("goro::blocking: not inside a goro task");
     detail::suspend_as(t, h, detail::wait_reason::blocking);

@@ -115,7 +115,9 @@ class chan {
     }
 
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h,
+                       std::source_location site = std::source_location::current()) {
       if (!s_) throw std::logic_error("goro::chan: send on a nil (moved-from) channel");
       detail::task_header* wake = nullptr;
       s_->lock.lock();
@@ -129,6 +131,7 @@ class chan {
         if (wake) detail::ready(wake);
         return false;
       }
+      detail::record_await_site(h, site);  // only where it parks: a dump reads it there
       return park(s_, s_->sendq, w_, &value_, h, detail::wait_reason::chan_send);
     }
     void await_resume() const {
@@ -151,7 +154,9 @@ class chan {
     }
 
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h,
+                       std::source_location site = std::source_location::current()) {
       if (!s_) throw std::logic_error("goro::chan: receive on a nil (moved-from) channel");
       detail::task_header* wake = nullptr;
       s_->lock.lock();
@@ -160,6 +165,7 @@ class chan {
         if (wake) detail::ready(wake);
         return false;
       }
+      detail::record_await_site(h, site);  // only where it parks: a dump reads it there
       return park(s_, s_->recvq, w_, &out_, h, detail::wait_reason::chan_receive);
     }
     std::optional<T> await_resume() noexcept { return std::move(out_); }

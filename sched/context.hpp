@@ -168,7 +168,10 @@ class [[nodiscard]] done_awaiter {
     if (s_ && w_.linked) s_->remove_waiter(&w_);
   }
   bool await_ready() const noexcept { return s_ && s_->err() != context_error::none; }
-  bool await_suspend(std::coroutine_handle<> h) {
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h,
+                     std::source_location site = std::source_location::current()) {
+    record_await_site(h, site);
     task_header* self = current_task();
     if (!self) throw std::logic_error("goro::context::done: co_await it inside a goro task");
     // The background context is never done: the task parks until the

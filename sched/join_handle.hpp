@@ -70,7 +70,10 @@ class join_handle {
     bool await_ready() const noexcept {
       return h.promise().join_state.load(std::memory_order_acquire) & detail::kComplete;
     }
-    bool await_suspend(std::coroutine_handle<> me) {
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> me,
+                       std::source_location site = std::source_location::current()) {
+      detail::record_await_site(me, site);
       detail::task_header* self = detail::current_task();
       if (!self) throw not_in_task();
       detail::suspend_as(self, me, detail::wait_reason::join);

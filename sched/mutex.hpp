@@ -69,7 +69,12 @@ class mutex {
       if (w_.linked) m_.cancel_wait(&w_);
     }
     bool await_ready() noexcept { return m_.try_lock(); }
-    bool await_suspend(std::coroutine_handle<> h) { return m_.lock_slow(&w_, h); }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h,
+                       std::source_location site = std::source_location::current()) {
+      detail::record_await_site(h, site);
+      return m_.lock_slow(&w_, h);
+    }
     void await_resume() noexcept { detail::note_resumed(&w_); }
 
    protected:

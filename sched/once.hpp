@@ -66,7 +66,10 @@ class once {
 
     bool await_ready() const noexcept { return o_.done(); }
 
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+    template <class P>
+    std::coroutine_handle<> await_suspend(
+        std::coroutine_handle<P> h, std::source_location site = std::source_location::current()) {
+      detail::record_await_site(h, site);
       detail::task_header* self = detail::current_task();
       {
         detail::short_lock_guard g(o_.lock_);
@@ -86,7 +89,10 @@ class once {
       }
       runner_ = run(&o_, &fn_);
       inner_.emplace(runner_.operator co_await());
-      return inner_->await_suspend(h);  // into the runner; it resumes h at its end
+      // Into the runner; it resumes h at its end. The erased handle keeps
+      // the runner off the caller's chain (no parent_, no stack total), as
+      // before the site was recorded here.
+      return inner_->await_suspend(std::coroutine_handle<>(h), site);
     }
 
     void await_resume() {

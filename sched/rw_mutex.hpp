@@ -60,7 +60,12 @@ class rw_mutex {
       if (w_.linked) m_.cancel_wait(&w_, Shared);
     }
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) { return m_.lock_slow(&w_, h, Shared); }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h,
+                       std::source_location site = std::source_location::current()) {
+      detail::record_await_site(h, site);
+      return m_.lock_slow(&w_, h, Shared);
+    }
     void await_resume() noexcept { detail::note_resumed(&w_); }
 
    protected:

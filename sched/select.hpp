@@ -229,7 +229,10 @@ class [[nodiscard]] select_awaiter {
 
   bool await_ready() const noexcept { return false; }
 
-  bool await_suspend(std::coroutine_handle<> h) {
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h,
+                     std::source_location site = std::source_location::current()) {
+    detail::record_await_site(h, site);
     collect(std::index_sequence_for<Cases...>{});
     lock_all();
 

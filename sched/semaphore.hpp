@@ -49,7 +49,10 @@ class semaphore {
       if (w_.linked) s_.cancel_wait(&w_);
     }
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h,
+                       std::source_location site = std::source_location::current()) {
+      detail::record_await_site(h, site);
       detail::task_header* self = detail::current_task();
       detail::short_lock_guard g(s_.lock_);
       if (s_.waiters_.empty() && s_.permits_ >= w_.amount) {

@@ -18,7 +18,6 @@
 // is an add, a compare and two stores per await, no extra memory access
 // beyond the two promises the await touches anyway.
 
-#include <bit>
 #include <coroutine>
 #include <exception>
 #include <source_location>
@@ -37,51 +36,6 @@ template <class T = void>
 class task;
 
 namespace detail {
-
-// A co_await's location as await_transform takes it: the pointer inside a
-// std::source_location where the compiler offers it (GCC 11+, Clang 15+).
-// A std::source_location argument (a class object) was spilled to the
-// coroutine frame once more per co_await by GCC 12.
-#if defined(__has_builtin) && __has_builtin(__builtin_source_location)
-using site_arg = decltype(__builtin_source_location());
-#define GORO_DETAIL_CURRENT_SITE __builtin_source_location()
-inline std::source_location to_source_location(site_arg s) noexcept {
-  static_assert(sizeof(site_arg) == sizeof(std::source_location));
-  return std::bit_cast<std::source_location>(s);
-}
-#else
-using site_arg = std::source_location;
-#define GORO_DETAIL_CURRENT_SITE std::source_location::current()
-inline std::source_location to_source_location(site_arg s) noexcept {
-  return s;
-}
-#endif
-
-template <class A>
-concept has_member_co_await = requires(A&& a) {
-  std::forward<A>(a).operator co_await();
-};
-template <class A>
-concept has_free_co_await = !has_member_co_await<A> && requires(A && a) {
-  operator co_await(std::forward<A>(a));
-};
-
-/// What promise_base::await_transform hands back: the awaiter itself by
-/// reference (W = A&, the awaitable is an awaiter living in the co_await's
-/// full-expression or an lvalue) or, for an awaitable with an operator
-/// co_await (member or not), the awaiter that gave (W by value). Needed because GCC 12
-/// copies an await_transform result into the frame, even a reference, and
-/// goro's awaiters cannot be copied or moved.
-template <class W>
-struct site_awaiter {
-  W w;
-  decltype(auto) await_ready() { return w.await_ready(); }
-  template <class P>
-  decltype(auto) await_suspend(std::coroutine_handle<P> h) {
-    return w.await_suspend(h);
-  }
-  decltype(auto) await_resume() { return w.await_resume(); }
-};
 
 class promise_base : public task_header {
  public:
@@ -127,33 +81,11 @@ class promise_base : public task_header {
   /// Frame bytes of this task plus every task awaiting it, up to the root
   /// of its chain (set_max_stack).
   uint64_t chain_bytes_;
-  /// Where this coroutine last co_awaited (valid while it waits: the task
-  /// it awaits, or the channel, timer, lock ... its task is parked on), for
-  /// async stacks in task dumps and the block profile. Written by
-  /// await_transform.
+  /// Where this coroutine waits (valid while it waits: the task it awaits,
+  /// or the channel, timer, lock ... its task is parked on), for async
+  /// stacks in task dumps and the block profile. Written by the awaitable's
+  /// await_suspend (record_await_site).
   std::source_location await_site_;
-
-  /// Every co_await in a goro task passes through here, which records its
-  /// location: the default argument of the compiler-made call is the
-  /// co_await expression's location (GCC and Clang). Two instructions per
-  /// co_await in the coroutine's own code (the address and a store into
-  /// its frame), where passing the site to each await_suspend cost a
-  /// register there (saved and restored) and a store as the task parked.
-  template <class A>
-  auto await_transform(A&& a,
-                       site_arg site = GORO_DETAIL_CURRENT_SITE) noexcept(!has_member_co_await<A> &&
-                                                                          !has_free_co_await<A>) {
-    await_site_ = to_source_location(site);
-    if constexpr (has_member_co_await<A>) {
-      using W = decltype(std::forward<A>(a).operator co_await());
-      return site_awaiter<W>{std::forward<A>(a).operator co_await()};
-    } else if constexpr (has_free_co_await<A>) {
-      using W = decltype(operator co_await(std::forward<A>(a)));
-      return site_awaiter<W>{operator co_await(std::forward<A>(a))};
-    } else {
-      return site_awaiter<std::remove_reference_t<A>&>{a};
-    }
-  }
 
  private:
   static uint64_t own_frame_bytes(const promise_base* self) noexcept {
@@ -163,7 +95,21 @@ class promise_base : public task_header {
   }
 };
 
-#undef GORO_DETAIL_CURRENT_SITE
+/// Records `site`, where the coroutine behind `h` co_awaits, in its
+/// promise when it is a goro task's (any other coroutine has no field for
+/// it). Every goro awaitable's await_suspend calls it before the task can
+/// park (first thing; a channel operation just before it parks), with its
+/// own defaulted std::source_location parameter: GCC and Clang fill that in
+/// at the compiler-made call with the co_await expression's location. When
+/// inlined, a `lea` and a store into the awaiting frame, on the suspending
+/// path only. Awaitables from outside goro leave the field as it was: a
+/// dump shows such a wait as the task running (they do not set its wait
+/// reason), or, wrapping a goro awaitable behind a type-erased handle, an
+/// earlier co_await site of the coroutine (the function is right) or none.
+template <class P>
+inline void record_await_site(std::coroutine_handle<P> h, std::source_location site) noexcept {
+  if constexpr (std::is_base_of_v<promise_base, P>) h.promise().await_site_ = site;
+}
 
 template <class T>
 class promise final : public promise_base {
@@ -235,14 +181,16 @@ class [[nodiscard]] task {
   struct awaiter {
     handle_type h;
     bool await_ready() const noexcept { return false; }
-    // The awaiting promise's await_site_ is this co_await's location
-    // (promise_base::await_transform).
+    // The awaiting promise's await_site_ is this co_await's location.
     template <class P>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
+    std::coroutine_handle<> await_suspend(
+        std::coroutine_handle<P> parent,
+        std::source_location site = std::source_location::current()) noexcept {
       detail::promise_base& child = h.promise();
       child.continuation_ = parent;
       if constexpr (std::is_base_of_v<detail::promise_base, P>) {
         detail::promise_base& up = parent.promise();
+        up.await_site_ = site;
         child.parent_ = &up;
         child.chain_bytes_ += up.chain_bytes_;
         if (child.chain_bytes_ > detail::g_max_stack_bytes.load(std::memory_order_relaxed))

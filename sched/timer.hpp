@@ -94,7 +94,10 @@ class [[nodiscard]] sleep_awaiter {
   }
 
   bool await_ready() const noexcept { return !pending_ && node_.when <= nanotime(); }
-  void await_suspend(std::coroutine_handle<> h) {
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> h,
+                     std::source_location site = std::source_location::current()) {
+    record_await_site(h, site);
     task_ = current_task();
     if (!task_) throw std::logic_error("goro::sleep_for/sleep_until: call from inside a goro task");
     suspend_as(task_, h, wait_reason::sleep);

@@ -74,7 +74,10 @@ class wait_group {
     // await_suspend orders the wait after it. Go's WaitGroup makes its
     // counter's final atomic store the last touch for the same reason.
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> h) {
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h,
+                       std::source_location site = std::source_location::current()) {
+      detail::record_await_site(h, site);
       detail::task_header* self = detail::current_task();
       detail::short_lock_guard g(g_.lock_);
       if (g_.count_.load(std::memory_order_relaxed) == 0) return false;

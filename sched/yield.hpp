@@ -14,7 +14,10 @@ namespace goro {
 
 struct [[nodiscard]] yield_awaiter {
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) const {
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> h,
+                     std::source_location site = std::source_location::current()) const {
+    detail::record_await_site(h, site);
     detail::task_header* t = detail::current_task();
     if (t == nullptr) throw std::logic_error("goro::yield: not inside a goro task");
     detail::suspend_as(t, h, detail::wait_reason::runnable);

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -155,6 +157,168 @@ TEST(TaskDump, GroupedProfileCountsIdenticalChains) {
         goro::debug::write_goroutine_profile(os, 3);
       },
       std::invalid_argument);
+}
+
+// Each parking awaitable records its own co_await's line (its
+// await_suspend's defaulted std::source_location). Every waiter yields
+// first, on another line, so an awaitable that recorded nothing would
+// show the yield's line instead.
+struct park_sites {
+  goro::chan<int> unbuffered;
+  goro::chan<int> never;  // the select's channel: only the context ends its wait
+  goro::chan<int> wrapped;
+  goro::mutex mu;
+  goro::rw_mutex rw;
+  goro::semaphore sem{0};
+  goro::wait_group wg;
+  goro::context ctx = goro::context::background().with_cancel();
+  goro::join_handle<void> joined;
+  std::atomic<bool> release_blocking{false};
+  // Function name -> the parking co_await's line. Every key is here
+  // before the tasks start: each writes its own entry (at(), no insert),
+  // so tasks on two Ps never change the map's structure.
+  std::map<std::string, int> line = {{"park_recv", 0},     {"park_select", 0}, {"park_sleep", 0},
+                                     {"park_mutex", 0},    {"park_rw", 0},     {"park_sem", 0},
+                                     {"park_wg", 0},       {"park_ctx", 0},    {"park_join", 0},
+                                     {"park_blocking", 0}, {"park_wrapped", 0}};
+};
+
+goro::task<void> park_recv(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_recv") = __LINE__ + 1;
+  (void)co_await p->unbuffered.recv();
+}
+goro::task<void> park_select(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_select") = __LINE__ + 1;
+  (void)co_await goro::select(goro::on_recv(p->never), goro::on_done(p->ctx));
+}
+goro::task<void> park_sleep(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_sleep") = __LINE__ + 1;
+  co_await goro::sleep_for(std::chrono::hours(1));
+}
+goro::task<void> park_mutex(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_mutex") = __LINE__ + 1;
+  co_await p->mu.lock();
+  p->mu.unlock();
+}
+goro::task<void> park_rw(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_rw") = __LINE__ + 1;
+  co_await p->rw.lock_shared();
+  p->rw.unlock_shared();
+}
+goro::task<void> park_sem(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_sem") = __LINE__ + 1;
+  co_await p->sem.acquire();
+}
+goro::task<void> park_wg(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_wg") = __LINE__ + 1;
+  co_await p->wg.wait();
+}
+goro::task<void> park_ctx(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_ctx") = __LINE__ + 1;
+  co_await p->ctx.done();
+}
+goro::task<void> park_join(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_join") = __LINE__ + 1;
+  co_await std::move(p->joined);
+}
+goro::task<void> park_blocking(park_sites* p) {
+  co_await goro::yield();
+  auto wait = [p] {
+    while (!p->release_blocking.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  // One line: GCC gives a co_await the line its operand ends on.
+  p->line.at("park_blocking") = __LINE__ + 1;
+  co_await goro::blocking(wait);
+}
+
+// An awaitable from outside goro that wraps a goro one: it records its own
+// co_await's site by forwarding the typed handle and a defaulted site.
+template <class Inner>
+struct forwarding_awaiter {
+  Inner inner;
+  bool await_ready() { return inner.await_ready(); }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h,
+                     std::source_location site = std::source_location::current()) {
+    return inner.await_suspend(h, site);
+  }
+  auto await_resume() { return inner.await_resume(); }
+};
+
+goro::task<void> park_wrapped(park_sites* p) {
+  co_await goro::yield();
+  p->line.at("park_wrapped") = __LINE__ + 1;
+  (void)co_await forwarding_awaiter<goro::chan<int>::recv_awaiter>{p->wrapped.recv()};
+}
+
+TEST(TaskDump, EveryParkingAwaitableRecordsItsCoAwaitLine) {
+  std::vector<goro::debug::task_record> rs;
+  std::map<std::string, int> line;
+  goro::run(
+      [](std::vector<goro::debug::task_record>* rs,
+         std::map<std::string, int>* line) -> goro::task<void> {
+        park_sites p;
+        co_await p.mu.lock();
+        co_await p.rw.lock();
+        p.wg.add(1);
+        p.joined = goro::spawn(park_recv(&p));  // park_join waits for it
+        std::vector<goro::join_handle<void>> hs;
+        goro::join_handle<void> sleeper = goro::spawn(park_sleep(&p));
+        for (auto fn : {park_select, park_mutex, park_rw, park_sem, park_wg, park_ctx, park_join,
+                        park_blocking, park_wrapped})
+          hs.push_back(goro::spawn(fn(&p)));
+        const std::size_t want = hs.size() + 2;
+        bool ok = co_await goro::test::yield_until([&] {
+          *rs = goro::debug::task_records();
+          std::size_t parked = 0;
+          for (const auto& r : *rs)
+            parked += r.state != "running" && r.state != "runnable" && !r.frames.empty();
+          return parked == want;
+        });
+        EXPECT_TRUE(ok) << "the tasks never all parked";
+        *line = p.line;
+        p.release_blocking = true;
+        p.mu.unlock();
+        p.rw.unlock();
+        p.sem.release();
+        p.wg.done();
+        p.ctx.cancel();                 // the select and the context wait
+        co_await p.unbuffered.send(1);  // park_recv, then park_join
+        co_await p.wrapped.send(1);
+        for (auto& h : hs) co_await std::move(h);
+        // the sleeper is left to shutdown
+      }(&rs, &line),
+      procs(2));
+  const std::map<std::string, std::string> want_state = {
+      {"park_recv", "chan receive"}, {"park_select", "select"},       {"park_sleep", "sleep"},
+      {"park_mutex", "mutex"},       {"park_rw", "rw_mutex"},         {"park_sem", "semacquire"},
+      {"park_wg", "wait_group"},     {"park_ctx", "context done"},    {"park_join", "task join"},
+      {"park_blocking", "blocking"}, {"park_wrapped", "chan receive"}};
+  std::set<std::string> seen;
+  for (const auto& r : rs) {
+    if (r.frames.empty()) continue;
+    const std::string& fn = r.frames[0].function;
+    for (const auto& [name, state] : want_state) {
+      if (fn != "{anonymous}::" + name + "(park_sites*)") continue;
+      seen.insert(name);
+      EXPECT_EQ(r.state, state) << name;
+      EXPECT_EQ(r.frames[0].file, here()) << name;
+      EXPECT_EQ(r.frames[0].line, static_cast<uint32_t>(line[name])) << name;
+    }
+  }
+  std::string listed;
+  for (const auto& r : rs)
+    listed += r.state + ": " + (r.frames.empty() ? "-" : r.frames[0].function) + "\n";
+  EXPECT_EQ(seen.size(), want_state.size()) << listed;
 }
 
 // `go tool pprof` reads the proto form: -traces lists each chain with its

@@ -52,12 +52,12 @@ class io_op {
     return w_.attempt(&w_);
   }
 
-  /// await_suspend; `site` is the co_await's (task dumps show the task as
-  /// `[io wait, N minutes]` there).
-  bool park(std::coroutine_handle<> h, std::source_location site) {
+  /// await_suspend, after the awaiter recorded the co_await's site (task
+  /// dumps show the task as `[io wait, N minutes]` there).
+  bool park(std::coroutine_handle<> h) {
     goro::detail::task_header* self = goro::detail::current_task();
     if (!self) throw std::logic_error("goro::net: co_await network operations inside a goro task");
-    goro::detail::suspend_as(self, h, goro::detail::wait_reason::io_wait, site);
+    goro::detail::suspend_as(self, h, goro::detail::wait_reason::io_wait);
     if (w_.ctx && !goro::detail::io_cancel_arm(
                       &link_, const_cast<goro::detail::context_state*>(w_.ctx), &w_)) {
       w_.fail = io_fail::cancelled;

@@ -5,8 +5,8 @@
 // Every awaitable that parks a task calls suspend_as() where it used to
 // store the resume handle, before it publishes the task to a wait queue, a
 // timer or the blocking pool; where it waits (the co_await's file, line and
-// function) is in the innermost coroutine's promise already
-// (promise_base::await_transform, sched/task.hpp). The worker that resumes
+// function) the awaitable recorded first, in the innermost coroutine's
+// promise (record_await_site, sched/task.hpp). The worker that resumes
 // the task marks it running (scheduler.cpp, execute). Cost per suspension:
 // one load of a read-mostly global (sched/detail/debug_word.hpp), an OR, a
 // store into the task header next to the resume handle, and a branch on the
@@ -26,6 +26,7 @@
 #include "sched/detail/block_timing.hpp"
 #include "sched/detail/debug_word.hpp"
 #include "sched/detail/task_header.hpp"
+#include "sched/task.hpp"  // record_await_site, for the awaitables that include this
 
 namespace goro::detail {
 
@@ -76,8 +77,8 @@ inline uint32_t since_of(uint32_t wait_word) noexcept {
 /// The suspension bookkeeping of a parking awaitable: where `t` continues,
 /// what it waits on and since when. Call before `t` is published to
 /// whatever will wake it. Where it waits is the co_await's location, which
-/// the awaiting coroutine's promise holds already
-/// (promise_base::await_transform, sched/task.hpp).
+/// the awaitable recorded in the awaiting coroutine's promise before
+/// (record_await_site, sched/task.hpp).
 inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason why) noexcept {
   t->resume = h;
   const uint32_t w = g_debug_word.load(std::memory_order_relaxed) | static_cast<uint32_t>(why);
@@ -86,14 +87,6 @@ inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason wh
   static_assert(kBlockTimingBit == uint32_t{1} << 31);
   if (static_cast<int32_t>(w) < 0) [[unlikely]]
     block_wait_begin(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
-}
-
-/// As above, for awaitables that still pass their await_suspend's
-/// std::source_location (net/'s): the site is not needed (the promise has
-/// it) and is ignored.
-inline void suspend_as(task_header* t, std::coroutine_handle<> h, wait_reason why,
-                       std::source_location) noexcept {
-  suspend_as(t, h, why);
 }
 
 /// An awaitable that called suspend_as but then did not suspend (its
