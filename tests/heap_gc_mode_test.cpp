@@ -72,6 +72,18 @@ bool concurrent_possible() {
   return c == 'c';
 }
 
+// Runs `body` in a death-test child whose heap starts in the concurrent
+// mode. The child must exit 0; a non-zero status names the check that failed.
+void expect_concurrent_child_exits_0(int (*body)()) {
+  EXPECT_EXIT(
+      {
+        setenv("GORO_GC_MODE", "concurrent", 1);
+        goro::heap::init();
+        std::exit(body());
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 TEST_F(HeapGcMode, DefaultIsStopTheWorld) {
   EXPECT_EXIT(
       {
@@ -273,13 +285,7 @@ int limiter_counts_concurrent_marking() {
 
 TEST_F(HeapGcMode, TheLimiterCountsConcurrentMarkingAsGcCpu) {
   if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
-  EXPECT_EXIT(
-      {
-        setenv("GORO_GC_MODE", "concurrent", 1);
-        goro::heap::init();
-        std::exit(limiter_counts_concurrent_marking());
-      },
-      ::testing::ExitedWithCode(0), "");
+  expect_concurrent_child_exits_0(limiter_counts_concurrent_marking);
 }
 
 // A triggered concurrent cycle runs on the background marker
@@ -347,13 +353,7 @@ int background_marker_finishes_a_cycle_alone() {
 
 TEST_F(HeapGcMode, TheBackgroundMarkerFinishesACycleWithNoTaskAllocating) {
   if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
-  EXPECT_EXIT(
-      {
-        setenv("GORO_GC_MODE", "concurrent", 1);
-        goro::heap::init();
-        std::exit(background_marker_finishes_a_cycle_alone());
-      },
-      ::testing::ExitedWithCode(0), "");
+  expect_concurrent_child_exits_0(background_marker_finishes_a_cycle_alone);
 }
 
 // A child forked after the background marker started has no marker thread
@@ -384,13 +384,7 @@ int forked_child_collects() {
 
 TEST_F(HeapGcMode, AForkedChildStartsItsOwnBackgroundMarker) {
   if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
-  EXPECT_EXIT(
-      {
-        setenv("GORO_GC_MODE", "concurrent", 1);
-        goro::heap::init();
-        std::exit(forked_child_collects());
-      },
-      ::testing::ExitedWithCode(0), "");
+  expect_concurrent_child_exits_0(forked_child_collects);
 }
 
 constexpr uint64_t kCheck = 0x9e3779b97f4a7c15ull;
@@ -461,13 +455,7 @@ int rewire_under_concurrent_cycles() {
 
 TEST_F(HeapGcMode, ConcurrentCyclesKeepRewiredObjectsAndReadIntoTheHeapWorks) {
   if (!concurrent_possible()) GTEST_SKIP() << "concurrent mode unavailable here";
-  EXPECT_EXIT(
-      {
-        setenv("GORO_GC_MODE", "concurrent", 1);
-        goro::heap::init();
-        std::exit(rewire_under_concurrent_cycles());
-      },
-      ::testing::ExitedWithCode(0), "");
+  expect_concurrent_child_exits_0(rewire_under_concurrent_cycles);
 }
 
 TEST_F(HeapGcMode, TheSameRewiringUnderStopTheWorld) {
