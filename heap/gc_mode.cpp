@@ -57,7 +57,9 @@ void set_reason(gc_mode_why why) noexcept {
 // The first stop of a concurrent cycle, and each timed attempt at the final
 // one, gives up after this long (Boehm's GC_time_limit); the marking then
 // goes on with the world running. After kPriorAttempts timed attempts the
-// final stop runs to the end, with Boehm's parallel markers. From the
+// final stop runs to the end, with Boehm's parallel markers (sooner with
+// patch 0006: after an attempt whose time went before it could mark, which
+// at 256 MiB live cut a cycle's stops from 11 to 3). From the
 // measurements in ../shared/reference/boehm-incremental.md (5 ms, 10
 // attempts bounded pauses at 6-22 ms up to 512 MiB live); not tuned here.
 constexpr unsigned long kTimeLimitMs = 5;
