@@ -29,6 +29,7 @@
 #include <gc/gc_mark.h>
 
 #include "core/fatal.hpp"
+#include "heap/alloc_sample.hpp"
 #include "heap/collector.hpp"
 #include "heap/collector_init.hpp"
 #include "heap/detail/allocate.hpp"
@@ -47,6 +48,7 @@ void* allocate_object(std::size_t n, bool pointer_free) {
   void* p = pointer_free ? GC_MALLOC_ATOMIC(n - 1) : GC_generic_malloc(n - 1, scanned_kind());
   if (p == nullptr) fatal("collector: GC_MALLOC returned null after the out-of-memory hook");
   charge_allocation(occupied_bytes(p));  // may collect
+  note_handout(p, n, n);                 // heap profile (heap/alloc_sample.hpp)
   return p;
 }
 
