@@ -1,6 +1,9 @@
 #include "debug/heap_profile.hpp"
 
+#include <pthread.h>
+
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -10,9 +13,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/fatal.hpp"
 #include "debug/pprof_builder.hpp"
 #include "debug/symbolize.hpp"
 #include "heap/alloc_sample.hpp"
+#include "heap/detail/driver.hpp"
 
 namespace goro::debug {
 namespace {
@@ -43,6 +48,37 @@ state& st() {
   return *s;
 }
 
+// fork() copies the forking thread only: the state's lock, held by another
+// thread sampling an allocation or building a profile at that moment,
+// would stay locked in the child, whose first sampled allocation would
+// then wait for it forever. So a fork takes the lock across the fork.
+// Lock order: this lock, then Boehm's allocation lock (watch_object runs
+// under it), and the collection driver's locks are never held while
+// sampling (heap/collector.cpp). Prepare handlers run in the reverse order
+// of registration, so this one must be registered after Boehm's (GC_INIT)
+// and the driver's: the first time the lock is taken once the collector is
+// up, which is before any sample (an allocation initialises it).
+void lock_for_fork() {
+  st().lock.lock();
+}
+void unlock_after_fork() {
+  st().lock.unlock();
+}
+
+// The state, its fork handlers registered if the collector is up.
+state& fork_safe_state() {
+  static std::atomic<bool> registered{false};
+  if (!registered.load(std::memory_order_acquire) && heap::detail::initialized()) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+      if (pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork) != 0)
+        fatal("heap profile: pthread_atfork failed");
+      registered.store(true, std::memory_order_release);
+    });
+  }
+  return st();
+}
+
 // Unwatches a record and adds it to the freed totals (the lock held).
 void retire(state& s, record* r) noexcept {
   heap::unwatch_object(&r->link, reinterpret_cast<void*>(r->addr));
@@ -67,7 +103,7 @@ void on_sample(void* obj, std::size_t obj_bytes, std::size_t handout_bytes, int6
   r->bytes = static_cast<double>(handout_bytes) / p;
   r->objects = r->bytes / static_cast<double>(obj_bytes ? obj_bytes : 1);
   r->addr = reinterpret_cast<uintptr_t>(obj);
-  state& s = st();
+  state& s = fork_safe_state();
   std::lock_guard lk(s.lock);
   if (!heap::watch_object(&r->link, obj)) {
     delete r;
@@ -90,7 +126,7 @@ void on_sample(void* obj, std::size_t obj_bytes, std::size_t handout_bytes, int6
 // A watched object freed explicitly (heap::detail::release): unwatch it
 // before Boehm frees it, and count it as freed.
 void on_free(void* obj) noexcept {
-  state& s = st();
+  state& s = fork_safe_state();
   std::lock_guard lk(s.lock);
   const auto it = s.live.find(reinterpret_cast<uintptr_t>(obj));
   if (it == s.live.end()) return;  // another address with the same hash
@@ -106,7 +142,7 @@ bool internal_frame(const std::string& f) {
 }
 
 std::string build(bool allocs) {
-  state& s = st();
+  state& s = fork_safe_state();
   std::vector<record*> alive;
   std::map<std::pair<std::vector<uintptr_t>, std::size_t>, totals> freed;
   {

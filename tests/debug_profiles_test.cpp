@@ -2,13 +2,17 @@
 // back with `go tool pprof` (golang-go): the expected functions must appear.
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "debug/block_profile.hpp"
 #include "debug/cpu_profile.hpp"
@@ -122,6 +126,23 @@ struct node {
   return head;
 }
 
+// A node above the small size classes: gc_new takes the exact-size path
+// (heap/exact_alloc.cpp), which the sampler missed.
+struct large_node {
+  large_node* next;
+  char pad[8 * 1024];
+};
+
+[[gnu::noinline]] large_node* goro_test_retained_large_nodes(int n) {
+  large_node* head = nullptr;
+  for (int i = 0; i < n; ++i) {
+    large_node* x = goro::gc_new<large_node>();
+    x->next = head;
+    head = x;
+  }
+  return head;
+}
+
 // Allocates `n` nodes that become garbage at once.
 [[gnu::noinline]] uint64_t goro_test_garbage_nodes(int n) {
   uint64_t sum = 0;
@@ -144,6 +165,8 @@ TEST(HeapProfile, AttributesAllocatedAndInUseBytesToTheirFunctions) {
       [](std::string* heap, std::string* allocs) -> goro::task<void> {
         // 64 bytes x 400k = 25 MiB retained, 100 MiB garbage.
         node* keep = goro_test_retained_nodes(400'000);
+        // 8 KiB x 2000 = 16 MiB retained in large objects.
+        large_node* keep_large = goro_test_retained_large_nodes(2000);
         EXPECT_NE(goro_test_garbage_nodes(1'600'000), 0u);
         goro::gc();
         *heap = goro::debug::heap_profile();
@@ -151,6 +174,9 @@ TEST(HeapProfile, AttributesAllocatedAndInUseBytesToTheirFunctions) {
         int n = 0;
         for (node* x = keep; x; x = x->next) ++n;
         EXPECT_EQ(n, 400'000);
+        n = 0;
+        for (large_node* x = keep_large; x; x = x->next) ++n;
+        EXPECT_EQ(n, 2000);
         co_return;
       }(&heap, &allocs),
       procs(1));
@@ -158,6 +184,7 @@ TEST(HeapProfile, AttributesAllocatedAndInUseBytesToTheirFunctions) {
   ASSERT_EQ(rc, 0) << inuse;
   EXPECT_NE(inuse.find("Type: inuse_space"), std::string::npos) << inuse;
   EXPECT_NE(inuse.find("goro_test_retained_nodes"), std::string::npos) << inuse;
+  EXPECT_NE(inuse.find("goro_test_retained_large_nodes"), std::string::npos) << inuse;
   auto [rc2, alloc] = pprof(allocs, "-top", "allocs.pb.gz");
   ASSERT_EQ(rc2, 0) << alloc;
   EXPECT_NE(alloc.find("Type: alloc_space"), std::string::npos) << alloc;
@@ -178,6 +205,9 @@ TEST(HeapProfile, AttributesAllocatedAndInUseBytesToTheirFunctions) {
   EXPECT_LT(garbage, 160) << raw;
   EXPECT_GT(retained, 12) << raw;
   EXPECT_LT(retained, 40) << raw;
+  const double large = mb_of("goro_test_retained_large_nodes");
+  EXPECT_GT(large, 8) << raw;
+  EXPECT_LT(large, 32) << raw;
 }
 
 TEST(HeapProfile, SampledObjectsFreedExplicitlyAreUnwatchedFirst) {
@@ -200,6 +230,58 @@ TEST(HeapProfile, SampledObjectsFreedExplicitlyAreUnwatchedFirst) {
   const std::string profile = goro::debug::allocs_profile();
   goro::debug::set_memory_profile_rate(old);
   EXPECT_FALSE(profile.empty());
+}
+
+// Large enough for the exact-size path, each one a hand-out the sampler
+// sees (heap/alloc_sample.hpp); the sink keeps them from being optimised out.
+struct large_block {
+  char bytes[16 * 1024];
+};
+large_block* volatile g_sink = nullptr;
+
+TEST(HeapProfile, AChildForkedWhileAnotherThreadSamplesCanSample) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer does not support fork() from a multi-threaded process";
+#endif
+  // The sampler's lock, held by another thread at the fork, stayed locked
+  // in the child, whose first sampled allocation then waited forever. With
+  // every hand-out sampled and a thread sampling large blocks without
+  // pause, some of 80 forks (4 of 40 in one run) hung before the fork handlers took the lock
+  // across the fork.
+  goro::heap::thread_attachment attach;
+  const int64_t old = goro::debug::set_memory_profile_rate(1);
+  std::atomic<bool> stop{false};
+  std::thread sampler([&] {
+    goro::heap::thread_attachment a;
+    while (!stop.load(std::memory_order_relaxed)) g_sink = goro::gc_new<large_block>();
+  });
+  int hung = 0, failed = 0;
+  for (int i = 0; i < 80; ++i) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      for (int k = 0; k < 16; ++k) g_sink = goro::gc_new<large_block>();
+      _exit(0);
+    }
+    int st = 0;
+    pid_t done = 0;
+    // A child that has not exited in 30 s is stuck (it needs milliseconds).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((done = waitpid(pid, &st, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (done == 0) {
+      ::kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      ++hung;
+    } else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+      ++failed;
+    }
+  }
+  stop.store(true);
+  sampler.join();
+  goro::debug::set_memory_profile_rate(old);
+  EXPECT_EQ(hung, 0) << "children stuck in a sampled allocation";
+  EXPECT_EQ(failed, 0);
 }
 
 TEST(HeapProfile, RateIsValidated) {
