@@ -4,7 +4,8 @@
 //
 // Where. Sampling happens where the collected heap hands memory to a
 // thread: a small-object refill (heap/small_alloc.cpp, a chain of one size
-// class, typically a few KiB) and a direct allocation (allocate()). The
+// class, typically a few KiB) and a direct allocation (allocate(), and
+// allocate_object() for gc_new above the small size classes). The
 // inline gc_new path is untouched. Each hand-out of B bytes counts down a
 // per-thread byte budget drawn from an exponential distribution of mean
 // `rate`; when it runs out, the hand-out is sampled (probability
