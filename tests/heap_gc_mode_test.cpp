@@ -314,6 +314,10 @@ int background_marker_finishes_a_cycle_alone() {
   // cycle's: an assist in this thread's allocations may have finished it).
   // The dedicated figure is read first: with no allocation after it, the
   // step that finishes the marking is the marker's, counted after that read.
+  // Most cycles here are partial and finish in their first stop, with no
+  // marking with the world running; the state never shows those as marking
+  // (it did while the first stop ran, and this failed with 53 about every
+  // other run on a quiet machine).
   double dedicated_before = 0;
   int cycles_before = 0;
   uint64_t marked_before = 0;

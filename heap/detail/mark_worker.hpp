@@ -19,9 +19,11 @@ void wake_mark_worker();
 void mark_concurrent_cycle();
 
 /// For tests: cycles marked by mark_concurrent_cycle so far, whether one
-/// is between its first stop and its last mark step now, and Boehm's
-/// collection number (GC_get_gc_no) when it began: the number goes up when
-/// its marking has finished, whichever thread's step finished it.
+/// is between its first stop and its last mark step now (never for a
+/// cycle that finished in its first stop: it had no marking with the world
+/// running), and Boehm's collection number (GC_get_gc_no) when it began:
+/// the number goes up when its marking has finished, whichever thread's
+/// step finished it.
 struct mark_worker_state {
   uint64_t cycles = 0;
   bool marking = false;
