@@ -316,12 +316,14 @@ static_assert(kMaxProcs <= kMaxTraceP,
     rec->fn = trace_root_fn(t);
     rec->cause = trace_cause_word(t);
     last.current = r->cause_base | static_cast<uint32_t>(n);
+    // Before the run (nothing reads them during it): two registers fewer
+    // kept across it.
+    last.p = p;
+    last.next_ticks = ticks + 1;
     t->trace_cause_kind = 0;
     t->resume.resume();  // `t` may be gone after this
     const uint64_t end = trace_clock();
     last.end = end;
-    last.p = p;
-    last.next_ticks = ticks + 1;
     last.current = 0;
     // Not when a later trace started during the run: its rings may reuse
     // this one's memory (or have freed `r`: the epoch is the global's).
