@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -260,8 +261,10 @@ void start_trace(std::size_t events_per_p) {
   if (g_running.load()) throw std::logic_error("goro::debug::start_trace: already tracing");
   // A run still going from an earlier trace writes nothing from here on
   // (scheduler.cpp, execute_observed), so the rings can be reset.
-  detail::g_trace_epoch.fetch_add(1, std::memory_order_relaxed);
+  const uint32_t epoch = detail::g_trace_epoch.fetch_add(1, std::memory_order_relaxed) + 1;
   for (auto& r : detail::g_trace_rings) r.store(nullptr, std::memory_order_relaxed);
+  // A power of two: a run finds its record with a mask.
+  const std::size_t cap = std::bit_ceil(events_per_p);
   // Rings for every P there may be: the CPUs, at least 8 (GORO_MAXPROCS
   // or set_max_procs may add Ps later; a P without a ring is not traced).
   const int n = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) * 2, 8, kMaxP);
@@ -271,21 +274,22 @@ void start_trace(std::size_t events_per_p) {
       pr = {};
       continue;
     }
-    if (!pr.ring || pr.ring->cap != events_per_p) {
+    if (!pr.ring || pr.ring->mask != cap - 1) {
       pr.ring = std::make_unique<detail::trace_ring>();
-      pr.ev.reset(new detail::trace_record[events_per_p]());
+      pr.ev.reset(new detail::trace_record[cap]());
       pr.ring->ev = pr.ev.get();
-      pr.ring->cap = events_per_p;
+      pr.ring->mask = cap - 1;
     } else {
       // Zero as new: stop_trace tells a run still going by its record's
       // start and end.
-      for (std::size_t k = 0; k < events_per_p; ++k) {
+      for (std::size_t k = 0; k < cap; ++k) {
         pr.ev[k].start = 0;
         pr.ev[k].end.store(0, std::memory_order_relaxed);
       }
     }
     pr.ring->n.store(0, std::memory_order_relaxed);
-    pr.ring->at = 0;
+    pr.ring->epoch = epoch;
+    pr.ring->cause_base = uint64_t{detail::trace_cause_p(i, epoch)} << 32;
     detail::g_trace_rings[i].store(pr.ring.get(), std::memory_order_release);
   }
   {
@@ -403,7 +407,7 @@ std::string stop_trace() {
   for (int p = 0; p < kMaxP; ++p) {
     const detail::trace_ring* r = detail::g_trace_rings[p].load(std::memory_order_acquire);
     if (r == nullptr) continue;
-    const uint64_t cap = r->cap;
+    const uint64_t cap = r->mask + 1;
     uint64_t n = r->n.load(std::memory_order_acquire);
     // The record after the last complete one: a run still going at the
     // stop (end 0), one that ended since (its start follows the last
@@ -441,10 +445,11 @@ std::string stop_trace() {
            name_of(reinterpret_cast<uint64_t>(e.fn)) + " (task " + std::to_string(e.task) + ")",
            "task", e.task});
       targets.push_back({ts, tid, e.task});
-      if ((e.cause == detail::trace_flow::spawn || e.cause == detail::trace_flow::wake) &&
-          static_cast<unsigned>(e.cause_p >> detail::kTracePBits) == epoch_bits)
-        causes.push_back({ts, tid, (e.cause_p & kPMask) - 1, e.cause_run,
-                          e.cause == detail::trace_flow::spawn ? "spawn" : "wake"});
+      const detail::trace_flow kind = e.cause_kind();
+      if ((kind == detail::trace_flow::spawn || kind == detail::trace_flow::wake) &&
+          static_cast<unsigned>(e.cause_p() >> detail::kTracePBits) == epoch_bits)
+        causes.push_back({ts, tid, (e.cause_p() & kPMask) - 1, e.cause_run(),
+                          kind == detail::trace_flow::spawn ? "spawn" : "wake"});
     }
   }
   // The run that ring index `run` (its low bits) of P `p` names, if kept.

@@ -35,7 +35,8 @@
 
 namespace goro::debug {
 
-/// Starts tracing. Throws std::logic_error when a trace is running and
+/// Starts tracing, with rings of events_per_p runs per P rounded up to a
+/// power of two. Throws std::logic_error when a trace is running and
 /// std::invalid_argument when events_per_p is below 1024.
 void start_trace(std::size_t events_per_p = 1 << 16);
 /// Stops tracing and returns the trace as JSON. Throws std::logic_error

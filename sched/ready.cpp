@@ -15,15 +15,8 @@
 
 namespace goro::detail {
 
-// One transition in kLatencySamplePeriod, or every one while tracing
-// (g_observe_mask, sched/detail/sched_stats.hpp): ready's and spawn's.
-void observed_transition_slow(task_header* t, uint64_t ticks, bool spawn) noexcept {
-  stamp_runnable(t, ticks);
-  if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
-    observe_next_run(t);  // its run slice (scheduler.cpp, execute)
-    // The arrow from the run going on here, if traced (debug/trace.cpp).
-    trace_set_cause(t, spawn ? trace_flow::spawn : trace_flow::wake);
-  }
+void stamp_runnable_now(task_header* t) noexcept {
+  t->runnable_since = nanotime();
 }
 
 // While tracing: the arrow from a run that hands a blocking call off to the

@@ -89,6 +89,7 @@
 #include "heap/detail/gc_stress.hpp"
 #include "heap/thread_attachment.hpp"
 #include "sched/detail/blocking_pool.hpp"
+#include "sched/detail/cpu_limit.hpp"
 #include "sched/detail/idle.hpp"
 #include "sched/detail/netpoll.hpp"
 #include "sched/detail/registry.hpp"
@@ -195,7 +196,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       if (w <= now) {
         // Its wake-ups are drawn from now, after the last run's end: the
         // next run must not start at that end (trace_hooks.hpp).
-        tl_trace_last_run.end = 0;
+        trace_break_run_chain();
         run_timers(s, p, p, now);
       }
     }
@@ -204,7 +205,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       // of this P, possibly after the last one ended (a blocking call's
       // return arrow starts when the call ended): the next run reads the
       // clock (trace_hooks.hpp).
-      tl_trace_last_run.end = 0;
+      trace_break_run_chain();
       netpoll_check(s, p);  // sched/netpoll.cpp: a busy P polls too
     }
     // Fairness: every Nth schedule, the global queue first.
@@ -213,7 +214,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       if (task_header* t = global_get(s, p, 1)) return t;
     }
     if (task_header* t = runq_get(s, p, inherit)) return t;
-    tl_trace_last_run.end = 0;  // the wait for work is no task's run slice (trace_hooks.hpp)
+    trace_break_run_chain();  // the wait for work is no task's run slice (trace_hooks.hpp)
     if (s.global.size() > 0) {
       std::lock_guard lk(s.lock);
       if (task_header* t = global_get(s, p, 0)) return t;
@@ -275,6 +276,9 @@ void prefetch_task(const task_header* t) noexcept {
   __builtin_prefetch(f + 128, 1);
 }
 
+static_assert(kMaxProcs <= kMaxTraceP,
+              "a traced run indexes g_trace_rings by its P's id unchecked");
+
 // execute's resume for a run that is observed (runnable_since non-zero,
 // sched/detail/sched_stats.hpp): a latency sample, the end of a wait the
 // block/mutex profiles time, or a run slice for the tracer.
@@ -293,36 +297,39 @@ void prefetch_task(const task_header* t) noexcept {
     // nanosecond grid and in a float ts + dur.
     trace_last_run& last = tl_trace_last_run;
     const uint64_t ticks = p->schedticks_total.load(std::memory_order_relaxed);
-    const bool follows = last.end != 0 && last.p == p && last.ticks + 1 == ticks;
-    const uint64_t start = follows ? last.end + 64 : trace_clock();
+    const uint64_t start = last.p == p && last.next_ticks == ticks ? last.end + 64 : trace_clock();
+    // Every P has a slot (kMaxTraceP), not always a ring (start_trace).
+    trace_ring* const r = g_trace_rings[p->id].load(std::memory_order_acquire);
+    if (r == nullptr) [[unlikely]] {
+      t->resume.resume();
+      last.p = nullptr;
+      return;
+    }
     // The record is written before the run, its end after it: stop_trace
     // finds a run still going at the stop (end 0) and closes it there.
-    const uint32_t epoch = g_trace_epoch.load(std::memory_order_relaxed);
-    trace_ring* const r =
-        p->id < kMaxTraceP ? g_trace_rings[p->id].load(std::memory_order_acquire) : nullptr;
-    trace_record* rec = nullptr;
-    if (r != nullptr) {
-      rec = &r->ev[r->at];
-      rec->task = t->id;
-      rec->fn = trace_root_fn(t);
-      rec->cause_run = t->trace_cause_run;
-      rec->cause_p = t->trace_cause_p;
-      rec->cause = static_cast<trace_flow>(t->trace_cause_kind);
-      rec->start = start;
-      rec->end.store(0, std::memory_order_release);
-      last.current = static_cast<uint64_t>(trace_cause_p(p->id, epoch)) << 32 |
-                     static_cast<uint32_t>(r->n.load(std::memory_order_relaxed));
-    }
+    const uint32_t epoch = r->epoch;
+    const uint64_t n = r->n.load(std::memory_order_relaxed);
+    trace_record* const rec = &r->ev[n & r->mask];
+    rec->start = start;
+    rec->end.store(0, std::memory_order_release);
+    rec->task = t->id;
+    rec->fn = trace_root_fn(t);
+    rec->cause = trace_cause_word(t);
+    last.current = r->cause_base | static_cast<uint32_t>(n);
+    // Before the run (nothing reads them during it): two registers fewer
+    // kept across it.
+    last.p = p;
+    last.next_ticks = ticks + 1;
     t->trace_cause_kind = 0;
     t->resume.resume();  // `t` may be gone after this
     const uint64_t end = trace_clock();
-    last = {end, p, ticks, 0};
+    last.end = end;
+    last.current = 0;
     // Not when a later trace started during the run: its rings may reuse
-    // this one's memory.
-    if (rec != nullptr && g_trace_epoch.load(std::memory_order_relaxed) == epoch) {
+    // this one's memory (or have freed `r`: the epoch is the global's).
+    if (g_trace_epoch.load(std::memory_order_relaxed) == epoch) {
       rec->end.store(end, std::memory_order_release);
-      if (++r->at == r->cap) r->at = 0;
-      r->n.store(r->n.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+      r->n.store(n + 1, std::memory_order_release);
     }
   } else {
     t->resume.resume();
@@ -376,7 +383,7 @@ void worker_main(machine* m) {
         exit_locked_m(s, m);
         break;
       }
-      tl_trace_last_run.end = 0;  // waits for its task: no run slice (trace_hooks.hpp)
+      trace_break_run_chain();  // waits for its task: no run slice (trace_hooks.hpp)
       if (!(t = stoplockedm(s, m))) break;
     } else {
       if (!(t = find_runnable(s, m, &inherit))) break;

@@ -170,6 +170,17 @@ TEST(Trace, ASmallRingStaysWellFormed) {
   EXPECT_EQ(check(path, ""), 0);
 }
 
+// A size that is no power of two is rounded up to one (a run finds its
+// record with a mask): the trace stays well formed when the ring wraps.
+TEST(Trace, ARingSizeThatIsNoPowerOfTwoStaysWellFormed) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "collections do not run under ThreadSanitizer";
+#endif
+  std::string path;
+  traced(workload, "goro_trace_odd.json", &path, 1500);
+  EXPECT_EQ(check(path, ""), 0);
+}
+
 TEST(Trace, BlockingCallsHaveTracksAndEveryRunItsArrow) {
 #if defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "collections do not run under ThreadSanitizer";

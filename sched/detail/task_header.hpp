@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <source_location>
 
@@ -84,5 +86,19 @@ struct task_header {
   sync_waiter* parked = nullptr;
 };
 static_assert(sizeof(task_header) == 104, "task_header: the trace cause fills is_root's padding");
+
+/// The trace cause's fields with is_root before them, as one aligned word
+/// (a traced run copies it into its record in one load: trace_record::cause
+/// decodes it, ignoring is_root's byte).
+static_assert(offsetof(task_header, is_root) % 8 == 0 &&
+                  offsetof(task_header, trace_cause_kind) == offsetof(task_header, is_root) + 1 &&
+                  offsetof(task_header, trace_cause_p) == offsetof(task_header, is_root) + 2 &&
+                  offsetof(task_header, trace_cause_run) == offsetof(task_header, is_root) + 4,
+              "task_header: the trace cause is not one word with is_root");
+inline uint64_t trace_cause_word(const task_header* t) noexcept {
+  uint64_t w;
+  std::memcpy(&w, reinterpret_cast<const char*>(t) + offsetof(task_header, is_root), sizeof w);
+  return w;
+}
 
 }  // namespace goro::detail

@@ -39,15 +39,22 @@ struct trace_record {
   /// TSC at the run's end; 0 while it runs (stop_trace closes a run still
   /// going at the stop there). Stored after the other fields, with release.
   std::atomic<uint64_t> end;
-  uint64_t task;       // id
-  const void* fn;      // the root coroutine's resume function: names the slice
-  uint32_t cause_run;  // the run that caused this one: its index in its P's ring (low bits) ...
-  uint16_t cause_p;    // ... and its P and trace (trace_cause_p); 0 for none
-  trace_flow cause;    // spawn or wake; none without a cause
+  uint64_t task;   // id
+  const void* fn;  // the root coroutine's resume function: names the slice
+  /// The run that caused this one, as the task held it (trace_cause_word):
+  /// its trace_flow in bits 8-15 (none: no cause), its P and trace
+  /// (trace_cause_p) in bits 16-31, its index in its P's ring (low bits)
+  /// in bits 32-63. Bits 0-7 are junk. One load and one store per run.
+  uint64_t cause;
+  trace_flow cause_kind() const noexcept { return static_cast<trace_flow>(cause >> 8 & 0xff); }
+  uint16_t cause_p() const noexcept { return static_cast<uint16_t>(cause >> 16); }
+  uint32_t cause_run() const noexcept { return static_cast<uint32_t>(cause >> 32); }
 };
 static_assert(sizeof(trace_record) == 40);
 
-/// The most Ps a trace records (a P with a higher id has no ring).
+/// The most Ps a trace records (a P with a higher id has no ring): every
+/// P (cpu_limit.hpp's kMaxProcs, which scheduler.cpp asserts is no more),
+/// so that a run indexes g_trace_rings by its P's id unchecked.
 inline constexpr int kMaxTraceP = 1024;
 
 /// How a cause names the P of its run: P + 1 in the low 11 bits, and above
@@ -62,17 +69,22 @@ inline uint16_t trace_cause_p(int p, uint32_t epoch) noexcept {
 }
 
 /// A P's records, oldest overwritten first: runs n - cap .. n - 1 are in
-/// ev[(index) % cap]. Owned by debug/trace.cpp (allocated by start_trace);
-/// written only by the M that holds the P. A cache line of its own: two
-/// Ps' counters on one line made tracing skynet on 2 Ps 3.3x slower
-/// instead of 1.5x.
+/// ev[index & (cap - 1)] (cap is a power of two). Owned by debug/trace.cpp
+/// (allocated by start_trace); written only by the M that holds the P. A
+/// cache line of its own: two Ps' counters on one line made tracing skynet
+/// on 2 Ps 3.3x slower instead of 1.5x.
 struct alignas(64) trace_ring {
   trace_record* ev = nullptr;
-  uint64_t cap = 0;
+  uint64_t mask = 0;  // cap - 1
   /// Runs completed. The owner's M stores it (release, a plain store on
   /// x86) after the record's end; stop_trace reads it.
   std::atomic<uint64_t> n{0};
-  uint64_t at = 0;  // n % cap, kept wrapped: no division per run
+  /// trace_cause_p of this P in the trace the ring was published for,
+  /// shifted to its place in trace_last_run::current: a run names itself
+  /// with one OR of its index.
+  uint64_t cause_base = 0;
+  /// g_trace_epoch of that trace.
+  uint32_t epoch = 0;
 };
 
 /// Each P's ring while tracing (index: the P's id), else null. Set by
@@ -93,13 +105,6 @@ struct trace_hooks {
 };
 
 inline constinit std::atomic<const trace_hooks*> g_trace_hooks{nullptr};
-
-/// The observed path of a runnable transition made on a thread holding a P
-/// (ready or, with `spawn`, spawn; observed_transition(ticks) chose it):
-/// the latency stamp, and while tracing the task's run slice and the cause
-/// its arrow is drawn from (ready.cpp).
-[[gnu::noinline, gnu::cold]] void observed_transition_slow(task_header* t, uint64_t ticks,
-                                                           bool spawn) noexcept;
 
 /// Turns the scheduler's trace events on or off (debug/trace.cpp, with
 /// g_trace_hooks set): the switch in the debug word for runs, and every
@@ -155,15 +160,15 @@ inline void trace_blocking_end(int thread, task_header* t, uint64_t start) noexc
 /// The end of the last traced run on this thread, and the P and schedule
 /// count it ran at: the next run starts there when it is the next one the
 /// same P executes with no wait for work between, one clock read per run
-/// instead of two. find_runnable clears it when its P's own queue is empty
-/// and before the P runs timers, polls or takes from the global queue: a
-/// task made ready there or by a thread without a P (a blocking call's
-/// return) may have become ready after that end, and its run must not
-/// start before the arrow into it.
+/// instead of two. find_runnable clears `p` (trace_break_run_chain) when
+/// its P's own queue is empty and before the P runs timers, polls or takes
+/// from the global queue: a task made ready there or by a thread without a
+/// P (a blocking call's return) may have become ready after that end, and
+/// its run must not start before the arrow into it.
 struct trace_last_run {
   uint64_t end = 0;
-  const void* p = nullptr;
-  uint64_t ticks = 0;
+  const void* p = nullptr;  // null: the next run reads the clock
+  uint64_t next_ticks = 0;  // the schedule count after the run's
   /// The run going on on this thread, if traced: trace_cause_p of its P
   /// and trace << 32 | its index in the P's ring (low 32 bits); else 0.
   /// What a spawn, wake-up or hand-off made in it records as its cause
@@ -171,6 +176,11 @@ struct trace_last_run {
   uint64_t current = 0;
 };
 inline thread_local trace_last_run tl_trace_last_run;
+
+/// The next traced run on this thread reads the clock for its start.
+inline void trace_break_run_chain() noexcept {
+  tl_trace_last_run.p = nullptr;
+}
 
 /// While tracing, on a thread holding a P: the run going on there (if
 /// traced) spawned, woke or handed off `t`, which is not running (or, for
@@ -182,6 +192,25 @@ inline void trace_set_cause(task_header* t, trace_flow kind) noexcept {
   t->trace_cause_kind = static_cast<uint8_t>(run != 0 ? kind : trace_flow::none);
   t->trace_cause_p = static_cast<uint16_t>(run >> 32);
   t->trace_cause_run = static_cast<uint32_t>(run);
+}
+
+/// Stamps `t` now for the latency sample (ready.cpp): out of line, as the
+/// clock read is.
+[[gnu::noinline, gnu::cold]] void stamp_runnable_now(task_header* t) noexcept;
+
+/// The observed path of a runnable transition made on a thread holding a P
+/// (ready or, with `spawn`, spawn; observed_transition(ticks) chose it):
+/// the latency stamp, and while tracing the task's run slice and the cause
+/// its arrow is drawn from. Inline in the caller's cold part: as a call it
+/// cost a traced transition some 30 instructions, half of them the call's.
+inline void observed_transition_slow(task_header* t, uint64_t ticks, bool spawn) noexcept {
+  if (ticks % kLatencySamplePeriod == 0) [[unlikely]]
+    stamp_runnable_now(t);
+  if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
+    observe_next_run(t);  // its run slice (scheduler.cpp, execute_observed)
+    // The arrow from the run going on here, if traced (debug/trace.cpp).
+    trace_set_cause(t, spawn ? trace_flow::spawn : trace_flow::wake);
+  }
 }
 
 }  // namespace goro::detail
