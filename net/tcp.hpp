@@ -88,12 +88,7 @@ class [[nodiscard]] read_awaiter : private io_op {
     w_.len = buf.size();
   }
   bool await_ready() noexcept { return start(); }
-  template <class P>
-  bool await_suspend(std::coroutine_handle<P> h,
-                     std::source_location site = std::source_location::current()) {
-    goro::detail::record_await_site(h, site);
-    return park(h);
-  }
+  using io_op::await_suspend;
   std::size_t await_resume() {
     if (w_.pd) w_.pd->read_drained.store(false, std::memory_order_relaxed);
     finish("read");
@@ -121,12 +116,7 @@ class [[nodiscard]] write_awaiter : private io_op {
     w_.len = buf.size();
   }
   bool await_ready() noexcept { return start(); }
-  template <class P>
-  bool await_suspend(std::coroutine_handle<P> h,
-                     std::source_location site = std::source_location::current()) {
-    goro::detail::record_await_site(h, site);
-    return park(h);
-  }
+  using io_op::await_suspend;
   std::size_t await_resume() {
     finish("write");
     return static_cast<std::size_t>(w_.result);
@@ -154,12 +144,7 @@ class [[nodiscard]] accept_awaiter : private io_op {
   ~accept_awaiter();
   accept_awaiter(const accept_awaiter&) = delete;
   bool await_ready() noexcept { return start(); }
-  template <class P>
-  bool await_suspend(std::coroutine_handle<P> h,
-                     std::source_location site = std::source_location::current()) {
-    goro::detail::record_await_site(h, site);
-    return park(h);
-  }
+  using io_op::await_suspend;
   tcp_stream await_resume();
 
  private:
@@ -172,12 +157,7 @@ class [[nodiscard]] connect_awaiter : private io_op {
   connect_awaiter(poll_desc* pd, const goro::context* ctx) noexcept
       : io_op(pd, goro::detail::kWrite, connect_attempt, ctx) {}
   bool await_ready() noexcept { return start(); }
-  template <class P>
-  bool await_suspend(std::coroutine_handle<P> h,
-                     std::source_location site = std::source_location::current()) {
-    goro::detail::record_await_site(h, site);
-    return park(h);
-  }
+  using io_op::await_suspend;
   void await_resume() { finish("connect"); }
 };
 

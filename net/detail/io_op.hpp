@@ -52,8 +52,16 @@ class io_op {
     return w_.attempt(&w_);
   }
 
-  /// await_suspend, after the awaiter recorded the co_await's site (task
-  /// dumps show the task as `[io wait, N minutes]` there).
+  /// await_suspend, for every network awaiter (`using io_op::await_suspend`):
+  /// the default argument is the co_await's site (task dumps show the task
+  /// as `[io wait, N minutes]` there).
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h,
+                     std::source_location site = std::source_location::current()) {
+    goro::detail::record_await_site(h, site);
+    return park(h);
+  }
+
   bool park(std::coroutine_handle<> h) {
     goro::detail::task_header* self = goro::detail::current_task();
     if (!self) throw std::logic_error("goro::net: co_await network operations inside a goro task");
