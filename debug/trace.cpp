@@ -401,9 +401,8 @@ std::string stop_trace() {
   std::vector<source> sources;
   int nprocs = 0;
   const uint64_t kRunMask = 0xffffffff;  // trace_record::cause_run's bits
-  // A cause's P (trace_cause_p) and the trace it was made in.
-  const int kPMask = (1 << detail::kTracePBits) - 1;
-  const unsigned epoch_bits = detail::g_trace_epoch.load(std::memory_order_relaxed) & 31;
+  // This trace's: a cause made in another names no run of it.
+  const uint32_t epoch = detail::g_trace_epoch.load(std::memory_order_relaxed);
   for (int p = 0; p < kMaxP; ++p) {
     const detail::trace_ring* r = detail::g_trace_rings[p].load(std::memory_order_acquire);
     if (r == nullptr) continue;
@@ -446,9 +445,9 @@ std::string stop_trace() {
            "task", e.task});
       targets.push_back({ts, tid, e.task});
       const detail::trace_flow kind = e.cause_kind();
-      if ((kind == detail::trace_flow::spawn || kind == detail::trace_flow::wake) &&
-          static_cast<unsigned>(e.cause_p() >> detail::kTracePBits) == epoch_bits)
-        causes.push_back({ts, tid, (e.cause_p() & kPMask) - 1, e.cause_run(),
+      const int cause_p = detail::trace_cause_p_index(e.cause_p(), epoch);
+      if ((kind == detail::trace_flow::spawn || kind == detail::trace_flow::wake) && cause_p >= 0)
+        causes.push_back({ts, tid, cause_p, e.cause_run(),
                           kind == detail::trace_flow::spawn ? "spawn" : "wake"});
     }
   }
@@ -475,8 +474,8 @@ std::string stop_trace() {
                                   "blocking: " + name_of(reinterpret_cast<uint64_t>(e.fn)) +
                                       " (task " + std::to_string(e.task) + ")",
                                   "blocking", e.task});
-      if (e.cause_p != 0 && static_cast<unsigned>(e.cause_p >> detail::kTracePBits) == epoch_bits)
-        causes.push_back({s, tid, (e.cause_p & kPMask) - 1, e.cause_run, "handoff"});
+      if (const int cause_p = detail::trace_cause_p_index(e.cause_p, epoch); cause_p >= 0)
+        causes.push_back({s, tid, cause_p, e.cause_run, "handoff"});
       // The task is made ready after the call: the arrow to its next run
       // leaves from the call's last tick.
       sources.push_back({std::max(s, en - kTick), tid, e.task});

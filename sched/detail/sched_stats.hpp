@@ -67,9 +67,12 @@ void record_sched_latency(int64_t ns) noexcept;
 /// costs no store (a thread-local countdown cost two more instructions per
 /// transition, measurable in pingpong). Transitions made from threads
 /// holding no P are not sampled.
+/// Stamps `t` now (ready.cpp): out of line, as the clock read is.
+[[gnu::noinline, gnu::cold]] void stamp_runnable_now(task_header* t) noexcept;
+
 inline void stamp_runnable(task_header* t, uint64_t ticks) noexcept {
   if (ticks % kLatencySamplePeriod == 0) [[unlikely]]
-    t->runnable_since = nanotime();
+    stamp_runnable_now(t);
 }
 
 /// runnable_since's value for "observe this run, no latency stamp": a task

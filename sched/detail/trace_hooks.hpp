@@ -67,6 +67,12 @@ static_assert(kMaxTraceP < (1 << kTracePBits));
 inline uint16_t trace_cause_p(int p, uint32_t epoch) noexcept {
   return static_cast<uint16_t>((p + 1) | (epoch & 31) << kTracePBits);
 }
+/// The P a cause names (trace_cause_p's inverse), or -1 for none or for a
+/// cause made in a trace other than the one of `epoch`.
+inline int trace_cause_p_index(uint16_t cause_p, uint32_t epoch) noexcept {
+  if ((cause_p >> kTracePBits) != (epoch & 31)) return -1;
+  return (cause_p & ((1 << kTracePBits) - 1)) - 1;
+}
 
 /// A P's records, oldest overwritten first: runs n - cap .. n - 1 are in
 /// ev[index & (cap - 1)] (cap is a power of two). Owned by debug/trace.cpp
@@ -194,18 +200,13 @@ inline void trace_set_cause(task_header* t, trace_flow kind) noexcept {
   t->trace_cause_run = static_cast<uint32_t>(run);
 }
 
-/// Stamps `t` now for the latency sample (ready.cpp): out of line, as the
-/// clock read is.
-[[gnu::noinline, gnu::cold]] void stamp_runnable_now(task_header* t) noexcept;
-
 /// The observed path of a runnable transition made on a thread holding a P
 /// (ready or, with `spawn`, spawn; observed_transition(ticks) chose it):
 /// the latency stamp, and while tracing the task's run slice and the cause
 /// its arrow is drawn from. Inline in the caller's cold part: as a call it
 /// cost a traced transition some 30 instructions, half of them the call's.
 inline void observed_transition_slow(task_header* t, uint64_t ticks, bool spawn) noexcept {
-  if (ticks % kLatencySamplePeriod == 0) [[unlikely]]
-    stamp_runnable_now(t);
+  stamp_runnable(t, ticks);
   if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
     observe_next_run(t);  // its run slice (scheduler.cpp, execute_observed)
     // The arrow from the run going on here, if traced (debug/trace.cpp).
