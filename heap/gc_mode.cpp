@@ -87,6 +87,14 @@ constexpr int kRate = 1600;
 // with it the max pause of goro-peers garbage fell from 43 / 79 ms to
 // 14 / 18 ms at 64 / 256 MiB (medians of 3, interleaved, load 4-5).
 constexpr int kPrecleanRounds = 4;
+// Restarting the world without waiting (patch 0009): Boehm's GC_start_world
+// otherwise waits, allocation lock held, until the scheduler has run every
+// restarted thread far enough to acknowledge its restart (so that a lost
+// restart signal could be sent again; Linux does not lose them). On the
+// loaded 2-vCPU VM that wait was up to 10-14 ms of a stop whose marking took
+// a few. A thread that is slow to leave the suspend handler is waited for
+// by the next stop instead, which signals it again.
+constexpr bool kWaitForRestart = false;
 
 // What the patch needs from the kernel: a userfaultfd with asynchronous
 // write-protection (and PAGEMAP_SCAN, which came with it in Linux 6.7 and
@@ -162,6 +170,7 @@ void choose_gc_mode() {
   GC_set_max_prior_attempts(kPriorAttempts);
   GC_set_rate(kRate);
   GC_set_preclean_rounds(kPrecleanRounds);
+  GC_set_wait_for_restart(kWaitForRestart);
   GC_enable_incremental();
   const std::string_view vdb = GC_get_vdb_name();
   if (vdb != "userfaultfd")

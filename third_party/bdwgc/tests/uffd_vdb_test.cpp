@@ -14,6 +14,8 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -22,6 +24,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -30,6 +34,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 extern "C" {
@@ -464,6 +469,113 @@ TEST(UffdVdbCollector, PrecleaningRescansPagesWrittenWhileTheCycleMarks) {
 
   GC_set_on_collection_event(nullptr);
   close(g_pagemap_fd);
+}
+
+// Patch 0009: GC_set_wait_for_restart(0). The mutator thread runs at
+// SCHED_IDLE on the collecting thread's CPU, so once the collector has sent
+// it the restart signal it does not run until the collector sleeps. At the
+// end of each collection (GC_EVENT_POST_START_WORLD, on the collecting
+// thread) the mutator's restart signal is then still pending if the
+// collector did not wait for it; waiting, the collector sleeps until the
+// mutator has taken it. Either way every object reachable only from the
+// mutator's stack survives (the stops that follow a restart the mutator has
+// not yet taken wait for it there).
+std::atomic<pid_t> g_mutator_tid{0};
+std::atomic<int> g_restart_pending{0};
+
+bool restart_signal_pending(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char* p = std::strstr(buf, "\nSigPnd:");  // the thread's own pending set
+  if (p == nullptr) return false;
+  const unsigned long long pending = std::strtoull(p + 8, nullptr, 16);
+  return ((pending >> (GC_get_thr_restart_signal() - 1)) & 1) != 0;
+}
+
+void GC_CALLBACK on_restart_event(GC_EventType e) {
+  if (e == GC_EVENT_POST_START_WORLD && restart_signal_pending(g_mutator_tid.load()))
+    g_restart_pending.fetch_add(1);
+}
+
+struct Node {
+  Node* next;
+  std::size_t value;
+};
+
+// Restarts (of kCollections) after which the mutator had not yet taken
+// its restart signal; sets *lost when the mutator found its list damaged.
+int restarts_not_taken(int wait, bool* lost) {
+  cpu_set_t saved;
+  EXPECT_EQ(sched_getaffinity(0, sizeof saved, &saved), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &saved)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  EXPECT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  std::atomic<bool> stop{false}, ready{false}, damaged{false};
+  std::thread mutator([&] {
+    GC_stack_base sb;
+    GC_get_stack_base(&sb);
+    GC_register_my_thread(&sb);
+    sched_param sp{};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+    g_mutator_tid.store(static_cast<pid_t>(syscall(SYS_gettid)));
+    ready.store(true);
+    while (!stop.load()) {
+      Node* head = nullptr;  // reachable only from this stack
+      for (std::size_t i = 0; i < 64; ++i) {
+        auto* n = static_cast<Node*>(GC_MALLOC(sizeof(Node)));
+        n->next = head;
+        n->value = i * 7919;
+        head = n;
+      }
+      for (int spin = 0; spin < 1000 && !stop.load(); ++spin) {
+      }
+      std::size_t i = 64;
+      for (Node* n = head; n != nullptr; n = n->next)
+        if (n->value != --i * 7919) damaged.store(true);
+      if (i != 0) damaged.store(true);
+    }
+    GC_unregister_my_thread();
+  });
+  while (!ready.load()) std::this_thread::yield();
+  GC_set_wait_for_restart(wait);
+  g_restart_pending.store(0);
+  GC_set_on_collection_event(on_restart_event);
+  constexpr int kCollections = 40;
+  for (int i = 0; i < kCollections; ++i) {
+    GC_gcollect();
+    for (int k = 0; k < 8; ++k) (void)GC_MALLOC(64);  // allocate between stops
+  }
+  GC_set_on_collection_event(nullptr);
+  GC_set_wait_for_restart(1);
+  stop.store(true);
+  mutator.join();
+  EXPECT_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
+  *lost = damaged.load();
+  return g_restart_pending.load();
+}
+
+TEST(RestartWithoutWaiting, CollectorGoesOnBeforeTheThreadRunsAndNothingIsLost) {
+  EXPECT_EQ(GC_get_wait_for_restart(), 1) << "waiting is the default";
+  GC_allow_register_threads();
+  bool lost = false;
+  EXPECT_EQ(restarts_not_taken(1, &lost), 0)
+      << "waiting for restarts, a collection ended before the thread took its restart";
+  EXPECT_FALSE(lost) << "an object reachable from the thread's stack was freed (waiting)";
+  EXPECT_GE(restarts_not_taken(0, &lost), 1)
+      << "without waiting, no collection ended before the restarted thread ran";
+  EXPECT_FALSE(lost) << "an object reachable from the thread's stack was freed (not waiting)";
 }
 
 }  // namespace
