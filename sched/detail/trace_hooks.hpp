@@ -127,7 +127,7 @@ inline void set_tracing(bool on) noexcept {
 
 /// While tracing, marks `t` (runnable, not running) for an observed run:
 /// for the transitions that do not take the observed path (threads without
-/// a P, the poller's batches, yields).
+/// a P, the poller's batches, yields, timers).
 inline void trace_observe(task_header* t) noexcept {
   if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) [[unlikely]]
     observe_next_run(t);
@@ -235,7 +235,10 @@ inline void observed_transition_slow(const task_header* cur, task_header* t, uin
   // (kept, it cost ready one saved register while not tracing). A stamp
   // replaces kObserveRun; the run is observed all the same.
   if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
-    observe_next_run(t);  // its run slice (scheduler.cpp, trace_run_begin)
+    // Its run slice (scheduler.cpp, trace_run_begin). Not observe_next_run:
+    // a task made runnable holds 0 or kObserveRun (the block profile's),
+    // never a stamp, so one store does.
+    t->runnable_since = kObserveRun;
     // The arrow from the run going on here, if traced (debug/trace.cpp).
     trace_set_cause(cur, t, spawn ? trace_flow::spawn : trace_flow::wake);
   }
