@@ -61,9 +61,7 @@ struct blocking_ring {
 
 // The Ps' rings (sched/detail/trace_hooks.hpp, trace_ring), published in
 // detail::g_trace_rings; protected by g_control. Kept from one trace to the
-// next and reused when the size is the same: a run that began in the
-// earlier trace may still hold a pointer into them (it writes nothing once
-// the epoch moved).
+// next and reused when the size is the same.
 struct p_ring {
   std::unique_ptr<detail::trace_ring> ring;
   std::unique_ptr<detail::trace_record[]> ev;
@@ -259,8 +257,10 @@ void start_trace(std::size_t events_per_p) {
                                 "): want at least 1024 events per P");
   std::lock_guard lk(g_control);
   if (g_running.load()) throw std::logic_error("goro::debug::start_trace: already tracing");
-  // A run still going from an earlier trace writes nothing from here on
-  // (scheduler.cpp, execute_observed), so the rings can be reset.
+  // A run writes its record as it starts (trace_hooks.hpp,
+  // trace_run_begin), the tracing switch has been down since the last stop
+  // (stop_trace waited for records begun before it), so the rings can be
+  // reset.
   const uint32_t epoch = detail::g_trace_epoch.fetch_add(1, std::memory_order_relaxed) + 1;
   for (auto& r : detail::g_trace_rings) r.store(nullptr, std::memory_order_relaxed);
   // A power of two: a run finds its record with a mask.
@@ -279,17 +279,11 @@ void start_trace(std::size_t events_per_p) {
       pr.ev.reset(new detail::trace_record[cap]());
       pr.ring->ev = pr.ev.get();
       pr.ring->mask = cap - 1;
-    } else {
-      // Zero as new: stop_trace tells a run still going by its record's
-      // start and end.
-      for (std::size_t k = 0; k < cap; ++k) {
-        pr.ev[k].start = 0;
-        pr.ev[k].end.store(0, std::memory_order_relaxed);
-      }
     }
+    // Records n.. are not read: no need to clear them.
     pr.ring->n.store(0, std::memory_order_relaxed);
-    pr.ring->epoch = epoch;
-    pr.ring->cause_base = uint64_t{detail::trace_cause_p(i, epoch)} << 32;
+    pr.ring->cause_base = uint64_t{detail::trace_cause_p(i, epoch)} << 16 |
+                          uint64_t{static_cast<uint8_t>(detail::trace_flow::run)} << 8;
     detail::g_trace_rings[i].store(pr.ring.get(), std::memory_order_release);
   }
   {
@@ -323,6 +317,9 @@ std::string stop_trace() {
   std::lock_guard lk(g_control);
   if (!g_running.load()) throw std::logic_error("goro::debug::stop_trace: not tracing");
   detail::set_tracing(false);
+  // The stop: the last record of a P that was running a task ends here
+  // (its run was going on, or ended as the P saw the switch go down).
+  const uint64_t tsc_stop = detail::trace_clock();
   heap::detail::g_pause_hook.store(nullptr, std::memory_order_release);
   {
     std::lock_guard g(g_sampler_lock);
@@ -333,10 +330,8 @@ std::string stop_trace() {
   sample_counters();
   const int64_t ns1 = nanotime();
   const uint64_t tsc1 = detail::trace_clock();
-  // A run that started before the flag went down and ends soon after
-  // completes its record; give it a moment. A run still going when the
-  // rings are read is read as it is (its record's end still 0) and ends
-  // at tsc1, as does one that ended after tsc1.
+  // A run or gap whose M read the switch just before it went down
+  // completes its record; give it a moment.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   g_running.store(false);
 
@@ -407,37 +402,32 @@ std::string stop_trace() {
     const detail::trace_ring* r = detail::g_trace_rings[p].load(std::memory_order_acquire);
     if (r == nullptr) continue;
     const uint64_t cap = r->mask + 1;
-    uint64_t n = r->n.load(std::memory_order_acquire);
-    // The record after the last complete one: a run still going at the
-    // stop (end 0), one that ended since (its start follows the last
-    // one's; an older record there started before it), or neither.
-    const detail::trace_record& next = r->ev[n % cap];
-    const uint64_t next_end = next.end.load(std::memory_order_acquire);
-    bool open = false;
-    if (next.start != 0 && next_end == 0)
-      open = true;
-    else if (next.start != 0 && (n == 0 || next.start >= r->ev[(n - 1) % cap].start))
-      ++n;
-    const uint64_t total = n + (open ? 1 : 0);
-    if (total == 0) continue;
+    const uint64_t n = r->n.load(std::memory_order_acquire);
+    if (n == 0) continue;
     nprocs = p + 1;
     const int tid = kPTid + p;
     auto& tr = tracks[tid];
     p_runs& pr = by_p[static_cast<std::size_t>(p)];
-    pr.first = total > cap ? total - cap : 0;
-    for (uint64_t i = pr.first; i < total; ++i) {
+    pr.first = n > cap ? n - cap : 0;
+    for (uint64_t i = pr.first; i < n; ++i) {
       const detail::trace_record& e = r->ev[i % cap];
-      // Runs that began after the stop (their P read the switch just
-      // before it went down) are left out; those going on at the stop end
-      // there.
-      if (static_cast<int64_t>(e.start - tsc1) >= 0) {
+      // Gaps are no slice; runs that began after the stop (their P read
+      // the switch just before it went down) are left out.
+      if (e.task == 0 || static_cast<int64_t>(e.start - tsc_stop) >= 0) {
         pr.runs.push_back({0, 0, false});
         continue;
       }
-      const uint64_t end_tsc = i == n ? tsc1 : e.end.load(std::memory_order_acquire);
+      // A run ends where its P's next record starts, 64 ticks (some
+      // 20-30 ns) before, so that the two slices stay apart on the trace's
+      // nanosecond grid and in a float ts + dur; the P's last one, at the
+      // stop.
+      uint64_t end_tsc = tsc_stop;
+      if (i + 1 < n) {
+        const uint64_t next = r->ev[(i + 1) % cap].start - 64;
+        if (static_cast<int64_t>(next - tsc_stop) < 0) end_tsc = next;
+      }
       const double ts = us_of_tsc(e.start);
-      const double end = std::max(
-          static_cast<int64_t>(end_tsc - tsc1) > 0 ? us_of_tsc(tsc1) : us_of_tsc(end_tsc), ts);
+      const double end = std::max(us_of_tsc(end_tsc), ts);
       pr.runs.push_back({ts, end, true});
       tr.runs.push_back(
           {ts, end,

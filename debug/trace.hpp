@@ -12,20 +12,23 @@
 // counters for the heap (managed bytes, goal, limit, live), the pressure
 // state and the GC CPU limiter, sampled every 10 ms.
 //
-// Recording: each run on a P writes one fixed-size record (40 bytes) into
-// its P's ring (written only by the M holding the P, no lock, no call), a
-// TSC read at its end; a spawn, wake-up or hand-off writes no event and
-// reads no clock, but names the run it was made in to the task it readies,
-// whose next run (or blocking slice) records that name: arrows join runs
-// by identity, not by time. Blocking calls go to a locked ring, the
-// counter samples and pauses to locked lists. A full ring overwrites its
-// oldest records, so memory is bounded (events_per_p x 40 bytes per P, and
-// once more for the blocking calls) and a long trace keeps its most recent
-// part. An arrow is drawn only when both of its slices are in the trace:
-// not from a run that began before tracing started. A run still going when
-// the trace stops ends at the stop. Off, the scheduler pays nothing beyond
-// the latency sample's tests (sched/detail/trace_hooks.hpp) and a blocking
-// call one relaxed load.
+// Recording: each run on a P writes one fixed-size record (32 bytes) into
+// its P's ring as it starts (written only by the M holding the P, no lock,
+// no call, one TSC read, nothing after the run); a run ends where the P's
+// next record starts: the next run, or a gap the P records where it stops
+// running tasks (it waits for work, polls, runs timers). A spawn, wake-up
+// or hand-off writes no event and reads no clock, but copies the identity
+// of the run it was made in to the task it readies, whose next run (or
+// blocking slice) records it: arrows join runs by identity, not by time.
+// Blocking calls go to a locked ring, the counter samples and pauses to
+// locked lists. A full ring overwrites its oldest records, so memory is
+// bounded (events_per_p x 32 bytes per P, and events_per_p blocking
+// calls) and a long trace keeps its most recent part. An arrow is
+// drawn only when both of its slices are in the trace: not from a run that
+// began before tracing started. A P's last run ends at the stop. Off, the
+// scheduler pays nothing beyond the latency sample's tests
+// (sched/detail/trace_hooks.hpp), a debug-word test where a P stops
+// running tasks, and a blocking call one relaxed load.
 //
 // GORO_TRACE=FILE traces the whole program: started before main and
 // written to FILE at exit.

@@ -22,7 +22,9 @@ void stamp_runnable_now(task_header* t) noexcept {
 // While tracing: the arrow from a run that hands a blocking call off to the
 // call's slice on the thread that runs it (blocking_pool.cpp, lock_os_thread.cpp).
 void trace_handoff_slow(task_header* t) noexcept {
-  trace_set_cause(t, trace_flow::handoff);
+  t->trace_cause_kind = static_cast<uint8_t>(
+      t->trace_cause_kind == static_cast<uint8_t>(trace_flow::run) ? trace_flow::handoff
+                                                                   : trace_flow::none);
 }
 
 void ready(task_header* t) noexcept {
@@ -32,7 +34,7 @@ void ready(task_header* t) noexcept {
   if (m && m->p) {
     const uint64_t ticks = m->p->schedticks_total.load(std::memory_order_relaxed);
     if (observed_transition(ticks)) [[unlikely]]
-      observed_transition_slow(t, ticks, false);
+      observed_transition_slow(m->current, t, ticks, false);
     notify = runq_put(s, m->p, t, true);
   } else {
     trace_observe(t);

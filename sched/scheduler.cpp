@@ -187,6 +187,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       continue;
     }
     if (p->id >= s.gomaxprocs.load(std::memory_order_acquire)) {
+      trace_close_run(p->id);  // the P stops (trace_hooks.hpp)
       retire_p(s, m);
       continue;
     }
@@ -194,18 +195,14 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
     if (const int64_t w = p->timers.when0.load(std::memory_order_acquire); w != 0) {
       const int64_t now = nanotime();
       if (w <= now) {
-        // Its wake-ups are drawn from now, after the last run's end: the
-        // next run must not start at that end (trace_hooks.hpp).
-        trace_break_run_chain();
+        // Timers are no task's run slice (trace_hooks.hpp).
+        trace_close_run(p->id);
         run_timers(s, p, p, now);
       }
     }
     if (p->schedtick == 0) {
-      // The poller's and the global queue's tasks were made ready by no run
-      // of this P, possibly after the last one ended (a blocking call's
-      // return arrow starts when the call ended): the next run reads the
-      // clock (trace_hooks.hpp).
-      trace_break_run_chain();
+      // Polling is no task's run slice (trace_hooks.hpp).
+      trace_close_run(p->id);
       netpoll_check(s, p);  // sched/netpoll.cpp: a busy P polls too
     }
     // Fairness: every Nth schedule, the global queue first.
@@ -214,7 +211,7 @@ task_header* find_runnable(scheduler& s, machine* m, bool* inherit) {
       if (task_header* t = global_get(s, p, 1)) return t;
     }
     if (task_header* t = runq_get(s, p, inherit)) return t;
-    trace_break_run_chain();  // the wait for work is no task's run slice (trace_hooks.hpp)
+    trace_close_run(p->id);  // the wait for work is no task's run slice (trace_hooks.hpp)
     if (s.global.size() > 0) {
       std::lock_guard lk(s.lock);
       if (task_header* t = global_get(s, p, 0)) return t;
@@ -279,61 +276,55 @@ void prefetch_task(const task_header* t) noexcept {
 static_assert(kMaxProcs <= kMaxTraceP,
               "a traced run indexes g_trace_rings by its P's id unchecked");
 
+}  // namespace
+
+// While tracing, where P `p` stops running tasks: a gap record ends the
+// P's last run, unless it ended already (the ring's last record is a gap)
+// or the P has none in this trace. Only the M holding the P calls it.
+void trace_close_run_slow(int p) noexcept {
+  trace_ring* const r = g_trace_rings[p].load(std::memory_order_acquire);
+  if (r == nullptr) return;
+  const uint64_t n = r->n.load(std::memory_order_relaxed);
+  if (n == 0 || r->ev[(n - 1) & r->mask].task == 0) return;
+  trace_record* const rec = &r->ev[n & r->mask];
+  rec->start = trace_clock();
+  rec->task = 0;
+  r->n.store(n + 1, std::memory_order_release);
+}
+
+namespace {
+
 // execute's resume for a run that is observed (runnable_since non-zero,
-// sched/detail/sched_stats.hpp): a latency sample, the end of a wait the
-// block/mutex profiles time, or a run slice for the tracer.
-[[gnu::noinline]] void execute_observed(processor* p, task_header* t) {
+// sched/detail/sched_stats.hpp) with a latency sample or while the block
+// and mutex profiles run: their work involves calls, so this one keeps
+// registers across them.
+[[gnu::noinline]] void execute_observed_slow(processor* p, task_header* t, uint32_t dw) {
   if (const int64_t since = t->runnable_since; since != kObserveRun)
     record_sched_latency(nanotime() - since);
   t->runnable_since = 0;
-  const uint32_t dw = g_debug_word.load(std::memory_order_relaxed);
   if (dw & kBlockTimingBit)
     block_wait_end(t);  // block and mutex profiles (sched/detail/block_timing.hpp)
   t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
-  if (dw & kTracingBit) {  // debug/trace.cpp
-    // Back to back with the previous traced run on this P: it starts where
-    // that one ended (trace_hooks.hpp, tl_trace_last_run), 64 ticks (some
-    // 20-30 ns) later, so that the two slices stay apart on the trace's
-    // nanosecond grid and in a float ts + dur.
-    trace_last_run& last = tl_trace_last_run;
-    const uint64_t ticks = p->schedticks_total.load(std::memory_order_relaxed);
-    const uint64_t start = last.p == p && last.next_ticks == ticks ? last.end + 64 : trace_clock();
-    // Every P has a slot (kMaxTraceP), not always a ring (start_trace).
-    trace_ring* const r = g_trace_rings[p->id].load(std::memory_order_acquire);
-    if (r == nullptr) [[unlikely]] {
-      t->resume.resume();
-      last.p = nullptr;
-      return;
-    }
-    // The record is written before the run, its end after it: stop_trace
-    // finds a run still going at the stop (end 0) and closes it there.
-    const uint32_t epoch = r->epoch;
-    const uint64_t n = r->n.load(std::memory_order_relaxed);
-    trace_record* const rec = &r->ev[n & r->mask];
-    rec->start = start;
-    rec->end.store(0, std::memory_order_release);
-    rec->task = t->id;
-    rec->fn = trace_root_fn(t);
-    rec->cause = trace_cause_word(t);
-    last.current = r->cause_base | static_cast<uint32_t>(n);
-    // Before the run (nothing reads them during it): two registers fewer
-    // kept across it.
-    last.p = p;
-    last.next_ticks = ticks + 1;
-    t->trace_cause_kind = 0;
-    t->resume.resume();  // `t` may be gone after this
-    const uint64_t end = trace_clock();
-    last.end = end;
-    last.current = 0;
-    // Not when a later trace started during the run: its rings may reuse
-    // this one's memory (or have freed `r`: the epoch is the global's).
-    if (g_trace_epoch.load(std::memory_order_relaxed) == epoch) {
-      rec->end.store(end, std::memory_order_release);
-      r->n.store(n + 1, std::memory_order_release);
-    }
-  } else {
-    t->resume.resume();
-  }
+  if (dw & kTracingBit) trace_run_begin(p->id, t);  // debug/trace.cpp
+  t->resume.resume();
+}
+
+// execute's resume for a run that is observed: a latency sample, the end
+// of a wait the block/mutex profiles time, or a run slice for the tracer.
+// A run only the tracer observes (every run while tracing, bar one in 64)
+// calls nothing but the task, last (a jump): no register is saved, and the
+// tracer's work is its record, written before the run (trace_hooks.hpp,
+// trace_run_begin). With a record written after the run too this path cost
+// ~78 instructions per traced run; inlined into execute, it cost untraced
+// runs registers.
+[[gnu::noinline]] void execute_observed(processor* p, task_header* t) {
+  const uint32_t dw = g_debug_word.load(std::memory_order_relaxed);
+  if (t->runnable_since != kObserveRun || (dw & kBlockTimingBit)) [[unlikely]]
+    return execute_observed_slow(p, t, dw);
+  t->runnable_since = 0;
+  t->wait_word.store(static_cast<uint32_t>(wait_reason::running), std::memory_order_relaxed);
+  if (dw & kTracingBit) trace_run_begin(p->id, t);  // debug/trace.cpp
+  t->resume.resume();
 }
 
 void execute(machine* m, task_header* t, bool inherit) {
@@ -377,20 +368,22 @@ void worker_main(machine* m) {
     bool inherit = false;
     task_header* t;
     if (m->lockedg) [[unlikely]] {
+      // The P goes to another M or idles: no run slice (trace_hooks.hpp).
+      if (m->p) trace_close_run(m->p->id);
       // A pinned M runs only its task (Go's schedule: lockedg →
       // stoplockedm), and leaves with it.
       if (m->exit_locked) {
         exit_locked_m(s, m);
         break;
       }
-      trace_break_run_chain();  // waits for its task: no run slice (trace_hooks.hpp)
       if (!(t = stoplockedm(s, m))) break;
     } else {
       if (!(t = find_runnable(s, m, &inherit))) break;
       if (m->spinning) reset_spinning(s, m);
       // An unpinned M never dequeues a task pinned to itself.
       if (t->locked_m) [[unlikely]] {
-        startlockedm(m, t);  // our P goes to the task's own M; we go idle
+        trace_close_run(m->p->id);  // the hand-over is no run slice (trace_hooks.hpp)
+        startlockedm(m, t);         // our P goes to the task's own M; we go idle
         continue;
       }
     }

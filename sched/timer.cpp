@@ -16,6 +16,7 @@
 #include "sched/detail/netpoll.hpp"
 #include "sched/detail/runq.hpp"
 #include "sched/detail/scheduler.hpp"
+#include "sched/detail/trace_hooks.hpp"
 
 namespace goro::detail {
 
@@ -167,6 +168,9 @@ uint32_t run_timers(scheduler& s, processor* p, processor* victim, int64_t now) 
       task_header* task = t->fire(t);
       t->state.store(timer_node::kFired, std::memory_order_release);  // last touch
       if (task) {
+        // While tracing, a run slice (trace_hooks.hpp), with no arrow:
+        // no run readied it.
+        trace_observe(task);
         // Behind what is queued, not in runnext: timers due together wake
         // in deadline order.
         runq_put(s, p, task, false);

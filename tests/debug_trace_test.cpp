@@ -275,6 +275,42 @@ TEST(Trace, ASecondTraceTakesNoArrowsFromTheFirst) {
       << "the leaves' ends wake the restarter: arrows from runs of this trace";
 }
 
+// Sleeps three times on 1 P, so its P waits for the timer with nothing
+// else to run after each of its runs.
+goro::task<void> goro_trace_sleeper() {
+  for (int i = 0; i < 3; ++i) co_await goro::sleep_for(std::chrono::milliseconds(150));
+}
+
+// A run's record holds its start only; it ends where its P's next record
+// starts, and the P records a gap where it stops running tasks (here: it
+// waits for the timer). Without the gap each run would last until the
+// next one, 150 ms later.
+TEST(Trace, ARunEndsWhereItsPWaitsForWork) {
+  std::string json;
+  goro::run(
+      [](std::string* json) -> goro::task<void> {
+        goro::debug::start_trace();
+        co_await goro::spawn(goro_trace_sleeper());
+        *json = goro::debug::stop_trace();
+      }(&json),
+      procs(1));
+  const std::string path = testing::TempDir() + "goro_trace_sleeper.json";
+  std::ofstream(path) << json;
+  EXPECT_EQ(check(path, ""), 0);
+  int runs = 0;
+  for (std::size_t at = json.find("goro_trace_sleeper("); at != std::string::npos;
+       at = json.find("goro_trace_sleeper(", at + 1)) {
+    const std::size_t dur = json.find("\"dur\":", at);
+    ASSERT_NE(dur, std::string::npos);
+    const double us = std::strtod(json.c_str() + dur + 6, nullptr);
+    // A run of a few microseconds; 100 ms leaves room for a loaded machine
+    // that deschedules the thread in it.
+    EXPECT_LT(us, 100'000.0) << "run " << runs << " lasts into the wait for the timer";
+    ++runs;
+  }
+  EXPECT_EQ(runs, 4) << "its first run and one after each sleep";
+}
+
 TEST(Trace, RejectsMisuse) {
   EXPECT_THROW(goro::debug::start_trace(10), std::invalid_argument);
   EXPECT_THROW(goro::debug::stop_trace(), std::logic_error);

@@ -70,9 +70,11 @@ struct task_header {
   /// the task (trace_set_cause, sched/detail/trace_hooks.hpp), a
   /// trace_flow, the run's P + 1 and its index in that P's ring. Written by
   /// that run's M before the task is made runnable (a hand-off: by the task
-  /// itself, before the call is queued); read and cleared by the M that
-  /// runs it next (a hand-off: by the thread that runs the call). In the
-  /// padding after is_root: the header does not grow.
+  /// itself, before the call is queued); read by the M that runs it next
+  /// (a hand-off: by the thread that runs the call), which replaces it with
+  /// the identity of the task's own run (trace_flow::run, trace_run_begin)
+  /// for what that run readies. In the padding after is_root: the header
+  /// does not grow.
   uint8_t trace_cause_kind = 0;
   uint16_t trace_cause_p = 0;
   uint32_t trace_cause_run = 0;
@@ -99,6 +101,10 @@ inline uint64_t trace_cause_word(const task_header* t) noexcept {
   uint64_t w;
   std::memcpy(&w, reinterpret_cast<const char*>(t) + offsetof(task_header, is_root), sizeof w);
   return w;
+}
+/// Stores the word trace_cause_word reads (its low byte is is_root's: keep it).
+inline void set_trace_cause_word(task_header* t, uint64_t w) noexcept {
+  std::memcpy(reinterpret_cast<char*>(t) + offsetof(task_header, is_root), &w, sizeof w);
 }
 
 }  // namespace goro::detail

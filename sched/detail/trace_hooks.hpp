@@ -3,17 +3,22 @@
 // debug/trace.cpp). Off: nothing beyond the latency sample's tests, which
 // runs, spawns and wake-ups pay anyway (g_observe_mask and kObserveRun in
 // sched_stats.hpp; execute_observed in scheduler.cpp tests kTracingBit of
-// the debug word, sched/detail/debug_word.hpp, only on that branch). On:
-// every transition takes that branch, and each run writes one record
-// straight into its P's ring (trace_ring): no call, no lock, no fence, one
-// TSC read at its end (its start is the previous run's end when it follows
-// that run on the same P, tl_trace_last_run). A spawn or a wake-up writes
-// no event and reads no clock: it names the run that made it in the task
-// it readies (task_header::trace_cause_*, trace_set_cause), and the task's
-// next run record carries that name, so the arrow joins two records by
-// identity (the run's index in its P's ring), not by time. A blocking call
-// (goro::blocking) is timed on the thread that runs it, holding no P, when
-// tracing is on as it starts: one debug-word load per call while off.
+// the debug word, sched/detail/debug_word.hpp, only on that branch), and a
+// test of the debug word where a P stops running tasks (trace_close_run).
+// On: every transition takes that branch, and each run writes one record
+// into its P's ring as it starts (trace_run_begin): no call, no lock, no
+// fence, one TSC read, and nothing after the run (the scheduler tail-calls
+// the task). A run ends where its P's next record starts: the next run, or
+// a gap record that trace_close_run writes where the P stops running tasks
+// (it waits for work, polls, runs timers, hands itself to a pinned M). A
+// spawn or a wake-up writes no event and reads no clock: it copies the
+// identity of the run it is made in (the running task's header holds it,
+// trace_run_begin) into the task it readies (task_header::trace_cause_*,
+// trace_set_cause), and that task's next run record carries it, so the
+// arrow joins two records by identity (the run's index in its P's ring),
+// not by time. A blocking call (goro::blocking) is timed on the thread
+// that runs it, holding no P, when tracing is on as it starts: one
+// debug-word load per call while off.
 
 #include <x86intrin.h>
 
@@ -29,17 +34,19 @@ namespace goro::detail {
 /// Why a task runs (or, handoff, why a blocking call starts), as its
 /// task_header::trace_cause_kind records it: the traced run named beside it
 /// spawned it, woke it or (the task's own run) handed its blocking call off.
-enum class trace_flow : uint8_t { none, spawn, wake, handoff };
+/// `run`: the run named beside it is the task's own, going on (or, once it
+/// ended, its last traced run): what a spawn, wake-up or hand-off made in
+/// it copies (trace_run_begin writes it, trace_set_cause reads it).
+enum class trace_flow : uint8_t { none, spawn, wake, handoff, run };
 
-/// One run of a task on a P, as its P's ring holds it: 40 bytes, written by
-/// the M holding the P (scheduler.cpp, execute_observed), read by
-/// stop_trace once tracing is off.
+/// One run of a task on a P, or a gap (task 0: the P ran no task from
+/// `start` on), as its P's ring holds it: 32 bytes, written by the M
+/// holding the P as the run starts (scheduler.cpp, trace_run_begin) or the
+/// gap begins (trace_close_run_slow), read by stop_trace once tracing is
+/// off. A record ends where the P's next one starts, or at the stop.
 struct trace_record {
   uint64_t start;  // TSC
-  /// TSC at the run's end; 0 while it runs (stop_trace closes a run still
-  /// going at the stop there). Stored after the other fields, with release.
-  std::atomic<uint64_t> end;
-  uint64_t task;   // id
+  uint64_t task;   // id; 0: a gap
   const void* fn;  // the root coroutine's resume function: names the slice
   /// The run that caused this one, as the task held it (trace_cause_word):
   /// its trace_flow in bits 8-15 (none: no cause), its P and trace
@@ -50,7 +57,7 @@ struct trace_record {
   uint16_t cause_p() const noexcept { return static_cast<uint16_t>(cause >> 16); }
   uint32_t cause_run() const noexcept { return static_cast<uint32_t>(cause >> 32); }
 };
-static_assert(sizeof(trace_record) == 40);
+static_assert(sizeof(trace_record) == 32);
 
 /// The most Ps a trace records (a P with a higher id has no ring): every
 /// P (cpu_limit.hpp's kMaxProcs, which scheduler.cpp asserts is no more),
@@ -74,7 +81,7 @@ inline int trace_cause_p_index(uint16_t cause_p, uint32_t epoch) noexcept {
   return (cause_p & ((1 << kTracePBits) - 1)) - 1;
 }
 
-/// A P's records, oldest overwritten first: runs n - cap .. n - 1 are in
+/// A P's records, oldest overwritten first: records n - cap .. n - 1 are in
 /// ev[index & (cap - 1)] (cap is a power of two). Owned by debug/trace.cpp
 /// (allocated by start_trace); written only by the M that holds the P. A
 /// cache line of its own: two Ps' counters on one line made tracing skynet
@@ -82,23 +89,21 @@ inline int trace_cause_p_index(uint16_t cause_p, uint32_t epoch) noexcept {
 struct alignas(64) trace_ring {
   trace_record* ev = nullptr;
   uint64_t mask = 0;  // cap - 1
-  /// Runs completed. The owner's M stores it (release, a plain store on
-  /// x86) after the record's end; stop_trace reads it.
+  /// Records written (runs started and gaps). The owner's M stores it
+  /// (release, a plain store on x86) after the record; stop_trace reads it.
   std::atomic<uint64_t> n{0};
-  /// trace_cause_p of this P in the trace the ring was published for,
-  /// shifted to its place in trace_last_run::current: a run names itself
-  /// with one OR of its index.
+  /// The identity a run of this P names itself by in its task's header
+  /// (trace_cause_word's layout): trace_flow::run in bits 8-15 and
+  /// trace_cause_p of this P in the trace the ring was published for in
+  /// bits 16-31, so that a run names itself with one OR of its index.
   uint64_t cause_base = 0;
-  /// g_trace_epoch of that trace.
-  uint32_t epoch = 0;
 };
 
 /// Each P's ring while tracing (index: the P's id), else null. Set by
 /// start_trace before the tracing bit goes up.
 inline constinit std::atomic<trace_ring*> g_trace_rings[kMaxTraceP]{};
-/// Moved by every start_trace: a run that began in an earlier trace does
-/// not complete its record in the rings of a later one (which may reuse
-/// the earlier trace's memory).
+/// Moved by every start_trace: a cause made in an earlier trace (kept in a
+/// task's header, trace_cause_p's high bits) names no run of a later one.
 inline constinit std::atomic<uint32_t> g_trace_epoch{0};
 
 struct trace_hooks {
@@ -122,7 +127,7 @@ inline void set_tracing(bool on) noexcept {
 
 /// While tracing, marks `t` (runnable, not running) for an observed run:
 /// for the transitions that do not take the observed path (threads without
-/// a P, the poller's batches, yields).
+/// a P, the poller's batches, yields, timers).
 inline void trace_observe(task_header* t) noexcept {
   if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) [[unlikely]]
     observe_next_run(t);
@@ -138,8 +143,35 @@ inline const void* trace_root_fn(const task_header* t) noexcept {
   return *static_cast<void* const*>(t->self.address());
 }
 
+/// While tracing, as P `p` starts running `t` (scheduler.cpp,
+/// execute_observed): the run's record, with the cause `t` holds, and the
+/// run's identity in `t`'s header for what it spawns, wakes or hands off
+/// (trace_set_cause). All of it before the run: nothing is kept across it
+/// and nothing follows it (its end is the P's next record's start), so the
+/// scheduler resumes the task with a jump. A P with no ring (start_trace)
+/// records nothing and its runs name no cause.
+inline void trace_run_begin(int p, task_header* t) noexcept {
+  trace_ring* const r = g_trace_rings[p].load(std::memory_order_acquire);
+  const uint64_t cause = trace_cause_word(t);
+  if (r == nullptr) [[unlikely]] {
+    t->trace_cause_kind = static_cast<uint8_t>(trace_flow::none);
+    return;
+  }
+  const uint64_t n = r->n.load(std::memory_order_relaxed);
+  trace_record* const rec = &r->ev[n & r->mask];
+  rec->start = trace_clock();
+  rec->task = t->id;
+  rec->fn = trace_root_fn(t);
+  rec->cause = cause;
+  // is_root's byte kept, the run's kind, P and index in place of the cause.
+  set_trace_cause_word(t, (cause & 0xff) | r->cause_base | n << 32);
+  r->n.store(n + 1, std::memory_order_release);
+}
+
 /// While tracing, on the thread of the running task `t` (holding a P): `t`
 /// hands a blocking call off (the arrow into its blocking slice).
+/// Out of line (ready.cpp): `t`'s header names its run if the run is
+/// traced (trace_run_begin); the hand-off keeps that name.
 void trace_handoff_slow(task_header* t) noexcept;
 inline void trace_handoff(task_header* t) noexcept {
   if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) [[unlikely]]
@@ -163,55 +195,54 @@ inline void trace_blocking_end(int thread, task_header* t, uint64_t start) noexc
       h->blocking(thread, t, start, trace_clock());
 }
 
-/// The end of the last traced run on this thread, and the P and schedule
-/// count it ran at: the next run starts there when it is the next one the
-/// same P executes with no wait for work between, one clock read per run
-/// instead of two. find_runnable clears `p` (trace_break_run_chain) when
-/// its P's own queue is empty and before the P runs timers, polls or takes
-/// from the global queue: a task made ready there or by a thread without a
-/// P (a blocking call's return) may have become ready after that end, and
-/// its run must not start before the arrow into it.
-struct trace_last_run {
-  uint64_t end = 0;
-  const void* p = nullptr;  // null: the next run reads the clock
-  uint64_t next_ticks = 0;  // the schedule count after the run's
-  /// The run going on on this thread, if traced: trace_cause_p of its P
-  /// and trace << 32 | its index in the P's ring (low 32 bits); else 0.
-  /// What a spawn, wake-up or hand-off made in it records as its cause
-  /// (trace_set_cause).
-  uint64_t current = 0;
-};
-inline thread_local trace_last_run tl_trace_last_run;
-
-/// The next traced run on this thread reads the clock for its start.
-inline void trace_break_run_chain() noexcept {
-  tl_trace_last_run.p = nullptr;
+/// Where a P stops running tasks (it waits for work, polls, runs timers,
+/// hands itself to another M): while tracing, the run it ran last ends
+/// here, with a gap record (scheduler.cpp). Off: one test of the debug word.
+void trace_close_run_slow(int p) noexcept;
+inline void trace_close_run(int p) noexcept {
+  if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) [[unlikely]]
+    trace_close_run_slow(p);
 }
 
-/// While tracing, on a thread holding a P: the run going on there (if
-/// traced) spawned, woke or handed off `t`, which is not running (or, for
-/// a hand-off, is that run's task); `t`'s next run (or blocking slice)
-/// draws its arrow from that run. A later cause replaces an earlier one
-/// not yet used, and a transition made outside a traced run clears it.
-inline void trace_set_cause(task_header* t, trace_flow kind) noexcept {
-  const uint64_t run = tl_trace_last_run.current;
-  t->trace_cause_kind = static_cast<uint8_t>(run != 0 ? kind : trace_flow::none);
-  t->trace_cause_p = static_cast<uint16_t>(run >> 32);
-  t->trace_cause_run = static_cast<uint32_t>(run);
+/// While tracing, on a thread holding a P, whose running task (if any) is
+/// `cur`: the run going on there (if traced: `cur`'s header names it,
+/// trace_flow::run) spawned or woke `t`, which is not running; `t`'s next
+/// run draws its arrow from that run. A later cause replaces an earlier one
+/// not yet used, and a transition made outside a traced run clears it. Not
+/// a thread-local: a run's identity is in its task's header, where a wake
+/// that races with the task's own park (it readies the task before the run
+/// that parked it has returned) overwrites it, and the run then names no
+/// cause instead of a wrong one.
+inline void trace_set_cause(const task_header* cur, task_header* t, trace_flow kind) noexcept {
+  if (cur != nullptr && cur->trace_cause_kind == static_cast<uint8_t>(trace_flow::run)) {
+    t->trace_cause_kind = static_cast<uint8_t>(kind);
+    t->trace_cause_p = cur->trace_cause_p;
+    t->trace_cause_run = cur->trace_cause_run;
+  } else {
+    t->trace_cause_kind = static_cast<uint8_t>(trace_flow::none);
+  }
 }
 
 /// The observed path of a runnable transition made on a thread holding a P
-/// (ready or, with `spawn`, spawn; observed_transition(ticks) chose it):
-/// the latency stamp, and while tracing the task's run slice and the cause
-/// its arrow is drawn from. Inline in the caller's cold part: as a call it
-/// cost a traced transition some 30 instructions, half of them the call's.
-inline void observed_transition_slow(task_header* t, uint64_t ticks, bool spawn) noexcept {
-  stamp_runnable(t, ticks);
+/// (ready or, with `spawn`, spawn; observed_transition(ticks) chose it)
+/// while `cur` runs there: the latency stamp, and while tracing the task's
+/// run slice and the cause its arrow is drawn from. Inline in the caller's
+/// cold part: as a call it cost a traced transition some 30 instructions,
+/// half of them the call's.
+inline void observed_transition_slow(const task_header* cur, task_header* t, uint64_t ticks,
+                                     bool spawn) noexcept {
+  // The tracer's part first: `cur` is not kept across the stamp's call
+  // (kept, it cost ready one saved register while not tracing). A stamp
+  // replaces kObserveRun; the run is observed all the same.
   if (g_debug_word.load(std::memory_order_relaxed) & kTracingBit) {
-    observe_next_run(t);  // its run slice (scheduler.cpp, execute_observed)
+    // Its run slice (scheduler.cpp, trace_run_begin). Not observe_next_run:
+    // a task made runnable holds 0 or kObserveRun (the block profile's),
+    // never a stamp, so one store does.
+    t->runnable_since = kObserveRun;
     // The arrow from the run going on here, if traced (debug/trace.cpp).
-    trace_set_cause(t, spawn ? trace_flow::spawn : trace_flow::wake);
+    trace_set_cause(cur, t, spawn ? trace_flow::spawn : trace_flow::wake);
   }
+  stamp_runnable(t, ticks);
 }
 
 }  // namespace goro::detail
