@@ -466,4 +466,84 @@ TEST(UffdVdbCollector, PrecleaningRescansPagesWrittenWhileTheCycleMarks) {
   close(g_pagemap_fd);
 }
 
+// --- A full collection's start (patch 0008) --------------------------------
+
+// Which pages of [p, p + pages * kPage) read as written (not write-protected)
+// now, without changing anything (PAGEMAP_SCAN without PM_SCAN_WP_MATCHING).
+std::vector<bool> written_now(const char* p, std::size_t pages) {
+  struct page_region {
+    std::uint64_t start, end, categories;
+  };
+  struct pm_scan_arg {
+    std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+  };
+  std::vector<bool> out(pages, false);
+  std::array<page_region, 64> vec{};
+  pm_scan_arg arg{};
+  arg.size = sizeof arg;
+  arg.start = reinterpret_cast<std::uintptr_t>(p);
+  arg.end = arg.start + pages * kPage;
+  arg.vec = reinterpret_cast<std::uintptr_t>(vec.data());
+  arg.vec_len = vec.size();
+  arg.category_mask = arg.return_mask = 2;  // PAGE_IS_WRITTEN
+  const long n = ioctl(g_pagemap_fd, _IOWR('f', 16, pm_scan_arg), &arg);
+  EXPECT_GE(n, 0) << "PAGEMAP_SCAN";
+  for (long r = 0; r < n; ++r)
+    for (std::uint64_t a = vec[r].start; a < vec[r].end; a += kPage)
+      out[(a - arg.start) / kPage] = true;
+  return out;
+}
+
+// How many pages of an unreachable 8-page pointer-holding object (written,
+// so populated and unprotected) are write-protected once the first stop of
+// an incremental full collection has read the dirty pages.
+__attribute__((noinline)) std::uintptr_t new_written_garbage(std::size_t pages) {
+  char* g = new_object_pages(pages, true);
+  std::memset(g, 0x11, pages * kPage);
+  return ~reinterpret_cast<std::uintptr_t>(g);  // hidden from the collector
+}
+
+int pages_protected_at_full_start(int preclean_rounds) {
+  constexpr std::size_t kPages = 8;
+  const std::uintptr_t hidden = new_written_garbage(kPages);
+  clear_stack();
+  const auto* garbage = reinterpret_cast<const char*>(~hidden);
+  EXPECT_EQ(dirty_indices(written_now(garbage, kPages)).size(), kPages);
+  const unsigned long time_limit = GC_get_time_limit();
+  GC_set_time_limit(0);  // the first stop gives up at its first look at the clock
+  GC_set_full_freq(0);   // and starts a full collection
+  GC_set_preclean_rounds(preclean_rounds);
+  const auto gc_no = GC_get_gc_no();
+  GC_start_incremental_collection();
+  const bool marking = GC_get_gc_no() == gc_no;
+  const int protected_pages =
+      static_cast<int>(kPages - dirty_indices(written_now(garbage, kPages)).size());
+  while (GC_collect_a_little() != 0) {
+  }
+  GC_set_preclean_rounds(0);
+  GC_set_full_freq(100000);
+  GC_set_time_limit(time_limit);
+  EXPECT_TRUE(marking) << "the collection ended at its first stop";
+  EXPECT_EQ(GC_get_gc_no(), gc_no + 1);
+  return protected_pages;
+}
+
+// Without precleaning the start of a full collection protects every in-use
+// pointer block, so that its final stop does not rescan every page written
+// before it (patch 0002). With precleaning the first round does that with
+// the world running, and the start protects nothing: the pages of blocks
+// that hold only garbage, which the sweep frees, take no write fault when
+// they are reused.
+TEST(UffdVdbCollector, PrecleanedFullCollectionProtectsNothingAtItsStart) {
+  if (!uffd_vdb_on())
+    GTEST_SKIP() << "the userfaultfd VDB is not in use (vdb: " << GC_get_vdb_name() << ")";
+  g_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(g_pagemap_fd, 0);
+  EXPECT_EQ(pages_protected_at_full_start(0), 8);
+  EXPECT_EQ(pages_protected_at_full_start(4), 0);
+  EXPECT_EQ(pages_protected_at_full_start(0), 8);
+  close(g_pagemap_fd);
+}
+
 }  // namespace
