@@ -578,4 +578,95 @@ TEST(RestartWithoutWaiting, CollectorGoesOnBeforeTheThreadRunsAndNothingIsLost) 
   EXPECT_FALSE(lost) << "an object reachable from the thread's stack was freed (not waiting)";
 }
 
+// --- A full collection's start (patch 0008) ---------------------------------
+
+// Which pages of [p, p + pages * kPage) read as written (not write-protected)
+// now, without changing anything (PAGEMAP_SCAN without PM_SCAN_WP_MATCHING).
+std::vector<bool> written_now(const char* p, std::size_t pages) {
+  struct page_region {
+    std::uint64_t start, end, categories;
+  };
+  struct pm_scan_arg {
+    std::uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted,
+        category_mask, category_anyof_mask, return_mask;
+  };
+  std::vector<bool> out(pages, false);
+  std::array<page_region, 64> vec{};
+  pm_scan_arg arg{};
+  arg.size = sizeof arg;
+  arg.start = reinterpret_cast<std::uintptr_t>(p);
+  arg.end = arg.start + pages * kPage;
+  arg.vec = reinterpret_cast<std::uintptr_t>(vec.data());
+  arg.vec_len = vec.size();
+  arg.category_mask = arg.return_mask = 2;  // PAGE_IS_WRITTEN
+  const long n = ioctl(g_pagemap_fd, _IOWR('f', 16, pm_scan_arg), &arg);
+  EXPECT_GE(n, 0) << "PAGEMAP_SCAN";
+  for (long r = 0; r < n; ++r)
+    for (std::uint64_t a = vec[r].start; a < vec[r].end; a += kPage)
+      out[(a - arg.start) / kPage] = true;
+  return out;
+}
+
+constexpr std::size_t kFullStartPages = 8;
+void** g_survivor = nullptr;  // a static root
+
+__attribute__((noinline)) std::uintptr_t new_written_garbage() {
+  char* g = new_object_pages(kFullStartPages, true);
+  std::memset(g, 0x11, kFullStartPages * kPage);
+  return ~reinterpret_cast<std::uintptr_t>(g);  // hidden from the collector
+}
+
+// How many pages of an 8-page pointer-holding object, written (so populated
+// and unprotected) just before, are write-protected once the first stop of
+// an incremental full collection has read the dirty pages: an object that
+// survived the collection before (survivor), or garbage allocated since.
+int pages_protected_at_full_start(bool survivor) {
+  const char* object = nullptr;
+  if (survivor) {
+    g_survivor = reinterpret_cast<void**>(new_object_pages(kFullStartPages, true));
+    GC_gcollect();  // marks it
+    object = reinterpret_cast<const char*>(g_survivor);
+    std::memset(g_survivor, 0, kFullStartPages * kPage);
+  } else {
+    GC_gcollect();
+    const std::uintptr_t hidden = new_written_garbage();
+    clear_stack();
+    object = reinterpret_cast<const char*>(~hidden);
+  }
+  EXPECT_EQ(dirty_indices(written_now(object, kFullStartPages)).size(), kFullStartPages);
+  const unsigned long time_limit = GC_get_time_limit();
+  GC_set_time_limit(0);  // the first stop gives up at its first look at the clock
+  GC_set_full_freq(0);   // and starts a full collection
+  GC_set_preclean_rounds(4);
+  const auto gc_no = GC_get_gc_no();
+  GC_start_incremental_collection();
+  const bool marking = GC_get_gc_no() == gc_no;
+  const auto written = dirty_indices(written_now(object, kFullStartPages)).size();
+  while (GC_collect_a_little() != 0) {
+  }
+  GC_set_preclean_rounds(0);
+  GC_set_full_freq(100000);
+  GC_set_time_limit(time_limit);
+  g_survivor = nullptr;
+  EXPECT_TRUE(marking) << "the collection ended at its first stop";
+  EXPECT_EQ(GC_get_gc_no(), gc_no + 1);
+  return static_cast<int>(kFullStartPages - written);
+}
+
+// The start of a full collection protects the blocks that survived the
+// collection before, so that its final stop does not rescan every page of
+// them written before it (patch 0002), but not blocks allocated since
+// (patch 0008): those hold mostly garbage, which the sweep frees, and each
+// of their pages took a write fault when it was reused.
+TEST(UffdVdbCollector, FullCollectionStartProtectsTheLastSurvivorsOnly) {
+  if (!uffd_vdb_on())
+    GTEST_SKIP() << "the userfaultfd VDB is not in use (vdb: " << GC_get_vdb_name() << ")";
+  g_pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(g_pagemap_fd, 0);
+  EXPECT_EQ(pages_protected_at_full_start(true), 8) << "a survivor's pages were left unprotected";
+  EXPECT_EQ(pages_protected_at_full_start(false), 0) << "new garbage's pages were protected";
+  EXPECT_EQ(pages_protected_at_full_start(true), 8);
+  close(g_pagemap_fd);
+}
+
 }  // namespace
