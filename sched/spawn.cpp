@@ -77,10 +77,9 @@ void report_unhandled(task_header* t, const char* how) {
   std::fprintf(stderr, "goro: %s\n", msg.c_str());
 }
 
-// spawn_root's observed path, out of line: inlined, it cost every spawn one
-// instruction more (a register move) while not tracing.
-// The spawning task is read here (tl_m): passed in, it cost every spawn a
-// register move.
+// spawn_root's observed path, out of line, reading the spawning task here
+// (tl_m): inlined, or with the task passed in, it cost every spawn a
+// register move while not tracing.
 [[gnu::noinline, gnu::cold]] void observed_spawn(task_header* t, uint64_t ticks) noexcept {
   observed_transition_slow(tl_m->current, t, ticks, true);
 }
