@@ -200,11 +200,7 @@ TEST(Idle, AnIdleRuntimeUsesAlmostNoCpu) {
   auto us = [](const timeval& t) { return t.tv_sec * 1'000'000LL + t.tv_usec; };
   long long cpu_us =
       us(after.ru_utime) - us(before.ru_utime) + us(after.ru_stime) - us(before.ru_stime);
-  // A worker left spinning costs ~1 s of CPU here. Asleep, the second costs
-  // ~2 ms in release; under TSan 19-34 ms on a quiet machine (its runtime's
-  // own background thread and the instrumented monitor ticks count too) and
-  // past 50 ms once on the loaded CI-sized VM, hence its wider bound.
-  const long long bound_us = goro::test::kSanitized ? 200'000 : 50'000;
+  const long long bound_us = goro::test::kIdleSecondCpuBoundUs;
   EXPECT_LT(cpu_us, bound_us) << "an idle second cost " << cpu_us << " us of CPU";
 }
 

@@ -30,6 +30,18 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
+/// What one idle second of a runtime may cost in CPU (microseconds), for
+/// the "an idle runtime uses no CPU" tests. A worker left spinning costs
+/// ~1 s, so both bounds catch it. Asleep, the second costs ~1-2 ms in
+/// release. Under TSan a parked thread polls in nanosleep, backing off to
+/// 4 ms (core/futex.cpp), so 4 idle threads wake ~1000 times a second:
+/// 13-34 ms on a quiet machine, past 50 ms on the loaded CI-sized VM.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr long long kIdleSecondCpuBoundUs = 200'000;
+#else
+inline constexpr long long kIdleSecondCpuBoundUs = 50'000;
+#endif
+
 /// Timers still queued on any P of the running runtime (for "leaves no
 /// timer behind").
 inline std::size_t queued_timers() {
