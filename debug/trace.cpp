@@ -1,5 +1,7 @@
 #include "debug/trace.hpp"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -60,7 +62,7 @@ struct blocking_ring {
 };
 
 // The Ps' rings (sched/detail/trace_hooks.hpp, trace_ring), published in
-// detail::g_trace_rings; protected by g_control. Kept from one trace to the
+// detail::g_trace_p; protected by g_control. Kept from one trace to the
 // next and reused when the size is the same.
 struct p_ring {
   std::unique_ptr<detail::trace_ring> ring;
@@ -249,6 +251,60 @@ double source_ts(const track& tr, double ts) {
   return ts;
 }
 
+// ------------------------------------------------ the writers' fence --
+
+// How stop_trace makes every CPU that runs a thread of the process pass a
+// full barrier (membarrier(2)): the private expedited command (Linux 4.14,
+// IPIs to those CPUs only, microseconds), else the global one (Linux 4.3,
+// waits for an RCU grace period, milliseconds), else none (a kernel or a
+// seccomp filter without membarrier).
+enum class barrier_kind { none, private_expedited, global };
+
+barrier_kind register_barrier() {
+  static const barrier_kind kind = [] {
+    const long cmds = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0) return barrier_kind::none;
+    if ((cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+      return barrier_kind::private_expedited;
+    if (cmds & MEMBARRIER_CMD_GLOBAL) return barrier_kind::global;
+    return barrier_kind::none;
+  }();
+  return kind;
+}
+
+// Unpublishes the Ps' rings and waits until no M writes into one
+// (sched/detail/trace_hooks.hpp, trace_p_slot): a barrier on every CPU,
+// then for each P whose write count is odd (a write going on) until it
+// moves. A writer whose odd count the barrier did not make visible loads
+// its ring after the barrier: null, so it writes nothing. Without
+// membarrier the count of a write just begun may not be visible yet; a
+// grace period of 20 ms covers that writer unless its thread is
+// descheduled for longer.
+void wait_for_ring_writers() {
+  for (auto& slot : detail::g_trace_p) slot.ring.store(nullptr, std::memory_order_relaxed);
+  bool fenced = false;
+  switch (register_barrier()) {
+    case barrier_kind::private_expedited:
+      fenced = ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+      break;
+    case barrier_kind::global:
+      fenced = ::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0;
+      break;
+    case barrier_kind::none:
+      break;
+  }
+  if (!fenced) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < kMaxP; ++i) {
+    if (!g_p_rings[i].ring) continue;  // no ring, nothing written
+    const std::atomic<uint32_t>& c = detail::g_trace_p[i].writes;
+    const uint32_t v = c.load(std::memory_order_acquire);
+    if ((v & 1) == 0) continue;
+    while (c.load(std::memory_order_acquire) == v)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
 }  // namespace
 
 void start_trace(std::size_t events_per_p) {
@@ -257,12 +313,13 @@ void start_trace(std::size_t events_per_p) {
                                 "): want at least 1024 events per P");
   std::lock_guard lk(g_control);
   if (g_running.load()) throw std::logic_error("goro::debug::start_trace: already tracing");
+  register_barrier();  // the first time: before any M writes a record
   // A run writes its record as it starts (trace_hooks.hpp,
   // trace_run_begin), the tracing switch has been down since the last stop
   // (stop_trace waited for records begun before it), so the rings can be
   // reset.
   const uint32_t epoch = detail::g_trace_epoch.fetch_add(1, std::memory_order_relaxed) + 1;
-  for (auto& r : detail::g_trace_rings) r.store(nullptr, std::memory_order_relaxed);
+  for (auto& slot : detail::g_trace_p) slot.ring.store(nullptr, std::memory_order_relaxed);
   // A power of two: a run finds its record with a mask.
   const std::size_t cap = std::bit_ceil(events_per_p);
   // Rings for every P there may be: the CPUs, at least 8 (GORO_MAXPROCS
@@ -284,7 +341,7 @@ void start_trace(std::size_t events_per_p) {
     pr.ring->n.store(0, std::memory_order_relaxed);
     pr.ring->cause_base = uint64_t{detail::trace_cause_p(i, epoch)} << 16 |
                           uint64_t{static_cast<uint8_t>(detail::trace_flow::run)} << 8;
-    detail::g_trace_rings[i].store(pr.ring.get(), std::memory_order_release);
+    detail::g_trace_p[i].ring.store(pr.ring.get(), std::memory_order_release);
   }
   {
     std::lock_guard g(g_blocking_lock);
@@ -331,8 +388,8 @@ std::string stop_trace() {
   const int64_t ns1 = nanotime();
   const uint64_t tsc1 = detail::trace_clock();
   // A run or gap whose M read the switch just before it went down
-  // completes its record; give it a moment.
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // completes its record before the rings are read.
+  wait_for_ring_writers();
   g_running.store(false);
 
   const double ns_per_tsc =
@@ -399,7 +456,7 @@ std::string stop_trace() {
   // This trace's: a cause made in another names no run of it.
   const uint32_t epoch = detail::g_trace_epoch.load(std::memory_order_relaxed);
   for (int p = 0; p < kMaxP; ++p) {
-    const detail::trace_ring* r = detail::g_trace_rings[p].load(std::memory_order_acquire);
+    const detail::trace_ring* r = g_p_rings[p].ring.get();
     if (r == nullptr) continue;
     const uint64_t cap = r->mask + 1;
     const uint64_t n = r->n.load(std::memory_order_acquire);

@@ -273,8 +273,7 @@ void prefetch_task(const task_header* t) noexcept {
   __builtin_prefetch(f + 128, 1);
 }
 
-static_assert(kMaxProcs <= kMaxTraceP,
-              "a traced run indexes g_trace_rings by its P's id unchecked");
+static_assert(kMaxProcs <= kMaxTraceP, "a traced run indexes g_trace_p by its P's id unchecked");
 
 }  // namespace
 
@@ -282,14 +281,17 @@ static_assert(kMaxProcs <= kMaxTraceP,
 // P's last run, unless it ended already (the ring's last record is a gap)
 // or the P has none in this trace. Only the M holding the P calls it.
 void trace_close_run_slow(int p) noexcept {
-  trace_ring* const r = g_trace_rings[p].load(std::memory_order_acquire);
-  if (r == nullptr) return;
-  const uint64_t n = r->n.load(std::memory_order_relaxed);
-  if (n == 0 || r->ev[(n - 1) & r->mask].task == 0) return;
-  trace_record* const rec = &r->ev[n & r->mask];
-  rec->start = trace_clock();
-  rec->task = 0;
-  r->n.store(n + 1, std::memory_order_release);
+  const trace_write w = trace_write_enter(p);
+  if (trace_ring* const r = w.ring; r != nullptr) {
+    const uint64_t n = r->n.load(std::memory_order_relaxed);
+    if (n != 0 && r->ev[(n - 1) & r->mask].task != 0) {
+      trace_record* const rec = &r->ev[n & r->mask];
+      rec->start = trace_clock();
+      rec->task = 0;
+      r->n.store(n + 1, std::memory_order_release);
+    }
+  }
+  trace_write_exit(w);
 }
 
 namespace {

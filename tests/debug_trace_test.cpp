@@ -19,6 +19,7 @@
 
 #include "debug/trace.hpp"
 #include "goro.hpp"
+#include "sched/detail/trace_hooks.hpp"
 #include "tests/test_support.hpp"
 
 namespace {
@@ -309,6 +310,48 @@ TEST(Trace, ARunEndsWhereItsPWaitsForWork) {
     ++runs;
   }
   EXPECT_EQ(runs, 4) << "its first run and one after each sleep";
+}
+
+// Names the record that the late writer below writes.
+[[gnu::noinline]] void goro_trace_late_writer() {
+  asm volatile("");
+}
+
+TEST(Trace, StopWaitsForARecordBeingWritten) {
+  // An M that found tracing on and was then descheduled in the middle of
+  // its record (a loaded machine can hold it for tens of milliseconds):
+  // stop_trace must not read the ring before the record is whole, nor
+  // return while the ring may still be written (a later start_trace resets
+  // or frees it). No runtime runs: no other M writes.
+  goro::debug::start_trace(1024);
+  constexpr int kP = 7;  // start_trace gives at least 8 Ps a ring
+  std::atomic<bool> entered{false}, written{false};
+  std::thread writer([&] {
+    const goro::detail::trace_write w = goro::detail::trace_write_enter(kP);
+    goro::detail::trace_ring* r = w.ring;
+    ASSERT_NE(r, nullptr);
+    const uint64_t n = r->n.load();
+    goro::detail::trace_record& rec = r->ev[n & r->mask];
+    rec.start = goro::detail::trace_clock();
+    entered = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    rec.task = 4242;
+    rec.fn = reinterpret_cast<const void*>(&goro_trace_late_writer);
+    rec.cause = 0;
+    r->n.store(n + 1, std::memory_order_release);
+    written = true;
+    goro::detail::trace_write_exit(w);
+  });
+  while (!entered) std::this_thread::yield();
+  const std::string json = goro::debug::stop_trace();
+  EXPECT_TRUE(written.load()) << "stop_trace returned while a record was being written";
+  writer.join();
+  EXPECT_NE(json.find("goro_trace_late_writer"), std::string::npos)
+      << "the ring was read before the record was whole";
+  // An M that reads the switch after the stop writes nothing.
+  const goro::detail::trace_write late = goro::detail::trace_write_enter(kP);
+  EXPECT_EQ(late.ring, nullptr);
+  goro::detail::trace_write_exit(late);
 }
 
 TEST(Trace, RejectsMisuse) {

@@ -61,7 +61,7 @@ static_assert(sizeof(trace_record) == 32);
 
 /// The most Ps a trace records (a P with a higher id has no ring): every
 /// P (cpu_limit.hpp's kMaxProcs, which scheduler.cpp asserts is no more),
-/// so that a run indexes g_trace_rings by its P's id unchecked.
+/// so that a run indexes g_trace_p by its P's id unchecked.
 inline constexpr int kMaxTraceP = 1024;
 
 /// How a cause names the P of its run: P + 1 in the low 11 bits, and above
@@ -99,12 +99,52 @@ struct alignas(64) trace_ring {
   uint64_t cause_base = 0;
 };
 
-/// Each P's ring while tracing (index: the P's id), else null. Set by
-/// start_trace before the tracing bit goes up.
-inline constinit std::atomic<trace_ring*> g_trace_rings[kMaxTraceP]{};
 /// Moved by every start_trace: a cause made in an earlier trace (kept in a
 /// task's header, trace_cause_p's high bits) names no run of a later one.
 inline constinit std::atomic<uint32_t> g_trace_epoch{0};
+
+/// What the tracer publishes per P (index: the P's id), a cache line each:
+/// only the M holding the P writes `writes`.
+/// - `ring`: the P's ring while tracing, else null. start_trace sets it
+///   before the tracing bit goes up; stop_trace clears it.
+/// - `writes`: odd while the M holding the P writes a record
+///   (trace_write_enter to trace_write_exit, always in pairs). stop_trace
+///   clears the rings, then waits for every odd count to move, so that no
+///   record is written once it reads the rings, and none into a ring that
+///   a later start_trace resets or frees. The writer pays no fence: its
+///   count's store and its load of `ring` are ordered by stop_trace's
+///   membarrier(2) (an asymmetric fence, as userspace RCU uses), a full
+///   barrier on every CPU that runs a thread of the process: an M whose
+///   odd count that did not make visible loads `ring` after the barrier,
+///   null.
+struct alignas(64) trace_p_slot {
+  std::atomic<trace_ring*> ring{nullptr};
+  std::atomic<uint32_t> writes{0};
+};
+inline constinit trace_p_slot g_trace_p[kMaxTraceP]{};
+
+/// A write into P `p`'s ring (trace_write_enter): `ring` null when the P
+/// has none or tracing is off.
+struct trace_write {
+  trace_p_slot* slot;
+  uint32_t count;
+  trace_ring* ring;
+};
+
+/// On the M holding P `p`, before writing into its ring; trace_write_exit
+/// must follow whether or not it returns a ring.
+inline trace_write trace_write_enter(int p) noexcept {
+  trace_p_slot& s = g_trace_p[p];
+  const uint32_t c = s.writes.load(std::memory_order_relaxed) + 1;
+  s.writes.store(c, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // the compiler's half; membarrier the CPU's
+  return {&s, c, s.ring.load(std::memory_order_acquire)};
+}
+/// Ends the write that trace_write_enter began: the record is published to
+/// stop_trace (its acquire load of the count).
+inline void trace_write_exit(const trace_write& w) noexcept {
+  w.slot->writes.store(w.count + 1, std::memory_order_release);
+}
 
 struct trace_hooks {
   /// Task `t`'s blocking call ran from TSC `start` to `end` on `thread`,
@@ -149,12 +189,15 @@ inline const void* trace_root_fn(const task_header* t) noexcept {
 /// (trace_set_cause). All of it before the run: nothing is kept across it
 /// and nothing follows it (its end is the P's next record's start), so the
 /// scheduler resumes the task with a jump. A P with no ring (start_trace)
-/// records nothing and its runs name no cause.
+/// records nothing and its runs name no cause, and so does a run whose M
+/// finds its P's ring unpublished (stop_trace may have passed: trace_p_slot).
 inline void trace_run_begin(int p, task_header* t) noexcept {
-  trace_ring* const r = g_trace_rings[p].load(std::memory_order_acquire);
+  const trace_write w = trace_write_enter(p);
+  trace_ring* const r = w.ring;
   const uint64_t cause = trace_cause_word(t);
   if (r == nullptr) [[unlikely]] {
     t->trace_cause_kind = static_cast<uint8_t>(trace_flow::none);
+    trace_write_exit(w);
     return;
   }
   const uint64_t n = r->n.load(std::memory_order_relaxed);
@@ -166,6 +209,7 @@ inline void trace_run_begin(int p, task_header* t) noexcept {
   // is_root's byte kept, the run's kind, P and index in place of the cause.
   set_trace_cause_word(t, (cause & 0xff) | r->cause_base | n << 32);
   r->n.store(n + 1, std::memory_order_release);
+  trace_write_exit(w);
 }
 
 /// While tracing, on the thread of the running task `t` (holding a P): `t`
