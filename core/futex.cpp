@@ -32,7 +32,8 @@ long sys_futex(std::atomic<uint32_t>* addr, int op, uint32_t val, const timespec
 // no-op intercepted call between futex waits was measured not to be
 // enough (Boehm's second stop still failed), nanosleep is. The sleep
 // backs off from 20 us to 4 ms: wake-ups are slower, which only a
-// sanitizer build pays; 4 ms keeps an idle runtime near 1% of a CPU.
+// sanitizer build pays; at 4 ms an idle runtime's 4 threads cost 1.3-2.1%
+// of a CPU (13-21 ms a second here; tests/test_support.hpp's idle bound).
 bool futex_word::wait(uint32_t expected, int64_t timeout_ns) noexcept {
   const int64_t deadline = timeout_ns < 0 ? -1 : nanotime() + timeout_ns;
   int64_t nap = 20'000;
