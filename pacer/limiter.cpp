@@ -159,39 +159,55 @@ double limiter::gc_share(int64_t now) const noexcept {
 }
 
 bool limiter::would_admit(int64_t now, int64_t predicted_pause_ns, double cpus) const noexcept {
+  return would_admit_stops(now, predicted_pause_ns, predicted_pause_ns, cpus);
+}
+
+bool limiter::would_admit_stops(int64_t now, int64_t predicted_pause_ns,
+                                int64_t predicted_stopped_ns, double cpus) const noexcept {
   if (!tuning_.enabled) return true;
   const int64_t w = tuning_.window_ns;
   const int64_t p = std::clamp<int64_t>(predicted_pause_ns, 0, w);
+  // The stops of a mostly-concurrent cycle; a stop-the-world pause is
+  // stopped throughout (p).
+  const int64_t st = std::clamp<int64_t>(predicted_stopped_ns, 0, p);
   const double rate = cpus < 0 ? procs_ : std::min(cpus, static_cast<double>(procs_));
   // The window that ends when the predicted pause ends: its past part.
   const cpu_totals past = sum(now + p - w, now, true);
   const bool cpu_fits =
       past.gc_ns + round_ns(rate * static_cast<double>(p)) - past.mutator_ns <= capacity();
   // The wall-clock bound (see the file comment): stopped - running <= C / procs.
-  const int64_t stopped = past.stopped_ns + p;
+  const int64_t stopped = past.stopped_ns + st;
   const bool wall_fits = 2 * stopped - w <= tuning_.capacity_per_proc_ns;
   // A pause that cannot fit: alone in its own window (see the file comment).
   const bool long_ok =
       (cpu_fits && wall_fits) || sum(now - std::max(w - p, p), now, true).gc_ns == 0;
   if (!long_ok) return false;
-  // The short window, on wall time only, with the same lone-pause rule.
+  // The short window, on wall time only, with the same lone-pause rule. A
+  // concurrent cycle's stops are spread over its length, so its window
+  // ends with it and holds its stops.
   const int64_t ws = std::min(tuning_.short_window_ns, w);
   if (ws <= 0) return true;
   const int64_t ps = std::min(p, ws);
-  const int64_t short_stopped = sum(now + ps - ws, now, true).stopped_ns + ps;
+  const int64_t ss = std::min(st, ps);
+  const int64_t short_stopped = sum(now + ps - ws, now, true).stopped_ns + ss;
   const int64_t short_slack = tuning_.capacity_per_proc_ns * ws / w;
   return 2 * short_stopped - ws <= short_slack ||
-         sum(now - std::max(ws - ps, ps), now, true).stopped_ns == 0;
+         sum(now - std::max(ws - ss, ss), now, true).stopped_ns == 0;
 }
 
-bool limiter::admit(int64_t now, int64_t predicted_pause_ns, double cpus) noexcept {
-  const bool ok = would_admit(now, predicted_pause_ns, cpus);
+bool limiter::admit_stops(int64_t now, int64_t predicted_pause_ns, int64_t predicted_stopped_ns,
+                          double cpus) noexcept {
+  const bool ok = would_admit_stops(now, predicted_pause_ns, predicted_stopped_ns, cpus);
   if (!ok && !engaged_) {
     ++engagements_;
     last_engaged_ns_ = now;
   }
   engaged_ = !ok;
   return ok;
+}
+
+bool limiter::admit(int64_t now, int64_t predicted_pause_ns, double cpus) noexcept {
+  return admit_stops(now, predicted_pause_ns, predicted_pause_ns, cpus);
 }
 
 }  // namespace goro::pacer

@@ -159,9 +159,19 @@ class limiter {
   /// fits (see the rule above). Always true when disabled.
   /// `cpus` is the rate the pause will be charged at (default: procs).
   bool would_admit(int64_t now, int64_t predicted_pause_ns, double cpus = -1) const noexcept;
+  /// The same for a collection that lasts `predicted_pause_ns` but stops the
+  /// world for only `predicted_stopped_ns` of it (a mostly-concurrent cycle):
+  /// the CPU rule charges the whole length at `cpus` as would_admit does,
+  /// the wall-time rules count only the stops. would_admit is this with
+  /// predicted_stopped_ns == predicted_pause_ns.
+  bool would_admit_stops(int64_t now, int64_t predicted_pause_ns, int64_t predicted_stopped_ns,
+                         double cpus = -1) const noexcept;
   /// would_admit, recording the answer as the engaged state: a refusal
   /// engages the limiter, an admission disengages it.
   bool admit(int64_t now, int64_t predicted_pause_ns, double cpus = -1) noexcept;
+  /// would_admit_stops, recording the answer as admit does.
+  bool admit_stops(int64_t now, int64_t predicted_pause_ns, int64_t predicted_stopped_ns,
+                   double cpus = -1) noexcept;
 
   /// True from a refused admission until the next admitted one.
   bool engaged() const noexcept { return engaged_; }

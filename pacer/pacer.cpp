@@ -67,15 +67,34 @@ uint64_t pacer::trigger_for(const heap_goal& g) const noexcept {
   return compute_trigger(live_, g.bytes, runway_.runway());
 }
 
+double pacer::predict(const pause_sample& p, double scan) noexcept {
+  const double reach = std::min(scan, kMaxPauseScaling * static_cast<double>(p.scanned));
+  return p.ns_per_byte * reach + static_cast<double>(p.stall_ns);
+}
+
+namespace {
+// What the next collection is expected to scan: live + roots + the last
+// cycle's live growth, at most heap_alloc + roots ("Pause prediction").
+double expected_scan(uint64_t live_now, uint64_t prev_live, uint64_t roots,
+                     uint64_t heap_alloc) noexcept {
+  const uint64_t growth = live_now > prev_live ? live_now - prev_live : 0;
+  const uint64_t live = std::min(live_now + growth, std::max(heap_alloc, live_now));
+  return static_cast<double>(live + roots);
+}
+}  // namespace
+
 int64_t pacer::predicted_pause_ns(uint64_t heap_alloc) const noexcept {
-  const uint64_t growth = live_ > prev_live_ ? live_ - prev_live_ : 0;
-  const uint64_t live = std::min(live_ + growth, std::max(heap_alloc, live_));
-  const double scan = static_cast<double>(live + roots_);
+  const double scan = expected_scan(live_, prev_live_, roots_, heap_alloc);
   double longest = 0;
-  for (const pause_sample& p : pause_samples_) {
-    const double reach = std::min(scan, kMaxPauseScaling * static_cast<double>(p.scanned));
-    longest = std::max(longest, p.ns_per_byte * reach + static_cast<double>(p.stall_ns));
-  }
+  for (const pause_sample& p : pause_samples_) longest = std::max(longest, predict(p, scan));
+  return round_ns(longest);
+}
+
+int64_t pacer::predicted_stopped_ns(uint64_t heap_alloc) const noexcept {
+  const double scan = expected_scan(live_, prev_live_, roots_, heap_alloc);
+  double longest = 0;
+  for (const pause_sample& p : pause_samples_)
+    longest = std::max(longest, predict(p, scan) * p.stopped_share);
   return round_ns(longest);
 }
 
@@ -133,7 +152,10 @@ decision pacer::decide(const check_sample& s, bool heap_full) noexcept {
   const bool gated = d.reason == gc_reason::limit || tuning_.gating == gc_percent_gating::always ||
                      (tuning_.gating == gc_percent_gating::with_memory_limit &&
                       settings_.memory_limit != no_limit);
-  if (gated && !limiter_.admit(s.now_ns, d.predicted_pause_ns, pause_charge_cpus(s.now_ns))) {
+  d.predicted_stopped_ns =
+      std::min(predicted_stopped_ns(s.memory.heap_alloc), d.predicted_pause_ns);
+  if (gated && !limiter_.admit_stops(s.now_ns, d.predicted_pause_ns, d.predicted_stopped_ns,
+                                     pause_charge_cpus(s.now_ns))) {
     d.deferred = true;
     limited_ = true;
     return d;
@@ -246,8 +268,14 @@ cycle_report pacer::end_cycle(const cycle_sample& c) noexcept {
       (concurrent ? static_cast<double>(std::max<int64_t>(c.gc_cpu_outside_pause_ns, 0)) / procs
                   : 0.0);
   if (work_ns > 0 || r.pause_ns > 0) {
+    // A concurrent cycle is stopped for its stops only, not for its
+    // marking: the limiter's wall-time rules count that share of the
+    // prediction (limiter::admit_stops).
+    const double whole = work_ns + static_cast<double>(r.pause_ns - stop_work);
+    const double stopped_share =
+        concurrent && whole > 0 ? std::min(1.0, static_cast<double>(r.pause_ns) / whole) : 1.0;
     pause_samples_[static_cast<size_t>(pause_samples_next_)] = {
-        work_ns / static_cast<double>(scanned), scanned, r.pause_ns - stop_work};
+        work_ns / static_cast<double>(scanned), scanned, r.pause_ns - stop_work, stopped_share};
     pause_samples_next_ = (pause_samples_next_ + 1) % static_cast<int>(pause_samples_.size());
   }
 

@@ -372,6 +372,32 @@ TEST(PacerLimiter, WallTimeBoundRefusesWhatTheCpuChargeWouldAdmit) {
   EXPECT_TRUE(l.would_admit(1000 * ms + 300 * ms, 300 * ms, 0.05));
 }
 
+// A mostly-concurrent cycle stops the world for its stops only: the
+// wall-time rules count those (admit_stops), the CPU rule its whole charge.
+// A 150 ms stop-the-world pause 50 ms after a 100 ms one is refused by the
+// 250 ms wall rule; a 150 ms concurrent cycle with 10 ms of stops is not.
+TEST(PacerLimiter, AConcurrentCycleIsStoppedOnlyForItsStops) {
+  limiter l(2);
+  const int64_t t = 10 * sec;
+  l.add_mutator(t - sec, t, 2 * sec);  // a busy second: the CPU rule has room
+  l.add_pause(t + 50 * ms, t + 150 * ms, 2);
+  l.add_mutator(t + 150 * ms, t + 200 * ms, 100 * ms);
+  const int64_t now = t + 200 * ms;
+  EXPECT_FALSE(l.would_admit(now, 150 * ms, 1));
+  EXPECT_FALSE(l.would_admit_stops(now, 150 * ms, 150 * ms, 1));  // the same thing
+  EXPECT_TRUE(l.would_admit_stops(now, 150 * ms, 10 * ms, 1));
+  // The CPU rule still charges the whole cycle: with no mutator credit the
+  // same cycle does not fit.
+  limiter idle(2);
+  idle.add_pause(t + 100 * ms, t + 140 * ms, 2);
+  EXPECT_FALSE(idle.would_admit_stops(t + 900 * ms, 150 * ms, 10 * ms, 2));
+  // admit_stops records the answer as admit does.
+  EXPECT_FALSE(l.admit_stops(now, 150 * ms, 150 * ms, 1));
+  EXPECT_TRUE(l.engaged());
+  EXPECT_TRUE(l.admit_stops(now, 150 * ms, 10 * ms, 1));
+  EXPECT_FALSE(l.engaged());
+}
+
 TEST(PacerLimiterSim, LongPausesAreSpacedOnePerWindow) {
   // 3 GiB live on two markers: ~0.9 s pauses cannot meet 55% of any second
   // on their own; the limiter then keeps every 1 s window to at most one
