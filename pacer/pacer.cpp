@@ -67,35 +67,21 @@ uint64_t pacer::trigger_for(const heap_goal& g) const noexcept {
   return compute_trigger(live_, g.bytes, runway_.runway());
 }
 
-double pacer::predict(const pause_sample& p, double scan) noexcept {
-  const double reach = std::min(scan, kMaxPauseScaling * static_cast<double>(p.scanned));
-  return p.ns_per_byte * reach + static_cast<double>(p.stall_ns);
-}
-
-namespace {
-// What the next collection is expected to scan: live + roots + the last
-// cycle's live growth, at most heap_alloc + roots ("Pause prediction").
-double expected_scan(uint64_t live_now, uint64_t prev_live, uint64_t roots,
-                     uint64_t heap_alloc) noexcept {
-  const uint64_t growth = live_now > prev_live ? live_now - prev_live : 0;
-  const uint64_t live = std::min(live_now + growth, std::max(heap_alloc, live_now));
-  return static_cast<double>(live + roots);
-}
-}  // namespace
-
-int64_t pacer::predicted_pause_ns(uint64_t heap_alloc) const noexcept {
-  const double scan = expected_scan(live_, prev_live_, roots_, heap_alloc);
-  double longest = 0;
-  for (const pause_sample& p : pause_samples_) longest = std::max(longest, predict(p, scan));
-  return round_ns(longest);
-}
-
-int64_t pacer::predicted_stopped_ns(uint64_t heap_alloc) const noexcept {
-  const double scan = expected_scan(live_, prev_live_, roots_, heap_alloc);
-  double longest = 0;
-  for (const pause_sample& p : pause_samples_)
-    longest = std::max(longest, predict(p, scan) * p.stopped_share);
-  return round_ns(longest);
+pacer::pause_prediction pacer::predict_pause(uint64_t heap_alloc) const noexcept {
+  // What the next collection is expected to scan: live + roots + the last
+  // cycle's live growth, at most heap_alloc + roots ("Pause prediction").
+  const uint64_t growth = live_ > prev_live_ ? live_ - prev_live_ : 0;
+  const uint64_t live = std::min(live_ + growth, std::max(heap_alloc, live_));
+  const double scan = static_cast<double>(live + roots_);
+  double longest = 0, longest_stopped = 0;
+  for (const pause_sample& p : pause_samples_) {
+    const double reach = std::min(scan, kMaxPauseScaling * static_cast<double>(p.scanned));
+    const double pause = p.ns_per_byte * reach + static_cast<double>(p.stall_ns);
+    longest = std::max(longest, pause);
+    // stopped_share <= 1: never more than the pause.
+    longest_stopped = std::max(longest_stopped, pause * p.stopped_share);
+  }
+  return {round_ns(longest), round_ns(longest_stopped)};
 }
 
 void pacer::observe_cpu(int64_t now_ns, int64_t mutator_cpu_ns) noexcept {
@@ -148,12 +134,12 @@ decision pacer::decide(const check_sample& s, bool heap_full) noexcept {
     crossed_ = true;
     cross_overshoot_ = s.memory.heap_alloc > trigger_ ? s.memory.heap_alloc - trigger_ : 0;
   }
-  d.predicted_pause_ns = predicted_pause_ns(s.memory.heap_alloc);
+  const pause_prediction predicted = predict_pause(s.memory.heap_alloc);
+  d.predicted_pause_ns = predicted.pause_ns;
+  d.predicted_stopped_ns = predicted.stopped_ns;
   const bool gated = d.reason == gc_reason::limit || tuning_.gating == gc_percent_gating::always ||
                      (tuning_.gating == gc_percent_gating::with_memory_limit &&
                       settings_.memory_limit != no_limit);
-  d.predicted_stopped_ns =
-      std::min(predicted_stopped_ns(s.memory.heap_alloc), d.predicted_pause_ns);
   if (gated && !limiter_.admit_stops(s.now_ns, d.predicted_pause_ns, d.predicted_stopped_ns,
                                      pause_charge_cpus(s.now_ns))) {
     d.deferred = true;

@@ -81,7 +81,7 @@
 //    VM, whose ten timed final-stop attempts cost 5-8 ms of stopping and
 //    restarting each: tests/heap_memlimit_test's cgroup case then ran past
 //    its hard limit, 229-402 MB of 192.) The wall-time rules count only
-//    its predicted stops (predicted_stopped_ns, limiter::admit_stops):
+//    its predicted stops (predict_pause, limiter::admit_stops):
 //    counting the whole "pause" as stopped, a cycle that followed one with
 //    300 ms of marking was refused by the 250 ms rule though it would stop
 //    the world for ~20-80 ms: in gcbench-limit gc-steady-2M the second
@@ -278,12 +278,9 @@ class pacer {
   /// The trigger for a goal computed by goal_for.
   uint64_t trigger_for(const heap_goal& g) const noexcept;
   /// The pause the next collection is expected to take, with `heap_alloc` now.
-  int64_t predicted_pause_ns(uint64_t heap_alloc) const noexcept;
-  /// How much of that the world is expected to be stopped: all of it for a
-  /// stop-the-world pause; for a mostly-concurrent cycle, its stops (the
-  /// largest of the last 5 samples' predictions times its stopped share).
-  /// The limiter's wall-time rules count only this (limiter::admit_stops).
-  int64_t predicted_stopped_ns(uint64_t heap_alloc) const noexcept;
+  int64_t predicted_pause_ns(uint64_t heap_alloc) const noexcept {
+    return predict_pause(heap_alloc).pause_ns;
+  }
 
   /// The goal computed by the last check (or end_cycle).
   const heap_goal& last_goal() const noexcept { return goal_; }
@@ -329,8 +326,17 @@ class pacer {
     int64_t stall_ns = 0;      ///< wall time beyond the work (not scaled)
     double stopped_share = 1;  ///< of the prediction, the part stopped (concurrent: < 1)
   };
-  // The prediction of one sample for `scan` bytes.
-  static double predict(const pause_sample& p, double scan) noexcept;
+  /// The pause the next collection is expected to take (the largest of the
+  /// samples' predictions), and how much of it the world is expected to be
+  /// stopped: all of it for a stop-the-world pause; for a mostly-concurrent
+  /// cycle, its stops (each sample's prediction times its stopped share).
+  /// The limiter's wall-time rules count only the stops
+  /// (limiter::admit_stops).
+  struct pause_prediction {
+    int64_t pause_ns = 0;
+    int64_t stopped_ns = 0;
+  };
+  pause_prediction predict_pause(uint64_t heap_alloc) const noexcept;
   std::array<pause_sample, 5> pause_samples_{};
   int pause_samples_next_ = 0;
 
