@@ -313,13 +313,12 @@ void start_trace(std::size_t events_per_p) {
                                 "): want at least 1024 events per P");
   std::lock_guard lk(g_control);
   if (g_running.load()) throw std::logic_error("goro::debug::start_trace: already tracing");
-  register_barrier();  // the first time: before any M writes a record
-  // A run writes its record as it starts (trace_hooks.hpp,
-  // trace_run_begin), the tracing switch has been down since the last stop
-  // (stop_trace waited for records begun before it), so the rings can be
-  // reset.
+  // Registering for the expedited barrier may wait for an RCU grace
+  // period: here, once, rather than in stop_trace.
+  register_barrier();
+  // No ring is published (none yet, or stop_trace unpublished them and
+  // waited for the records begun before), so the rings can be reset.
   const uint32_t epoch = detail::g_trace_epoch.fetch_add(1, std::memory_order_relaxed) + 1;
-  for (auto& slot : detail::g_trace_p) slot.ring.store(nullptr, std::memory_order_relaxed);
   // A power of two: a run finds its record with a mask.
   const std::size_t cap = std::bit_ceil(events_per_p);
   // Rings for every P there may be: the CPUs, at least 8 (GORO_MAXPROCS
