@@ -407,7 +407,7 @@ TEST_F(HeapGcMode, AForkedChildStartsItsOwnBackgroundMarker) {
 // system call to learn whether the marker thread runs in this process: it
 // compared getpid() with the process it started in, a system call per
 // flush (~2% of the 2-thread allocation benchmark's samples). getpid() is
-// counted by this file's own definition (below), which the process's
+// counted by this file's own definition (above), which the process's
 // calls through the PLT reach; glibc's internal uses (pthread_kill) do
 // not.
 int marker_wakeups_need_no_getpid() {
