@@ -169,13 +169,20 @@ class Verdicts(unittest.TestCase):
         self.assertEqual(gm.spiral_over(r), 1)
         self.assert_only_missed(self.records, SECTIONS[3])
 
-    def test_spiral_counts_background_marking(self):
-        # goro's pause share can be low while the concurrent marking is not:
-        # gc_thread_cpu_fraction counts it.
+    def test_spiral_thread_cpu_is_summed_not_judged_per_window(self):
+        # goro's gc_thread_cpu_fraction charges a whole collection to the
+        # window in which it ended: not a window's share, only the span's.
         r = recs(self.records, "gc-spiral", gm.CONC)[0]
-        r["windows"][-1]["gc_cpu_fraction"] = 0.1
-        r["windows"][-1]["gc_thread_cpu_fraction"] = 0.8
-        self.assert_only_missed(self.records, SECTIONS[3])
+        ws, _ = gm.spiral_windows(r)
+        for w in r["windows"]:
+            w["gc_thread_cpu_fraction"] = 0.0
+        ws[-1]["gc_thread_cpu_fraction"] = 3.0
+        self.assertIs(verdicts(self.records)[SECTIONS[3]], True)
+        ends = [w["t_end_s"] for w in r["windows"]]
+        i = ends.index(ws[-1]["t_end_s"])
+        last_len = ends[i] - ends[i - 1]
+        span = sum(w["t_end_s"] - ends[ends.index(w["t_end_s"]) - 1] for w in ws)
+        self.assertAlmostEqual(gm.spiral_span_gc(r), 3.0 * last_len / span)
 
     def test_spiral_windows_before_the_limiter_has_been_on_1s(self):
         r = recs(self.records, "gc-spiral", gm.CONC)[0]
