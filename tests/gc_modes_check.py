@@ -17,6 +17,8 @@
 #      and bench/gc-modes on a tiny row either runs (patched libgc on a
 #      kernel with userfaultfd write-protection: exit 0, both modes in its
 #      results) or stops with exit 3 when concurrent falls back to stw.
+#      Without them the driver still runs against a stand-in goro-peers that
+#      reports stw whatever it is asked (the packaged libgc): exit 3.
 #
 # Python 3 standard library only; a few seconds.
 
@@ -290,6 +292,33 @@ class Verdicts(unittest.TestCase):
             out = subprocess.run([sys.executable, os.path.join(SRC, "bench", "gc-modes"), "--report", p],
                                  stdout=subprocess.PIPE, text=True, check=True).stdout
         self.assertIn("| RSS | yes |", out)
+
+
+class Driver(unittest.TestCase):
+    """bench/gc-modes against a stand-in goro-peers that always runs stw
+    (as one built on the packaged libgc does): it must stop with exit 3."""
+
+    def test_stops_when_concurrent_ran_stw(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "bench"))
+            line = {"impl": "goro", "label": "binarytrees", "workload": "binarytrees", "ops_per_s": 1.0,
+                    "peak_rss_bytes": 1 << 20, "check": "ok", "gc_mode": "stw",
+                    "gc_mode_reason": "concurrent asked for, but goro is built with the packaged libgc "
+                                      "(GORO_PATCHED_GC=OFF); stw"}
+            for name in ("goro-peers", "heap_bench"):
+                path = os.path.join(d, "bench", name)
+                with open(path, "w") as f:
+                    f.write(f"#!/bin/sh\necho '{json.dumps(line)}'\n")
+                os.chmod(path, 0o755)
+            out = os.path.join(d, "out")
+            p = subprocess.run([sys.executable, os.path.join(SRC, "bench", "gc-modes"), "--skip-build", "--no-go",
+                                "--build-dir", d, "--only", "^binarytrees$", "--reps", "1", "--out", out],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+            self.assertEqual(p.returncode, 3, p.stderr)
+            self.assertIn("MODE MISMATCH", p.stderr)
+            self.assertIn("packaged libgc", p.stderr)
+            # The offending line is kept for a look.
+            self.assertEqual([r["gc_mode"] for r in gm.load(os.path.join(out, "results.jsonl"))], ["stw", "stw"])
 
 
 class Binaries(unittest.TestCase):
