@@ -34,6 +34,7 @@
 #include "heap/detail/allocate.hpp"
 #include "heap/gc.hpp"
 #include "heap/gc_containers.hpp"
+#include "heap/gc_mode.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/heap_stats.hpp"
 #include "heap/thread_attachment.hpp"
@@ -225,6 +226,10 @@ std::vector<int64_t> take_live_sizes(int* argc, char** argv) {
 
 int main(int argc, char** argv) {
   goro::heap::init();
+  // The collector mode in the JSON/console context (bench/gc-modes checks
+  // that GORO_GC_MODE=concurrent really ran concurrent).
+  benchmark::AddCustomContext("gc_mode", goro::heap::to_string(goro::heap::current_gc_mode()));
+  benchmark::AddCustomContext("gc_mode_reason", goro::heap::gc_mode_reason());
   for (int64_t mib : take_live_sizes(&argc, argv))
     benchmark::RegisterBenchmark("BM_pause_live_tree", BM_pause_live_tree)
         ->Arg(mib)

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/clock.hpp"
+#include "heap/gc_mode.hpp"
 
 namespace goro_peers {
 
@@ -165,6 +166,13 @@ std::string run_report::json() const {
     o += ':';
     o += raw;
   }
+  // Which collector mode ran (fixed at start-up): a driver comparing
+  // GORO_GC_MODE=stw with concurrent (bench/gc-modes) checks that it got
+  // the mode it asked for, not the stw fallback.
+  o += ",\"gc_mode\":";
+  append_string(o, goro::heap::to_string(goro::heap::current_gc_mode()));
+  o += ",\"gc_mode_reason\":";
+  append_string(o, goro::heap::gc_mode_reason());
   o += '}';
   return o;
 }

@@ -16,7 +16,9 @@
 // lifetime). The three gc_* fields are null unless a workload sets them
 // (set_gc); workloads with more to say (the Go peer's "heap" object, the
 // per-250-ms "windows" array, latency percentiles) add fields after "check"
-// with add_field, writing their values with json_writer.
+// with add_field, writing their values with json_writer. Every line then
+// ends with goro's own gc_mode ("stw" or "concurrent") and gc_mode_reason
+// (heap/gc_mode.hpp): the mode that ran, whatever GORO_GC_MODE asked for.
 
 #include <cstdint>
 #include <map>
