@@ -139,7 +139,8 @@ class wp_area {
     madvise(base_, bytes_, MADV_NOHUGEPAGE);  // per-page faults; may be absent
     if (!track) return "";
 #ifdef __NR_userfaultfd
-    uffd_ = static_cast<int>(syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
+    uffd_ =
+        static_cast<int>(syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
     if (uffd_ < 0) uffd_ = static_cast<int>(syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK));
 #else
     errno = ENOSYS;
@@ -165,9 +166,15 @@ class wp_area {
     return "";
   }
 
-  char* base() const { return base_; }
-  std::size_t bytes() const { return bytes_; }
-  std::size_t pages() const { return bytes_ / kPage; }
+  char* base() const {
+    return base_;
+  }
+  std::size_t bytes() const {
+    return bytes_;
+  }
+  std::size_t pages() const {
+    return bytes_ / kPage;
+  }
 
   // Writes one byte to every `stride`-th page.
   void write_pages(std::size_t stride) {
@@ -514,8 +521,9 @@ BENCHMARK(BM_wp_fault)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_protect_scan)
-    ->ArgsProduct({kMiB, {kNoneWritten, kAllWritten, kEveryOther, kEveryOtherPerPage,
-                          kEveryOtherReadOnly},
+    ->ArgsProduct({kMiB,
+                   {kNoneWritten, kAllWritten, kEveryOther, kEveryOtherPerPage,
+                    kEveryOtherReadOnly},
                    kSpinner})
     ->ArgNames({"MiB", "written", "spinner"})
     // The untimed part (the faults that write the pattern) costs up to 100x
