@@ -159,6 +159,7 @@ void sample_gc_heap() noexcept {
 driver_shared g_driver;
 std::mutex collect_mu;
 int release_cycles_left = 0;
+bool last_collection_concurrent = false;
 std::mutex policy_mu;
 
 collection_policy& policy_locked() {
@@ -242,6 +243,7 @@ void collect_locked(collection_reason why, bool at_cap) {
   if (p.collections == p0.collections)
     fatal("collector: GC_gcollect returned without a collection event (GC_disable in effect?)");
   r.concurrent = concurrent;
+  last_collection_concurrent = concurrent;
   if (concurrent) {
     // The heap when marking ended, not when it started: the pacer takes
     // the heap at the cycle's end minus the trigger as the runway the next

@@ -38,6 +38,7 @@
 #include <atomic>
 
 #include "heap/detail/gc_knobs.hpp"
+#include "heap/gc_mode.hpp"
 
 namespace goro::heap {
 namespace {
@@ -101,6 +102,9 @@ void pacer_policy::sync_settings() noexcept {
   if (limit != pacer_.memory_limit()) pacer_.set_memory_limit(limit);
   const int procs = detail::gc_procs();
   if (procs != pacer_.procs()) pacer_.set_procs(procs);
+  // Triggered collections are concurrent cycles: the trigger also keeps
+  // the heap cap clear of their growth (pacer/trigger.hpp, cap_trigger).
+  pacer_.set_concurrent(current_gc_mode() == gc_mode::concurrent);
 }
 
 uint64_t pacer_policy::trigger(const heap_observation& now) {
@@ -168,14 +172,16 @@ uint64_t pacer_policy::retained_heap(const heap_observation& now, uint64_t trigg
 // The heap cap (memory_limit.cpp): the GC heap's
 // address space may take what the limit leaves after the other memory goro
 // has mapped (runtime malloc, stacks, collector metadata), less a margin of
-// 1/64 of the limit (at least 1 MiB) for that other memory growing between
-// two checks. Frames are heap blocks, so they are inside the room.
+// 1/64 of the limit (at least 1 MiB: pacer::heap_cap_margin) for that other
+// memory growing between two checks. Frames are heap blocks, so they are
+// inside the room. In the concurrent mode the pacer aims each cycle's end
+// one more margin below it (pacer/trigger.hpp, cap_trigger).
 uint64_t pacer_policy::heap_room(const heap_observation& now) {
   const int64_t limit = pacer_.memory_limit();
   if (limit == pacer::no_limit) return never;
   const uint64_t l = static_cast<uint64_t>(limit);
-  const uint64_t other = now.internal_bytes + now.stack_bytes + now.metadata_bytes +
-                         std::max<uint64_t>(l / 64, uint64_t{1} << 20);
+  const uint64_t other =
+      now.internal_bytes + now.stack_bytes + now.metadata_bytes + pacer::heap_cap_margin(l);
   // Never 0: Boehm reads a zero cap as "no cap". One block is a cap that
   // every expansion hits.
   return l > other + 4096 ? l - other : 4096;

@@ -67,12 +67,30 @@ uint64_t pacer::trigger_for(const heap_goal& g) const noexcept {
   return compute_trigger(live_, g.bytes, runway_.runway());
 }
 
-pacer::pause_prediction pacer::predict_pause(uint64_t heap_alloc) const noexcept {
-  // What the next collection is expected to scan: live + roots + the last
-  // cycle's live growth, at most heap_alloc + roots ("Pause prediction").
+uint64_t pacer::expected_scan(uint64_t heap_alloc) const noexcept {
+  // live + roots + the last cycle's live growth, at most heap_alloc + roots
+  // ("Pause prediction").
   const uint64_t growth = live_ > prev_live_ ? live_ - prev_live_ : 0;
   const uint64_t live = std::min(live_ + growth, std::max(heap_alloc, live_));
-  const double scan = static_cast<double>(live + roots_);
+  return live + roots_;
+}
+
+void pacer::retarget(const memory_sample& m) noexcept {
+  goal_ = goal_for(m);
+  trigger_ = trigger_for(goal_);
+  trigger_from_cap_ = false;
+  if (!concurrent_ || settings_.memory_limit == no_limit) return;
+  const uint64_t t =
+      cap_trigger(settings_.memory_limit, live_, m.non_heap, predicted_cycle_growth(m.heap_alloc));
+  if (t < trigger_) {
+    trigger_ = t;
+    trigger_from_cap_ = true;
+  }
+}
+
+pacer::pause_prediction pacer::predict_pause(uint64_t heap_alloc) const noexcept {
+  // What the next collection is expected to scan ("Pause prediction").
+  const double scan = static_cast<double>(expected_scan(heap_alloc));
   double longest = 0, longest_stopped = 0;
   for (const pause_sample& p : pause_samples_) {
     const double reach = std::min(scan, kMaxPauseScaling * static_cast<double>(p.scanned));
@@ -120,16 +138,16 @@ decision pacer::check_heap_full(const check_sample& s) noexcept {
 
 decision pacer::decide(const check_sample& s, bool heap_full) noexcept {
   observe_cpu(s.now_ns, s.mutator_cpu_ns);
-  goal_ = goal_for(s.memory);
-  trigger_ = trigger_for(goal_);
+  retarget(s.memory);
 
   decision d;
   d.goal = goal_.bytes;
   d.trigger = trigger_;
   if (s.memory.heap_alloc < trigger_ && !heap_full) return d;
 
-  d.reason =
-      goal_.source == goal_source::limit || heap_full ? gc_reason::limit : gc_reason::gc_percent;
+  d.reason = goal_.source == goal_source::limit || heap_full || trigger_from_cap_
+                 ? gc_reason::limit
+                 : gc_reason::gc_percent;
   if (!crossed_) {
     crossed_ = true;
     cross_overshoot_ = s.memory.heap_alloc > trigger_ ? s.memory.heap_alloc - trigger_ : 0;
@@ -149,6 +167,8 @@ decision pacer::decide(const check_sample& s, bool heap_full) noexcept {
   d.collect = true;
   admitted_ = true;
   admit_heap_ = s.memory.heap_alloc;
+  admit_total_ = s.memory.total();
+  admit_ns_ = s.now_ns;
   admit_trigger_ = trigger_;
   admit_goal_ = goal_;
   admit_reason_ = d.reason;
@@ -234,6 +254,15 @@ cycle_report pacer::end_cycle(const cycle_sample& c) noexcept {
     // deferred by the limiter is not runway.
     const uint64_t stop_lag = c.heap_before > admit_heap_ ? c.heap_before - admit_heap_ : 0;
     runway_.observe(cross_overshoot_ + stop_lag);
+    if (concurrent) {
+      // The cap trigger's sample (trigger.hpp): from the admitting check
+      // to the cycle's end, the larger of what was allocated and of how
+      // much the memory the limit counts grew.
+      const uint64_t total_after = c.memory_after.total();
+      const uint64_t grown =
+          std::max(stop_lag, total_after > admit_total_ ? total_after - admit_total_ : 0);
+      growth_.observe(grown, end - admit_ns_, std::max(c.live + c.roots, heap_minimum));
+    }
   }
 
   // Pause model: ns per scanned byte. A pause has a fixed part (stopping
@@ -271,8 +300,7 @@ cycle_report pacer::end_cycle(const cycle_sample& c) noexcept {
   prev_live_ = live_;
   live_ = c.live;
   roots_ = c.roots;
-  goal_ = goal_for(c.memory_after);
-  trigger_ = trigger_for(goal_);
+  retarget(c.memory_after);
   r.next_goal = goal_;
   r.next_trigger = trigger_;
 

@@ -9,7 +9,8 @@
 //   heap_goal.hpp  gc_percent goal, memory-limit goal with headroom and
 //                  overage, the smaller wins
 //   trigger.hpp    where below the goal to start, adapted to a
-//                  stop-the-world collector
+//                  stop-the-world collector; in the concurrent mode also
+//                  where below the heap cap (cap_trigger)
 //   limiter.hpp    the GC CPU limiter (1 s window, <= 51.25% by construction)
 //   pressure.hpp   normal / pressure / spiral, with hysteresis
 //
@@ -255,6 +256,13 @@ class pacer {
   int64_t memory_limit() const noexcept { return settings_.memory_limit; }
   /// Sets GOMAXPROCS (limiter capacity and pause cost scale with it).
   void set_procs(int procs) noexcept;
+  /// Whether triggered collections are mostly-concurrent cycles
+  /// (GORO_GC_MODE=concurrent): with a memory limit the trigger then also
+  /// keeps the heap cap clear of what a cycle lets grow (trigger.hpp,
+  /// cap_trigger). Off by default: stop-the-world pacing.
+  void set_concurrent(bool on) noexcept { concurrent_ = on; }
+  /// Whether the concurrent pacing is on.
+  bool concurrent() const noexcept { return concurrent_; }
   /// The current procs.
   int procs() const noexcept { return limiter_.procs(); }
 
@@ -275,8 +283,15 @@ class pacer {
 
   /// The goal for `m` with the current settings and live heap (pure read).
   heap_goal goal_for(const memory_sample& m) const noexcept;
-  /// The trigger for a goal computed by goal_for.
+  /// The trigger for a goal computed by goal_for (the goal's trigger only,
+  /// without the concurrent mode's cap trigger).
   uint64_t trigger_for(const heap_goal& g) const noexcept;
+  /// The growth of memory expected during the next concurrent cycle with
+  /// `heap_alloc` now (trigger.hpp, cycle_growth_estimator); 0 before any
+  /// concurrent cycle was reported.
+  uint64_t predicted_cycle_growth(uint64_t heap_alloc) const noexcept {
+    return growth_.predict(expected_scan(heap_alloc));
+  }
   /// The pause the next collection is expected to take, with `heap_alloc` now.
   int64_t predicted_pause_ns(uint64_t heap_alloc) const noexcept {
     return predict_pause(heap_alloc).pause_ns;
@@ -305,6 +320,12 @@ class pacer {
 
  private:
   cycle_facts facts_for(const heap_goal& g, uint64_t live, double gc_share) const noexcept;
+  /// What the next collection is expected to scan (see "Pause prediction").
+  uint64_t expected_scan(uint64_t heap_alloc) const noexcept;
+  /// Sets goal_ and trigger_ for `m`: the goal's trigger, lowered in the
+  /// concurrent mode to the cap trigger (trigger.hpp); trigger_from_cap_
+  /// says which set it.
+  void retarget(const memory_sample& m) noexcept;
   decision decide(const check_sample& s, bool heap_full) noexcept;
 
   pacer_settings settings_;
@@ -312,6 +333,9 @@ class pacer {
   limiter limiter_;
   pressure_classifier classifier_;
   runway_estimator runway_;
+  cycle_growth_estimator growth_;
+  bool concurrent_ = false;
+  bool trigger_from_cap_ = false;  // the cap trigger is below the goal's
 
   uint64_t live_ = 0, prev_live_ = 0, roots_ = 0;
   uint64_t cycles_ = 0;
@@ -353,6 +377,8 @@ class pacer {
   uint64_t cross_overshoot_ = 0;  // heap - trigger at the first such check
   bool admitted_ = false;         // a check said collect
   uint64_t admit_heap_ = 0;       // heap_alloc at that check
+  uint64_t admit_total_ = 0;      // memory_sample::total() at that check
+  int64_t admit_ns_ = 0;          // when that check ran
   uint64_t admit_trigger_ = no_goal;
   heap_goal admit_goal_;
   gc_reason admit_reason_ = gc_reason::none;

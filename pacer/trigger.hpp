@@ -95,4 +95,76 @@ class runway_estimator {
   int next_ = 0;
 };
 
+/// What the heap cap keeps below the memory limit for memory other than the
+/// heap growing between two checks: 1/64 of the limit, at least 1 MiB
+/// (heap/pacer_policy.cpp's heap_room; a concurrent cycle aims one more
+/// margin below the cap, see cap_trigger).
+uint64_t heap_cap_margin(uint64_t limit) noexcept;
+
+// A mostly-concurrent cycle (GORO_GC_MODE=concurrent) and the heap cap.
+//
+// The trigger above keeps the heap *estimate* (live + allocated) below the
+// goal. The memory limit also caps what is *mapped* (heap/memory_limit.cpp):
+// the goal sits 3% below the limit, the cap one margin (1/64) below it, so
+// between the goal and the cap there are a few MiB, less the heap's mapped
+// slack over the estimate (free blocks of other sizes, fragmentation). A
+// stop-the-world collection stops the heap at the trigger; a concurrent
+// cycle lets it grow while it marks, and memory other than the heap (the
+// collector's mark stacks, the runtime's malloc) grows too. Measured
+// (gcbench-limit steady-1M, 512 MiB, 258 MiB live): the first limit-driven
+// cycle started with the mapped heap 3 MiB below the cap, the cap fell 4
+// MiB and the heap grew 4 MiB while it marked, and it ended past the cap;
+// the driver's relief and memory-returning full collections (0.4-1.3 s
+// each with the world stopped, eager sweep) followed, and then every
+// collection was one of them.
+//
+// So in the concurrent mode, with a limit, a cycle also starts early enough
+// that what the limit counts at its end stays one margin below the cap,
+// Go's trigger model (the runway is what the mutator allocates while the
+// cycle marks) applied to the cap instead of the goal:
+//     cap trigger = limit - 2 margins - non_heap - predicted growth,
+// as a heap estimate, never below the live heap (then a cycle is due at
+// every check and the GC CPU limiter decides, as for a goal below live).
+// The growth is measured, not assumed: each cycle's growth from its
+// admitting check to its end (the larger of what was allocated and of what
+// the limit counts, both measured: the latter includes the mapped heap and
+// the other memory), over that time, gives a rate; the prediction is the
+// fastest rate of the last 5 cycles times the longest of their durations,
+// each scaled to the coming cycle's expected scan (at most 8x, as the pause
+// prediction). Not clamped to Go's lower bound (45/64 of the way to the
+// goal): a cycle started later ends past the cap, and the full collections
+// that relieve the cap cost more than an earlier cycle.
+
+/// The growth of memory during concurrent cycles, and its prediction.
+class cycle_growth_estimator {
+ public:
+  /// 5, as runway_estimator.
+  static constexpr int window = 5;
+  /// How far one cycle's duration is scaled up (the pause model's limit).
+  static constexpr double max_scaling = 8.0;
+
+  /// One cycle: `grown` bytes over `duration_ns` (from the admitting check
+  /// to its end) while it marked `scanned` bytes. Ignored if duration_ns <= 0.
+  void observe(uint64_t grown, int64_t duration_ns, uint64_t scanned) noexcept;
+  /// The growth expected during a cycle that scans `scan` bytes; 0 before
+  /// any sample.
+  uint64_t predict(uint64_t scan) const noexcept;
+
+ private:
+  struct sample {
+    double bytes_per_ns = 0;
+    int64_t duration_ns = 0;
+    uint64_t scanned = 0;
+  };
+  std::array<sample, window> samples_{};
+  int next_ = 0;
+};
+
+/// The heap estimate at which a concurrent cycle must start so that the
+/// memory the limit counts, at its end, stays at limit - 2 margins:
+/// limit - 2 * heap_cap_margin(limit) - non_heap - growth, never below
+/// `live`. no_goal without a limit.
+uint64_t cap_trigger(int64_t memory_limit, uint64_t live, uint64_t non_heap,
+                     uint64_t growth) noexcept;
+
 }  // namespace goro::pacer

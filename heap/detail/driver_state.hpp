@@ -59,6 +59,8 @@ extern driver_shared g_driver;
 extern std::mutex collect_mu;
 /// Driver collections left that also unmap free blocks. Under collect_mu.
 extern int release_cycles_left;
+/// Whether the last driver collection was a concurrent cycle. Under collect_mu.
+extern bool last_collection_concurrent;
 /// Guards the policy pointer and every call into the policy.
 extern std::mutex policy_mu;
 /// The policy in force; caller holds policy_mu.
