@@ -456,7 +456,9 @@ void BM_protect_scan(benchmark::State& state) {
     state.counters["runs_per_scan"] = static_cast<double>(runs) / static_cast<double>(scans);
 }
 
-void BM_unprotect_page(benchmark::State& state) {
+// Unprotecting a protected range: one UFFDIO_WRITEPROTECT call per page
+// (what unprotecting scattered freed blocks costs) or one for the range.
+void unprotect(benchmark::State& state, bool per_page) {
   cpu_setup cpus;
   if (skip_if(state, cpus.start(state.range(1) != 0))) return;
   wp_area area;
@@ -470,8 +472,12 @@ void BM_unprotect_page(benchmark::State& state) {
     }
     bool ok = true;
     t.start();
-    for (std::size_t i = 0; i < area.pages() && ok; i++)
-      ok = area.writeprotect(area.base() + i * kPage, kPage, false);
+    if (per_page) {
+      for (std::size_t i = 0; i < area.pages() && ok; i++)
+        ok = area.writeprotect(area.base() + i * kPage, kPage, false);
+    } else {
+      ok = area.writeprotect(area.base(), area.bytes(), false);
+    }
     t.stop(state, area.pages());
     if (!ok) {
       state.SkipWithError("UFFDIO_WRITEPROTECT (unprotect) failed");
@@ -481,27 +487,11 @@ void BM_unprotect_page(benchmark::State& state) {
   t.report(state);
 }
 
+void BM_unprotect_page(benchmark::State& state) {
+  unprotect(state, true);
+}
 void BM_unprotect_range(benchmark::State& state) {
-  cpu_setup cpus;
-  if (skip_if(state, cpus.start(state.range(1) != 0))) return;
-  wp_area area;
-  if (skip_if(state, area.open(range_bytes(state), true))) return;
-  area.write_pages(1);
-  page_timer t;
-  for (auto _ : state) {
-    if (!area.writeprotect(area.base(), area.bytes(), true)) {
-      state.SkipWithError("UFFDIO_WRITEPROTECT failed");
-      break;
-    }
-    t.start();
-    const bool ok = area.writeprotect(area.base(), area.bytes(), false);
-    t.stop(state, area.pages());
-    if (!ok) {
-      state.SkipWithError("UFFDIO_WRITEPROTECT (unprotect) failed");
-      break;
-    }
-  }
-  t.report(state);
+  unprotect(state, false);
 }
 
 // Ranges 1, 8 and 64 MiB: from a few heap blocks' worth to a heap section
