@@ -29,6 +29,7 @@
 
 #include "heap/detail/mark_worker.hpp"
 #include "heap/gc.hpp"
+#include "heap/gc_mode.hpp"
 #include "heap/gc_new.hpp"
 #include "heap/gc_settings.hpp"
 #include "heap/heap_stats.hpp"
@@ -220,7 +221,19 @@ void lower_the_limit() {
               mib(high).c_str(), mib(low).c_str(), mib(before.managed_bytes()).c_str(),
               mib(after.managed_bytes()).c_str(), mib(after.released_bytes).c_str(),
               mib(s.peak()).c_str());
-  EXPECT_LE(s.peak(), low + kSlack);
+  EXPECT_LE(after.managed_bytes(), low + kSlack) << "the total fell to the new limit";
+  // While the churn runs, collections keep it there. Stop-the-world: within
+  // Go's slack. Concurrent: the heap grows while a cycle marks, and when the
+  // cycle frees too little for an allocation waiting at the cap the cap is
+  // raised (the limit is soft, as in stw, but a cycle's growth comes on
+  // top): the peak since was 134-168 MiB in 8 runs at load 4 here and 179.3
+  // MiB once in a loaded CI run, against 176 (the README's steady rows go
+  // to 1.08x their limit in this mode). Twice the slack is still far below
+  // the 214-223 MiB the high limit left, so a lowering that did not take
+  // effect fails either way.
+  const uint64_t slack =
+      goro::heap::current_gc_mode() == goro::heap::gc_mode::concurrent ? 2 * kSlack : kSlack;
+  EXPECT_LE(s.peak(), low + slack);
 }
 
 // gc_percent off with a limit: no collection while the heap is far below
