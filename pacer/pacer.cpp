@@ -7,10 +7,6 @@ namespace goro::pacer {
 
 namespace {
 
-// How far one pause may be scaled up to predict the next (pacer.hpp, "Pause
-// prediction").
-constexpr double kMaxPauseScaling = 8.0;
-
 // Nearest integer of a non-negative CPU or byte amount.
 int64_t round_ns(double x) noexcept {
   return static_cast<int64_t>(std::llround(x));
@@ -93,7 +89,7 @@ pacer::pause_prediction pacer::predict_pause(uint64_t heap_alloc) const noexcept
   const double scan = static_cast<double>(expected_scan(heap_alloc));
   double longest = 0, longest_stopped = 0;
   for (const pause_sample& p : pause_samples_) {
-    const double reach = std::min(scan, kMaxPauseScaling * static_cast<double>(p.scanned));
+    const double reach = std::min(scan, max_scan_scaling * static_cast<double>(p.scanned));
     const double pause = p.ns_per_byte * reach + static_cast<double>(p.stall_ns);
     longest = std::max(longest, pause);
     // stopped_share <= 1: never more than the pause.

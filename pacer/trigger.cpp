@@ -58,7 +58,7 @@ uint64_t cycle_growth_estimator::predict(uint64_t scan) const noexcept {
     if (s.duration_ns <= 0) continue;
     rate = std::max(rate, s.bytes_per_ns);
     const double scale =
-        std::min(static_cast<double>(scan) / static_cast<double>(s.scanned), max_scaling);
+        std::min(static_cast<double>(scan) / static_cast<double>(s.scanned), max_scan_scaling);
     duration = std::max(duration, static_cast<double>(s.duration_ns) * scale);
   }
   const double growth = rate * duration;

@@ -135,13 +135,16 @@ uint64_t heap_cap_margin(uint64_t limit) noexcept;
 // goal): a cycle started later ends past the cap, and the full collections
 // that relieve the cap cost more than an earlier cycle.
 
+/// How far a measurement taken at one scan size may be scaled up to predict
+/// a collection that scans more: the pause model (pacer.hpp, "Pause
+/// prediction") and a concurrent cycle's duration (cycle_growth_estimator).
+inline constexpr double max_scan_scaling = 8.0;
+
 /// The growth of memory during concurrent cycles, and its prediction.
 class cycle_growth_estimator {
  public:
   /// 5, as runway_estimator.
   static constexpr int window = 5;
-  /// How far one cycle's duration is scaled up (the pause model's limit).
-  static constexpr double max_scaling = 8.0;
 
   /// One cycle: `grown` bytes over `duration_ns` (from the admitting check
   /// to its end) while it marked `scanned` bytes. Ignored if duration_ns <= 0.
