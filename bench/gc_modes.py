@@ -6,11 +6,12 @@
 # the peer's own line plus "row", "rep" and "impl" = goro-stw,
 # goro-concurrent or go; heap_bench runs as one line holding Google
 # Benchmark's "benchmarks"), so tests/gc_modes_check.py can feed it canned
-# lines. Python 3 standard library only.
+# lines. Python 3 standard library only, and bench/report.py beside it.
 
 import json
-import math
 import statistics
+
+from report import num  # bench/report.py: the one reader of a number from a JSON line
 
 STW, CONC, GO = "goro-stw", "goro-concurrent", "go"
 IMPLS = (STW, CONC, GO)
@@ -65,14 +66,6 @@ RSS_MAX = 1.15  # concurrent / stw peak RSS, every row
 
 class ModeMismatch(Exception):
     """A goro run did not run the collector mode it was asked for."""
-
-
-def num(v):
-    """v as a float, or None when missing, null, not a number or not finite."""
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 def dig(rec, *path):
