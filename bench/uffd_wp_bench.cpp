@@ -499,17 +499,18 @@ void BM_unprotect_range(benchmark::State& state) {
 const std::vector<std::int64_t> kMiB = {1, 8, 64};
 const std::vector<std::int64_t> kSpinner = {0, 1};
 
+// The per-page benchmarks' arguments: each range, with and without a second
+// thread spinning on the other CPU.
+void each_range_with_and_without_spinner(benchmark::internal::Benchmark* b) {
+  b->ArgsProduct({kMiB, kSpinner})
+      ->ArgNames({"MiB", "spinner"})
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
 BENCHMARK(BM_null_syscall)->ArgsProduct({kSpinner})->ArgNames({"spinner"})->UseManualTime();
-BENCHMARK(BM_first_touch_fault)
-    ->ArgsProduct({kMiB, kSpinner})
-    ->ArgNames({"MiB", "spinner"})
-    ->UseManualTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_wp_fault)
-    ->ArgsProduct({kMiB, kSpinner})
-    ->ArgNames({"MiB", "spinner"})
-    ->UseManualTime()
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_first_touch_fault)->Apply(each_range_with_and_without_spinner);
+BENCHMARK(BM_wp_fault)->Apply(each_range_with_and_without_spinner);
 BENCHMARK(BM_protect_scan)
     ->ArgsProduct({kMiB,
                    {kNoneWritten, kAllWritten, kEveryOther, kEveryOtherPerPage,
@@ -521,16 +522,8 @@ BENCHMARK(BM_protect_scan)
     ->MinTime(0.01)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_unprotect_page)
-    ->ArgsProduct({kMiB, kSpinner})
-    ->ArgNames({"MiB", "spinner"})
-    ->UseManualTime()
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_unprotect_range)
-    ->ArgsProduct({kMiB, kSpinner})
-    ->ArgNames({"MiB", "spinner"})
-    ->UseManualTime()
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_unprotect_page)->Apply(each_range_with_and_without_spinner);
+BENCHMARK(BM_unprotect_range)->Apply(each_range_with_and_without_spinner);
 
 }  // namespace
 
